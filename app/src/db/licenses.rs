@@ -1,0 +1,128 @@
+//! The `licenses` table.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::PgExecutor;
+
+/// A row of `licenses`, as the admin API shows it.
+#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+pub struct LicenseRecord {
+    pub license_key: String,
+    pub name: String,
+    pub email: String,
+    pub tier: String,
+    pub source: String,
+    pub source_ref: Option<String>,
+    pub notes: String,
+    pub issued_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub revoke_reason: Option<String>,
+    pub key_id: String,
+    pub blob: String,
+}
+
+pub struct NewLicense<'a> {
+    pub license_key: &'a str,
+    pub name: &'a str,
+    pub email: &'a str,
+    pub tier: &'a str,
+    pub source: &'a str,
+    pub source_ref: Option<&'a str>,
+    pub notes: &'a str,
+    pub issued_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub key_id: &'a str,
+    pub blob: &'a str,
+}
+
+const COLUMNS: &str = "license_key, name, email, tier, source, source_ref, notes, issued_at, \
+                       expires_at, revoked_at, revoke_reason, key_id, blob";
+
+/// Inserts a license. Returns `None` when `source_ref` is already taken: the caller then
+/// returns the existing license (an idempotent repeat, not an error).
+pub async fn insert(
+    db: impl PgExecutor<'_>,
+    new: &NewLicense<'_>,
+) -> sqlx::Result<Option<LicenseRecord>> {
+    sqlx::query_as(&format!(
+        "insert into licenses (license_key, name, email, tier, source, source_ref, notes, \
+                               issued_at, expires_at, key_id, blob) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+         on conflict (source_ref) do nothing \
+         returning {COLUMNS}"
+    ))
+    .bind(new.license_key)
+    .bind(new.name)
+    .bind(new.email)
+    .bind(new.tier)
+    .bind(new.source)
+    .bind(new.source_ref)
+    .bind(new.notes)
+    .bind(new.issued_at)
+    .bind(new.expires_at)
+    .bind(new.key_id)
+    .bind(new.blob)
+    .fetch_optional(db)
+    .await
+}
+
+pub async fn find_by_source_ref(
+    db: impl PgExecutor<'_>,
+    source_ref: &str,
+) -> sqlx::Result<Option<LicenseRecord>> {
+    sqlx::query_as(&format!(
+        "select {COLUMNS} from licenses where source_ref = $1"
+    ))
+    .bind(source_ref)
+    .fetch_optional(db)
+    .await
+}
+
+pub async fn find(
+    db: impl PgExecutor<'_>,
+    license_key: &str,
+) -> sqlx::Result<Option<LicenseRecord>> {
+    sqlx::query_as(&format!(
+        "select {COLUMNS} from licenses where license_key = $1"
+    ))
+    .bind(license_key)
+    .fetch_optional(db)
+    .await
+}
+
+/// Licenses for an address (case-insensitive), newest first; every license when `email` is None.
+pub async fn list(
+    db: impl PgExecutor<'_>,
+    email: Option<&str>,
+    limit: i64,
+) -> sqlx::Result<Vec<LicenseRecord>> {
+    sqlx::query_as(&format!(
+        "select {COLUMNS} from licenses \
+         where $1::text is null or lower(email) = lower($1) \
+         order by issued_at desc, id desc limit $2"
+    ))
+    .bind(email)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+/// Marks a license revoked. Revoking twice keeps the first time and reason.
+pub async fn revoke(
+    db: impl PgExecutor<'_>,
+    license_key: &str,
+    reason: &str,
+) -> sqlx::Result<Option<LicenseRecord>> {
+    sqlx::query_as(&format!(
+        "update licenses \
+         set revoked_at = coalesce(revoked_at, now()), \
+             revoke_reason = coalesce(revoke_reason, $2) \
+         where license_key = $1 \
+         returning {COLUMNS}"
+    ))
+    .bind(license_key)
+    .bind(reason)
+    .fetch_optional(db)
+    .await
+}

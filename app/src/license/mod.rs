@@ -1,0 +1,20 @@
+//! The `DTLIC2` license blob: what a buyer pastes into DataTools.
+//!
+//! The format is specified for implementers in `docs/license-format.md`; the committed test
+//! vectors in `docs/license-vectors.json` are checked against this code by `tests/format_vectors.rs`.
+//!
+//! ```text
+//! DTLIC2:<base64url(payload JSON)>.<base64url(Ed25519 signature)>
+//! ```
+//! The signature covers the ASCII bytes before the final `.`, prefix included, so a signature made
+//! for any other kind of blob (or another version) never verifies as a license.
+
+mod blob;
+mod keys;
+mod license_key;
+mod payload;
+
+pub use blob::{sign, verify, verify_signature, VerifyError, MAX_BLOB_LEN, PREFIX};
+pub use keys::{KeyId, SigningKeyPair, TrustedKeys, DEV_SIGNING_SEED_HEX};
+pub use license_key::LicenseKey;
+pub use payload::{License, Term};

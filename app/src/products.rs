@@ -1,0 +1,223 @@
+//! The product catalogue (`products.toml`): license tiers, and Gumroad products mapped to them.
+//!
+//! ```toml
+//! [tiers.core]
+//! description = "DataTools Core"
+//! term = { years = 1 }          # or: term = "perpetual"
+//!
+//! [[products]]
+//! gumroad_product_id = "A1b2C3d4E5f6g7h8==" # stable id from the Ping; permalinks can be renamed
+//! variant = "Lifetime"                      # optional: refine by variant
+//! tier = "core"
+//! term = "perpetual"                        # optional: defaults to the tier's term
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+
+/// The catalogue built into the binary: the repository's `products.toml`.
+pub const EMBEDDED_PRODUCTS_TOML: &str = include_str!("../../products.toml");
+
+/// Longest term a license can be minted for; anything longer is almost surely a typo.
+pub const MAX_YEARS: u32 = 10;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum TermSpec {
+    Years { years: u32 },
+    Named(Perpetual),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Perpetual {
+    Perpetual,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tier {
+    #[serde(default)]
+    pub description: String,
+    pub term: TermSpec,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Product {
+    pub gumroad_product_id: String,
+    #[serde(default)]
+    pub variant: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    pub tier: String,
+    #[serde(default)]
+    pub term: Option<TermSpec>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Catalogue {
+    pub tiers: BTreeMap<String, Tier>,
+    #[serde(default)]
+    pub products: Vec<Product>,
+}
+
+impl Catalogue {
+    /// Parses and checks a catalogue; `origin` names the file in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<Self, String> {
+        let catalogue: Catalogue = toml::from_str(text).map_err(|e| format!("{origin}: {e}"))?;
+        catalogue.check().map_err(|e| format!("{origin}: {e}"))?;
+        Ok(catalogue)
+    }
+
+    pub fn load(path: &Path) -> Result<Self, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        Self::parse(&text, &path.display().to_string())
+    }
+
+    pub fn embedded() -> Self {
+        Self::parse(EMBEDDED_PRODUCTS_TOML, "products.toml (embedded)")
+            .expect("the embedded products.toml is valid (checked by tests)")
+    }
+
+    fn check(&self) -> Result<(), String> {
+        if self.tiers.is_empty() {
+            return Err("no [tiers.<name>] defined; add at least one".into());
+        }
+        for (name, tier) in &self.tiers {
+            check_tier_name(name)?;
+            check_term(&format!("tiers.{name}.term"), tier.term)?;
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for (i, product) in self.products.iter().enumerate() {
+            if !self.tiers.contains_key(&product.tier) {
+                return Err(format!(
+                    "products[{i}] ({}): tier {:?} is not defined; known tiers: {}",
+                    product.gumroad_product_id,
+                    product.tier,
+                    self.tier_names().join(", ")
+                ));
+            }
+            if let Some(term) = product.term {
+                check_term(&format!("products[{i}].term"), term)?;
+            }
+            if !seen.insert((&product.gumroad_product_id, &product.variant)) {
+                return Err(format!(
+                    "products[{i}]: product {:?} with variant {:?} is listed twice",
+                    product.gumroad_product_id, product.variant
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn tier(&self, name: &str) -> Option<&Tier> {
+        self.tiers.get(name)
+    }
+
+    pub fn tier_names(&self) -> Vec<&str> {
+        self.tiers.keys().map(String::as_str).collect()
+    }
+
+    /// The product for a Gumroad sale: an exact (product, variant) entry wins over the
+    /// product's variant-less entry.
+    pub fn product(&self, gumroad_product_id: &str, variant: Option<&str>) -> Option<&Product> {
+        let by_id = || {
+            self.products
+                .iter()
+                .filter(move |p| p.gumroad_product_id == gumroad_product_id)
+        };
+        by_id()
+            .find(|p| variant.is_some() && p.variant.as_deref() == variant)
+            .or_else(|| by_id().find(|p| p.variant.is_none()))
+    }
+}
+
+fn check_tier_name(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= 32
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "tier name {name:?} must be 1-32 characters of a-z, 0-9, '-' or '_'"
+        ))
+    }
+}
+
+fn check_term(field: &str, term: TermSpec) -> Result<(), String> {
+    match term {
+        TermSpec::Years { years } if years == 0 || years > MAX_YEARS => Err(format!(
+            "{field}: years = {years} is out of range; use 1..={MAX_YEARS} or \"perpetual\""
+        )),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_committed_catalogue_is_valid() {
+        let catalogue = Catalogue::embedded();
+        assert!(catalogue.tier("core").is_some());
+    }
+
+    #[test]
+    fn variant_entries_refine_the_product() {
+        let catalogue = Catalogue::parse(
+            r#"
+            [tiers.core]
+            term = { years = 1 }
+            [tiers.lifetime]
+            term = "perpetual"
+            [[products]]
+            gumroad_product_id = "P1=="
+            tier = "core"
+            [[products]]
+            gumroad_product_id = "P1=="
+            variant = "Lifetime"
+            tier = "lifetime"
+            "#,
+            "test",
+        )
+        .unwrap();
+        assert_eq!(
+            catalogue.product("P1==", Some("Lifetime")).unwrap().tier,
+            "lifetime"
+        );
+        assert_eq!(
+            catalogue.product("P1==", Some("Other")).unwrap().tier,
+            "core"
+        );
+        assert_eq!(catalogue.product("P1==", None).unwrap().tier, "core");
+        assert!(catalogue.product("P2==", None).is_none());
+    }
+
+    #[test]
+    fn errors_name_the_problem() {
+        let unknown_tier = Catalogue::parse(
+            "[tiers.core]\nterm = { years = 1 }\n[[products]]\ngumroad_product_id = \"X\"\ntier = \"pro\"\n",
+            "products.toml",
+        )
+        .unwrap_err();
+        assert!(
+            unknown_tier.contains("tier \"pro\" is not defined"),
+            "{unknown_tier}"
+        );
+        let bad_years =
+            Catalogue::parse("[tiers.core]\nterm = { years = 0 }\n", "products.toml").unwrap_err();
+        assert!(bad_years.contains("tiers.core.term"), "{bad_years}");
+        let typo =
+            Catalogue::parse("[tiers.core]\nterms = \"perpetual\"\n", "products.toml").unwrap_err();
+        assert!(typo.starts_with("products.toml"), "{typo}");
+    }
+}

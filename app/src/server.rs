@@ -1,0 +1,54 @@
+//! The server's life cycle: bind, serve, stop on a signal.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::http::{self, AppState};
+
+/// Logging to stderr; the level comes from `DATATOOLS_LOG` (error, warn, info, debug, trace).
+pub fn init_tracing() {
+    let level = std::env::var("DATATOOLS_LOG")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(tracing::Level::INFO);
+    let _ = tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Builds the shared state (the pool connects lazily).
+pub fn state(config: Config) -> Result<AppState, sqlx::Error> {
+    let db = crate::db::pool(&config)?;
+    Ok(AppState {
+        db,
+        config: Arc::new(config),
+    })
+}
+
+/// Binds `config.listen` and serves until SIGTERM or Ctrl-C.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let listen: SocketAddr = config.listen;
+    let state = state(config)?;
+    let listener = TcpListener::bind(listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {listen} (DATATOOLS_LISTEN): {e}"))?;
+    tracing::info!(address = %listener.local_addr()?, key_id = %state.config.signing_key.key_id(), "serving");
+    http::serve(listener, state, shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Completes on SIGTERM (docker stop) or SIGINT (Ctrl-C).
+pub async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("can install a SIGTERM handler");
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    tracing::info!("shutdown requested; finishing in-flight requests");
+}
