@@ -1,1 +1,28 @@
+//! dtops: provisions and operates the DataTools license server.
+//!
+//! `cli` parses arguments; each subcommand lives in its own module under `commands`.
 
+/// The admin API client used by `mint`, `licenses` and `revoke`.
+mod admin_client;
+/// Command-line arguments (clap derive); doc comments are the help text.
+mod cli;
+/// One module per subcommand.
+mod commands;
+/// Files dtops creates with their final mode from the first byte.
+mod secure_file;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// Parses the command line, runs the subcommand, and turns its error into a message and exit code.
+pub fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    match commands::run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("dtops: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

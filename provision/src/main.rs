@@ -1,1 +1,5 @@
-fn main() {}
+//! `dtops`: the DataTools ops CLI. Everything lives in the library; see `dtops --help`.
+
+fn main() -> std::process::ExitCode {
+    dtops::main()
+}

@@ -20,20 +20,21 @@ pub fn cluster() -> Cluster {
         .unwrap_or_else(|e| panic!("these tests need PostgreSQL server binaries: {e}"))
 }
 
-/// Files and variables for a development configuration against `cluster`'s `database`.
+/// Files and variables for a development configuration.
 pub struct Env {
     pub dir: tempfile::TempDir,
     pub vars: HashMap<String, String>,
 }
 
 impl Env {
-    pub fn new(cluster: &Cluster, database: &str) -> Self {
+    /// A development configuration for the database at `database_url`.
+    pub fn new(database_url: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let token = dir.path().join("admin_token");
         std::fs::write(&token, ADMIN_TOKEN).unwrap();
         let mut vars = HashMap::new();
         vars.insert("DATATOOLS_ENV".into(), "development".into());
-        vars.insert("DATABASE_URL".into(), cluster.url(database));
+        vars.insert("DATABASE_URL".into(), database_url.into());
         vars.insert(
             "DATATOOLS_ADMIN_TOKEN_FILE".into(),
             token.to_str().unwrap().into(),
@@ -76,7 +77,7 @@ impl TestServer {
         server::init_tracing();
         let cluster = cluster();
         cluster.create_database("datatools").await.unwrap();
-        let env = Env::new(&cluster, "datatools");
+        let env = Env::new(&cluster.url("datatools"));
         let state = server::state(env.config().unwrap()).unwrap();
         db::migrate(&state.db).await.unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();

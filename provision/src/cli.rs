@@ -1,0 +1,137 @@
+//! The command line.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// dtops: provision and operate the DataTools license server.
+#[derive(Debug, Parser)]
+#[command(version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Mint a license through the admin API (e.g. a comp) and print its DTLIC2 blob.
+    Mint(MintArgs),
+    /// List licenses, optionally for one email address.
+    Licenses(ListArgs),
+    /// Revoke a license by its key.
+    Revoke(RevokeArgs),
+    /// Manage license signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Verify a DTLIC2 blob offline against trusted public keys, and show what it says.
+    Verify(VerifyArgs),
+    /// Run the whole product locally: a throwaway Postgres, migrations, the dev key, the server.
+    Dev(DevArgs),
+}
+
+/// How to reach the admin API. The token is never a command-line value (it would show in `ps`
+/// and shell history): it comes from a file or the environment.
+#[derive(Debug, Args)]
+pub struct AdminArgs {
+    /// Admin API base URL: the server's 127.0.0.1:8090 through an SSH tunnel
+    /// (`ssh -L 8090:127.0.0.1:8090 box -N`).
+    #[arg(long, env = "DTOPS_ADMIN_URL", default_value = "http://127.0.0.1:8090")]
+    pub admin_url: String,
+    /// File holding the admin Bearer token (otherwise DATATOOLS_ADMIN_TOKEN is used).
+    #[arg(long)]
+    pub token_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct MintArgs {
+    #[command(flatten)]
+    pub admin: AdminArgs,
+    /// The licensee's name.
+    #[arg(long)]
+    pub name: String,
+    /// The licensee's email address.
+    #[arg(long)]
+    pub email: String,
+    /// A tier from products.toml (e.g. core, pro, lifetime).
+    #[arg(long)]
+    pub tier: String,
+    /// Term in years (1-10); the tier's default when omitted.
+    #[arg(long, conflicts_with = "perpetual")]
+    pub years: Option<u32>,
+    /// A license that never expires.
+    #[arg(long)]
+    pub perpetual: bool,
+    /// Where the license came from.
+    #[arg(long, default_value = "manual")]
+    pub source: String,
+    /// Free-text notes stored with the license (not in the blob).
+    #[arg(long)]
+    pub notes: Option<String>,
+    /// Idempotency reference: minting again with the same value returns the first license.
+    #[arg(long)]
+    pub source_ref: Option<String>,
+    /// Print the whole license record as JSON instead of only the blob.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub admin: AdminArgs,
+    /// Only licenses for this address (case-insensitive).
+    #[arg(long)]
+    pub email: Option<String>,
+    /// At most this many, newest first.
+    #[arg(long, default_value_t = 100)]
+    pub limit: u32,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RevokeArgs {
+    #[command(flatten)]
+    pub admin: AdminArgs,
+    /// The license key (dashes and case do not matter).
+    pub license_key: String,
+    /// Why (stored with the license).
+    #[arg(long)]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Generate an Ed25519 signing key pair: the private key goes to a new file created with mode
+    /// 0400; the public key (hex) is printed on stdout.
+    Generate {
+        /// Where to write the private key. An existing file is never overwritten.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The DTLIC2 blob, or `-` to read it from standard input.
+    pub blob: String,
+    /// A trusted public key (64 hex characters); repeat or comma-separate during a rotation.
+    #[arg(
+        long = "pubkey",
+        env = "DATATOOLS_LICENSE_PUBKEY",
+        value_delimiter = ',',
+        required = true
+    )]
+    pub pubkeys: Vec<String>,
+    /// Check expiry at this instant (RFC 3339) instead of now.
+    #[arg(long)]
+    pub at: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DevArgs {
+    /// Port for the server on 127.0.0.1.
+    #[arg(long, default_value_t = 8090)]
+    pub port: u16,
+}
