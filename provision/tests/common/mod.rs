@@ -1,0 +1,134 @@
+//! Runs the real `dtops` binary; `DevServer` is `dtops dev` on a free port.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+pub const DTOPS: &str = env!("CARGO_BIN_EXE_dtops");
+
+pub fn dtops() -> Command {
+    let mut command = Command::new(DTOPS);
+    command
+        .env_remove("DATATOOLS_ADMIN_TOKEN")
+        .env_remove("DATATOOLS_LICENSE_PUBKEY");
+    command
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// `dtops dev` running, with what it printed.
+pub struct DevServer {
+    pub child: Child,
+    pub port: u16,
+    pub banner: String,
+    pub url: String,
+    pub token_file: PathBuf,
+    pub cluster_dir: PathBuf,
+    pub pubkey: String,
+}
+
+impl DevServer {
+    pub fn start() -> Self {
+        let port = free_port();
+        let mut child = dtops()
+            .args(["dev", "--port", &port.to_string()])
+            .env("DATATOOLS_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let out = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut banner = String::new();
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                banner.push_str(&line);
+                banner.push('\n');
+                if line.starts_with("Ctrl-C") {
+                    let _ = tx.send(banner.clone());
+                }
+            }
+        });
+        let banner = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("dtops dev printed its banner (needs PostgreSQL server binaries)");
+        let word_after = |marker: &str| -> String {
+            let at = banner
+                .find(marker)
+                .unwrap_or_else(|| panic!("{marker:?} in {banner}"));
+            banner[at + marker.len()..]
+                .split_whitespace()
+                .next()
+                .unwrap()
+                .to_string()
+        };
+        DevServer {
+            child,
+            port,
+            url: format!("http://127.0.0.1:{port}"),
+            token_file: PathBuf::from(word_after("admin token:")),
+            cluster_dir: PathBuf::from(word_after("throwaway cluster in")),
+            pubkey: word_after("--pubkey"),
+            banner,
+        }
+    }
+
+    /// `dtops <args>` against this server with its token.
+    pub fn dtops(&self, args: &[&str]) -> Output {
+        dtops()
+            .args(args)
+            .args(["--admin-url", &self.url, "--token-file"])
+            .arg(&self.token_file)
+            .output()
+            .unwrap()
+    }
+
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        self.child.wait().unwrap()
+    }
+}
+
+impl Drop for DevServer {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            self.terminate();
+        }
+    }
+}
+
+/// A blob minted by `dtops mint` through `server`.
+pub fn mint(server: &DevServer, extra: &[&str]) -> String {
+    let mut args = vec![
+        "mint",
+        "--name",
+        "Test Buyer",
+        "--email",
+        "test@example.com",
+        "--tier",
+        "core",
+    ];
+    args.extend_from_slice(extra);
+    let output = server.dtops(&args);
+    assert!(output.status.success(), "{}", stderr(&output));
+    stdout(&output).trim().to_string()
+}
