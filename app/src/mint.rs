@@ -273,7 +273,8 @@ mod tests {
     #[test]
     fn each_bad_field_is_named() {
         let catalogue = Catalogue::embedded();
-        let cases: Vec<(&str, Box<dyn Fn(&mut MintRequest)>)> = vec![
+        type Mutation = Box<dyn Fn(&mut MintRequest)>;
+        let cases: Vec<(&str, Mutation)> = vec![
             ("name", Box::new(|r| r.name = "  ".into())),
             ("name", Box::new(|r| r.name = "x".repeat(201))),
             ("email", Box::new(|r| r.email = "no-at-sign".into())),
