@@ -8,8 +8,24 @@ use clap::{Args, Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(version, about, long_about = None)]
 pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// Options every host-facing command shares.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// The deployment description.
+    #[arg(long, global = true, default_value = "site.toml", env = "DTOPS_SITE")]
+    pub site: PathBuf,
+    /// Relocate every host path under DIR (a sandbox; the same code path as a real run).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+    /// Use templates from DIR instead of the built-in ones (files missing there fall back).
+    #[arg(long, global = true, value_name = "DIR", env = "DTOPS_TEMPLATES")]
+    pub templates: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -27,6 +43,13 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Run the whole product locally: a throwaway Postgres, migrations, the dev key, the server.
     Dev(DevArgs),
+    /// Render every file dtops manages (compose.yml, .env, ...) from site.toml into DIR.
+    Render {
+        /// Output directory (created if missing); files are written as relative paths mirroring
+        /// their place on the host.
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 /// How to reach the admin API. The token is never a command-line value (it would show in `ps`

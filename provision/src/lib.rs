@@ -10,6 +10,10 @@ mod cli;
 mod commands;
 /// Files dtops creates with their final mode from the first byte.
 mod secure_file;
+/// `site.toml`: the declarative description of the deployment.
+mod site;
+/// The api container's environment and secret files, shared by both runtimes.
+mod api_spec;
 
 use std::process::ExitCode;
 

@@ -4,6 +4,7 @@ mod dev;
 mod keys;
 mod licenses;
 mod mint;
+mod render;
 mod verify;
 
 use std::process::ExitCode;
@@ -18,6 +19,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Keys(KeysCommand::Generate { out }) => keys::generate(&out),
         Command::Verify(args) => verify::run(args),
         Command::Dev(args) => block_on(dev::run(args)),
+        Command::Render { out } => render::run(&cli.global, &out),
     }
 }
 

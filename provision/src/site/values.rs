@@ -1,0 +1,149 @@
+//! Value types for site.toml that check themselves while parsing, so the TOML error carries the
+//! offending value's position.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// A deployment stage: each adds to the one before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stage {
+    Pr1,
+    Pr2,
+    Pr3,
+}
+
+impl fmt::Display for Stage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Stage::Pr1 => "pr1",
+            Stage::Pr2 => "pr2",
+            Stage::Pr3 => "pr3",
+        })
+    }
+}
+
+macro_rules! checked_string {
+    ($(#[$doc:meta])* $name:ident, $check:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl TryFrom<String> for $name {
+            type Error = String;
+            fn try_from(value: String) -> Result<Self, String> {
+                let check: fn(&str) -> Result<(), String> = $check;
+                check(&value)?;
+                Ok($name(value))
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(value: $name) -> String {
+                value.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+    };
+}
+
+checked_string!(
+    /// A name used in files, commands and Docker: letters, digits, `-`, `_`, `.`.
+    Name,
+    |v| {
+        let ok = !v.is_empty()
+            && v.len() <= 64
+            && !v.starts_with('-')
+            && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+        if ok {
+            Ok(())
+        } else {
+            Err(format!("{v:?} is not a valid name; expected 1-64 of a-z A-Z 0-9 - _ . (not starting with -)"))
+        }
+    }
+);
+
+checked_string!(
+    /// A DNS name such as `licenses.datatools.unalogix.com`.
+    DomainName,
+    |v| {
+        let labels: Vec<&str> = v.split('.').collect();
+        let ok = v.len() <= 253
+            && labels.len() >= 2
+            && labels.iter().all(|l| {
+                !l.is_empty()
+                    && l.len() <= 63
+                    && !l.starts_with('-')
+                    && !l.ends_with('-')
+                    && l.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            });
+        if ok {
+            Ok(())
+        } else {
+            Err(format!("{v:?} is not a domain name; expected lowercase like licenses.example.com"))
+        }
+    }
+);
+
+checked_string!(
+    /// An email address (a plain syntax check).
+    EmailAddress,
+    |v| {
+        datatools_license::mint::check_email(v)
+            .map_err(|e| format!("{v:?} is not an email address ({})", e.message))
+    }
+);
+
+/// An absolute path without `..` (dtops relocates these under `--root`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct AbsPath(PathBuf);
+
+impl TryFrom<String> for AbsPath {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, String> {
+        let path = PathBuf::from(&value);
+        if !path.is_absolute() {
+            return Err(format!("{value:?} is not an absolute path; expected e.g. /srv/datatools-license"));
+        }
+        if path.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
+            return Err(format!("{value:?} contains \"..\"; give the path plainly"));
+        }
+        if path == Path::new("/") {
+            return Err("\"/\" is not acceptable here; name a directory of this app's own".into());
+        }
+        Ok(AbsPath(path))
+    }
+}
+
+impl From<AbsPath> for String {
+    fn from(value: AbsPath) -> String {
+        value.0.to_string_lossy().into_owned()
+    }
+}
+
+impl AbsPath {
+    pub fn as_path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl fmt::Display for AbsPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.display().fmt(f)
+    }
+}
