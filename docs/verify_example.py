@@ -1,0 +1,230 @@
+#!/usr/bin/env python3
+"""A complete DTLIC2 license verifier in Python, checked against docs/license-vectors.json.
+
+It follows docs/license-format.md step by step and gives the same error codes as the Rust
+reference implementation (app/src/license/blob.rs).
+
+    pip install cryptography
+    python3 docs/verify_example.py                 # runs every vector, exits non-zero on a mismatch
+    python3 docs/verify_example.py path/to/vectors.json
+"""
+
+import base64
+import hashlib
+import json
+import re
+import sys
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+PREFIX = b"DTLIC2:"
+MAX_BLOB_LEN = 4096  # bytes of UTF-8
+SIGNATURE_CHARS = 86  # 64 bytes in unpadded base64url
+FUTURE_VERSION = re.compile(rb"DTLIC[0-9]{1,4}:")
+BASE64URL = re.compile(rb"[A-Za-z0-9_-]*")
+MEMBERS = {"v", "kid", "lk", "name", "email", "tier", "iat", "exp", "src"}
+KID = re.compile(r"[0-9a-f]{16}")
+# The instants the reference implementation can represent (years -262143 to 262142).
+MIN_TIME, MAX_TIME = -8334601228800, 8210266876799
+I64 = (-(2**63), 2**63 - 1)
+U32 = (0, 2**32 - 1)
+LICENSE_KEY_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+class VerifyError(Exception):
+    """A refused blob; `code` is one of the codes in docs/license-format.md."""
+
+    def __init__(self, code, detail=""):
+        super().__init__(f"{code}: {detail}" if detail else code)
+        self.code = code
+
+
+def key_id(public_key_bytes):
+    """First 8 bytes of SHA-256 over the 32 raw public-key bytes, as lowercase hex."""
+    return hashlib.sha256(public_key_bytes).digest()[:8].hex()
+
+
+def trusted_keys(public_keys_hex):
+    """kid -> public key, for the keys this build trusts (several during a rotation window)."""
+    keys = {}
+    for text in public_keys_hex:
+        raw = bytes.fromhex(text.strip())
+        keys[key_id(raw)] = Ed25519PublicKey.from_public_bytes(raw)
+    return keys
+
+
+def b64url_decode(text):
+    """Strict unpadded base64url: alphabet A-Z a-z 0-9 - _, no '=', canonical unused bits."""
+    if not BASE64URL.fullmatch(text) or len(text) % 4 == 1:
+        raise ValueError("not base64url")
+    data = base64.urlsafe_b64decode(text + b"=" * (-len(text) % 4))
+    if base64.urlsafe_b64encode(data).rstrip(b"=") != text:
+        raise ValueError("non-canonical base64url")
+    return data
+
+
+def normalise_license_key(text):
+    """What the Rust LicenseKey::from_str accepts, in canonical XXXXXX-XXXXXX-XXXXXX-XXXXXX form."""
+    chars = []
+    for c in text:
+        if c in "- ":
+            continue
+        c = c.upper() if c.isascii() else c
+        c = {"O": "0", "I": "1", "L": "1"}.get(c, c)
+        if c not in LICENSE_KEY_ALPHABET:
+            raise ValueError(f"license key contains {c!r}")
+        chars.append(c)
+    if len(chars) != 24:
+        raise ValueError(f"license key has {len(chars)} characters; expected 24")
+    return "-".join("".join(chars[i : i + 6]) for i in range(0, 24, 6))
+
+
+def _no_duplicates(pairs):
+    names = [name for name, _ in pairs]
+    if len(names) != len(set(names)):
+        raise ValueError("duplicate member")
+    return dict(pairs)
+
+
+def _refuse_constant(name):
+    raise ValueError(f"{name} is not JSON")
+
+
+def _is_int(value, bounds):
+    # bool is a subclass of int in Python; JSON true/false are not numbers.
+    return type(value) is int and bounds[0] <= value <= bounds[1]
+
+
+def parse_payload(payload):
+    """Step 7: the JSON object with exactly the DTLIC2 members and their types."""
+    try:
+        text = payload.decode("utf-8")
+        wire = json.loads(
+            text, object_pairs_hook=_no_duplicates, parse_constant=_refuse_constant
+        )
+    except (ValueError, RecursionError) as e:
+        raise VerifyError("bad_payload", str(e)) from None
+    if type(wire) is not dict:
+        raise VerifyError("bad_payload", "not a JSON object")
+    wire.setdefault("exp", None)  # an absent exp reads as null (see the spec)
+    if set(wire) != MEMBERS:
+        raise VerifyError("bad_payload", f"members {sorted(set(wire) ^ MEMBERS)}")
+    for name in ("kid", "lk", "name", "email", "tier", "src"):
+        value = wire[name]
+        if type(value) is not str:
+            raise VerifyError("bad_payload", f"{name} is not a string")
+        try:
+            value.encode("utf-8")  # a lone \\ud800 escape parses in Python but is not text
+        except UnicodeEncodeError:
+            raise VerifyError("bad_payload", f"{name} is not valid Unicode") from None
+    if not _is_int(wire["v"], U32):
+        raise VerifyError("bad_payload", "v is not an unsigned 32-bit integer")
+    if not _is_int(wire["iat"], I64):
+        raise VerifyError("bad_payload", "iat is not a 64-bit integer")
+    if wire["exp"] is not None and not _is_int(wire["exp"], I64):
+        raise VerifyError("bad_payload", "exp is neither null nor a 64-bit integer")
+    return wire
+
+
+def verify(blob, trusted, now):
+    """Returns the license as a dict, or raises VerifyError. `now` is unix seconds."""
+    data = blob.encode("utf-8")
+    # 1. Length, in bytes.
+    if len(data) > MAX_BLOB_LEN:
+        raise VerifyError("oversize")
+    # 2. Prefix.
+    if not data.startswith(PREFIX):
+        if FUTURE_VERSION.match(data):
+            raise VerifyError("unknown_version", "prefix")
+        raise VerifyError("wrong_prefix")
+    body = data[len(PREFIX) :]
+    # 3. Split at the first '.'.
+    if b"." not in body:
+        raise VerifyError("bad_encoding", "the signature part is missing")
+    payload_b64, signature_b64 = body.split(b".", 1)
+    # 4. Nothing after the signature.
+    if b"." in signature_b64 or len(signature_b64) > SIGNATURE_CHARS:
+        raise VerifyError("trailing_data")
+    # 5. The signature, then 6. the payload, as strict base64url.
+    try:
+        signature = b64url_decode(signature_b64)
+    except ValueError as e:
+        raise VerifyError("bad_encoding", f"signature: {e}") from None
+    if len(signature) != 64:
+        raise VerifyError("bad_encoding", "the signature is not 64 bytes")
+    try:
+        payload = b64url_decode(payload_b64)
+    except ValueError as e:
+        raise VerifyError("bad_encoding", f"payload: {e}") from None
+    # 7. The JSON payload.
+    wire = parse_payload(payload)
+    # 8. The version inside the payload.
+    if wire["v"] != 2:
+        raise VerifyError("unknown_version", f"v={wire['v']}")
+    # 9. The key id's form.
+    if not KID.fullmatch(wire["kid"]):
+        raise VerifyError("bad_payload", "kid is not 16 lowercase hex characters")
+    # 10. A trusted key with that id.
+    key = trusted.get(wire["kid"])
+    if key is None:
+        raise VerifyError("unknown_key_id", wire["kid"])
+    # 11. The signature over the ASCII bytes "DTLIC2:<payload_b64>".
+    try:
+        key.verify(signature, data[: len(PREFIX) + len(payload_b64)])
+    except InvalidSignature:
+        raise VerifyError("bad_signature") from None
+    # 12. The signed fields' values.
+    try:
+        license_key = normalise_license_key(wire["lk"])
+    except ValueError as e:
+        raise VerifyError("bad_payload", f"lk: {e}") from None
+    for name in ("iat", "exp"):
+        if wire[name] is not None and not MIN_TIME <= wire[name] <= MAX_TIME:
+            raise VerifyError("bad_payload", f"{name}: not a valid unix time")
+    # 13. Expiry: expired from the second exp names; null never expires.
+    if wire["exp"] is not None and now >= wire["exp"]:
+        raise VerifyError("expired", f"at {wire['exp']}")
+    return {
+        "license_key": license_key,
+        "name": wire["name"],
+        "email": wire["email"],
+        "tier": wire["tier"],
+        "issued_at": wire["iat"],
+        "expires_at": wire["exp"],
+        "source": wire["src"],
+        "key_id": wire["kid"],
+    }
+
+
+def run_vectors(path):
+    vectors = json.loads(Path(path).read_text(encoding="utf-8"))
+    trusted = trusted_keys(k["public_key_hex"] for k in vectors["trusted_public_keys"])
+    assert sorted(trusted) == sorted(k["kid"] for k in vectors["trusted_public_keys"])
+    failures = 0
+    for vector in vectors["valid"]:
+        try:
+            got = verify(vector["blob"], trusted, vector["now"])
+            ok = got == vector["license"]
+            outcome = "decoded as listed" if ok else f"decoded {got}"
+        except VerifyError as e:
+            ok, outcome = False, f"refused: {e}"
+        failures += not ok
+        print(f"{'ok  ' if ok else 'FAIL'} valid   {vector['name']}: {outcome}")
+    for vector in vectors["invalid"]:
+        try:
+            verify(vector["blob"], trusted, vector["now"])
+            ok, outcome = False, "accepted"
+        except VerifyError as e:
+            ok, outcome = e.code == vector["error"], str(e)
+        failures += not ok
+        print(f"{'ok  ' if ok else 'FAIL'} invalid {vector['name']}: {outcome}")
+    total = len(vectors["valid"]) + len(vectors["invalid"])
+    print(f"{total - failures}/{total} vectors as listed")
+    return failures == 0
+
+
+if __name__ == "__main__":
+    default = Path(__file__).with_name("license-vectors.json")
+    sys.exit(0 if run_vectors(sys.argv[1] if len(sys.argv) > 1 else default) else 1)
