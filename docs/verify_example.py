@@ -108,7 +108,6 @@ def parse_payload(payload):
         raise VerifyError("bad_payload", str(e)) from None
     if type(wire) is not dict:
         raise VerifyError("bad_payload", "not a JSON object")
-    wire.setdefault("exp", None)  # an absent exp reads as null (see the spec)
     if set(wire) != MEMBERS:
         raise VerifyError("bad_payload", f"members {sorted(set(wire) ^ MEMBERS)}")
     for name in ("kid", "lk", "name", "email", "tier", "src"):

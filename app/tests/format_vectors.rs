@@ -460,13 +460,12 @@ fn build() -> VectorFile {
         NOW,
         &non_ascii,
     );
-    v.valid(
-        "exp_member_absent",
-        "No exp member at all: read as null (perpetual). The issuer always writes exp; this pins \
-         what the reference verifier does.",
+    v.invalid(
+        "bad_payload_exp_absent",
+        "No exp member at all: every member is required; a perpetual license says \"exp\":null.",
         &sign_fields(&Fields::of(&perpetual).remove("exp")),
         NOW,
-        &perpetual,
+        "bad_payload",
     );
     // 7 + 4002 + 1 + 86: a 3001-byte payload makes a blob of exactly MAX_BLOB_LEN bytes.
     let longest = license_with_json_len(&one_year, 3001);

@@ -57,8 +57,15 @@ pub(super) struct WirePayload {
     pub email: String,
     pub tier: String,
     pub iat: i64,
+    /// Required, `null` for perpetual: a `deserialize_with` keeps serde from treating an
+    /// absent member as `null` (so a payload missing `exp` is malformed, not perpetual).
+    #[serde(deserialize_with = "required_nullable")]
     pub exp: Option<i64>,
     pub src: String,
+}
+
+fn required_nullable<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    Option::deserialize(d)
 }
 
 /// The payload version carried inside the JSON, equal to the prefix's version.
