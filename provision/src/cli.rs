@@ -26,6 +26,19 @@ pub struct GlobalArgs {
     /// Use templates from DIR instead of the built-in ones (files missing there fall back).
     #[arg(long, global = true, value_name = "DIR", env = "DTOPS_TEMPLATES")]
     pub templates: Option<PathBuf>,
+    /// How to run the stack: docker compose (production), or native processes where no Docker
+    /// engine exists (tests, CI).
+    #[arg(long, global = true, value_enum, default_value_t = RuntimeKind::Compose, env = "DTOPS_RUNTIME")]
+    pub runtime: RuntimeKind,
+    /// The `datatools-license` binary the native runtime starts (default: next to dtops).
+    #[arg(long, global = true, value_name = "FILE", env = "DTOPS_NATIVE_BIN")]
+    pub native_bin: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RuntimeKind {
+    Compose,
+    Native,
 }
 
 #[derive(Debug, Subcommand)]
@@ -43,6 +56,15 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Run the whole product locally: a throwaway Postgres, migrations, the dev key, the server.
     Dev(DevArgs),
+    /// Converge the box to site.toml: user, directories, secrets, signing key, compose.yml,
+    /// .env, image, containers, migrations, health. A second run changes nothing.
+    Provision {
+        /// Only show what would change (same as `dtops plan`).
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Show what `dtops provision` would change, as unified diffs with secrets redacted.
+    Plan,
     /// Render every file dtops manages (compose.yml, .env, ...) from site.toml into DIR.
     Render {
         /// Output directory (created if missing); files are written as relative paths mirroring

@@ -4,6 +4,7 @@ mod dev;
 mod keys;
 mod licenses;
 mod mint;
+mod provision;
 mod render;
 mod verify;
 
@@ -20,6 +21,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Verify(args) => verify::run(args),
         Command::Dev(args) => block_on(dev::run(args)),
         Command::Render { out } => render::run(&cli.global, &out),
+        Command::Provision { dry_run } => provision::run(&cli.global, dry_run),
+        Command::Plan => provision::run(&cli.global, true),
     }
 }
 
@@ -27,4 +30,21 @@ fn block_on<F: std::future::Future<Output = anyhow::Result<ExitCode>>>(
     future: F,
 ) -> anyhow::Result<ExitCode> {
     tokio::runtime::Runtime::new()?.block_on(future)
+}
+
+/// The container runtime chosen by `--runtime`.
+fn runtime(global: &crate::cli::GlobalArgs) -> anyhow::Result<Box<dyn crate::runtime::Runtime>> {
+    use crate::cli::RuntimeKind;
+    use crate::runtime::RuntimeChoice;
+    let choice = match global.runtime {
+        RuntimeKind::Compose => RuntimeChoice::Compose,
+        RuntimeKind::Native => {
+            let api_bin = match &global.native_bin {
+                Some(path) => path.clone(),
+                None => std::env::current_exe()?.with_file_name("datatools-license"),
+            };
+            RuntimeChoice::Native { api_bin }
+        }
+    };
+    Ok(crate::runtime::build(&choice))
 }

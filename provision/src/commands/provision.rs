@@ -1,0 +1,58 @@
+//! `dtops provision` and `dtops plan`: converge the host to site.toml, or show what that would do.
+
+use std::process::ExitCode;
+
+use crate::cli::GlobalArgs;
+use crate::engine::{self, AppLock, Ctx, Report};
+use crate::host::Host;
+use crate::site::Site;
+use crate::steps;
+
+pub fn run(global: &GlobalArgs, dry_run: bool) -> anyhow::Result<ExitCode> {
+    let site = Site::load(&global.site)?;
+    let host = Host::new(global.root.clone());
+    let runtime = super::runtime(global)?;
+    // A dry run only observes; a real run holds the app lock from start to end.
+    let _lock = if dry_run {
+        None
+    } else {
+        Some(AppLock::acquire(&host, &site)?)
+    };
+    let ctx = Ctx::new(
+        &site,
+        &host,
+        runtime.as_ref(),
+        global.templates.as_deref(),
+        dry_run,
+    );
+    let steps = steps::provision_steps(&site, global.templates.as_deref())?;
+    let mut report = Report::stdout();
+    let target = match host.sandbox() {
+        Some(root) => format!(" in sandbox {}", root.display()),
+        None => String::new(),
+    };
+    report.note(&format!(
+        "{} {} (stage {}){target} with {}:",
+        if dry_run { "plan for" } else { "provisioning" },
+        site.app.name,
+        site.app.stage,
+        runtime.name()
+    ));
+    let ok = engine::converge(&ctx, &steps, &mut report);
+    report.summary(dry_run);
+    if ok && !dry_run {
+        report.note(&format!(
+            "\nadmin token: {} (root-only; copy it to your laptop for `dtops mint`, see ADMIN.md)\n\
+             admin API:   http://127.0.0.1:{} on the box (ssh -L {}:127.0.0.1:{} <box> -N)",
+            site.secret_file("admin_token").display(),
+            site.ports.api,
+            site.ports.api,
+            site.ports.api
+        ));
+    }
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}

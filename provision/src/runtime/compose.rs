@@ -1,0 +1,167 @@
+//! Production: docker compose (v2) drives the stack rendered into compose.yml.
+
+use anyhow::Context;
+
+use super::{compose_command, Running, Runtime};
+use crate::engine::{Change, Ctx, Plan};
+use crate::host::Ownership;
+
+pub struct ComposeRuntime;
+
+/// Where the commit of the last built image is recorded (rebuild only when the checkout moved).
+const BUILT_COMMIT: &str = "image-commit";
+
+impl ComposeRuntime {
+    fn app_commit(ctx: &Ctx) -> anyhow::Result<String> {
+        let app = ctx.host.path(&ctx.site.app_dir());
+        let out = ctx
+            .host
+            .run(
+                &crate::process::CommandLine::new(["git", "-C"])
+                    .arg(&app)
+                    .args(["rev-parse", "HEAD"]),
+            )
+            .with_context(|| {
+                format!(
+                    "{} is not a git checkout of the license server; clone it there (runbook §4)",
+                    ctx.site.app_dir().display()
+                )
+            })?;
+        Ok(out.stdout.trim().to_string())
+    }
+}
+
+impl Runtime for ComposeRuntime {
+    fn name(&self) -> &'static str {
+        "docker compose"
+    }
+
+    fn preflight(&self, ctx: &Ctx) -> anyhow::Result<String> {
+        let version = ctx
+            .host
+            .run(
+                &crate::process::CommandLine::new(&ctx.site.commands.docker_compose)
+                    .args(["version", "--short"]),
+            )
+            .context("docker compose v2 is needed: apt-get install docker-compose-plugin")?;
+        let version = version.stdout.trim().trim_start_matches('v').to_string();
+        if !version.starts_with('2') && !version.starts_with('3') {
+            anyhow::bail!(
+                "docker compose {version} found; dtops needs Compose v2 (docker-compose-plugin)"
+            );
+        }
+        Ok(format!("docker compose {version}"))
+    }
+
+    fn image_plan(&self, ctx: &Ctx) -> anyhow::Result<Plan> {
+        let dockerfile = ctx.site.app_dir().join("app/Dockerfile");
+        if ctx.host.state(&dockerfile)?.is_none() {
+            anyhow::bail!(
+                "{} is missing: clone the license server repository into {} (runbook §4)",
+                dockerfile.display(),
+                ctx.site.app_dir().display()
+            );
+        }
+        let commit = Self::app_commit(ctx)?;
+        let recorded = ctx
+            .host
+            .read(&ctx.site.state_dir().join(BUILT_COMMIT))?
+            .map(|b| String::from_utf8_lossy(&b).trim().to_string());
+        let image = &ctx.site.api.image;
+        let exists = ctx
+            .host
+            .probe(
+                &crate::process::CommandLine::new([
+                    "docker", "image", "inspect", "--format", "{{.Id}}",
+                ])
+                .arg(image),
+            )?
+            .success;
+        if exists && recorded.as_deref() == Some(commit.as_str()) {
+            Ok(Plan::Ok(format!(
+                "{image} is built from {}",
+                &commit[..12.min(commit.len())]
+            )))
+        } else {
+            Ok(Plan::Change(
+                Change::new(format!(
+                    "build {image} from {} at {}",
+                    ctx.site.app_dir().display(),
+                    &commit[..12.min(commit.len())]
+                ))
+                .notifying(crate::engine::Handler::RestartApi),
+            ))
+        }
+    }
+
+    fn build_image(&self, ctx: &Ctx) -> anyhow::Result<String> {
+        let commit = Self::app_commit(ctx)?;
+        ctx.host.run(&compose_command(ctx).args(["build", "api"]))?;
+        ctx.host.write_atomic(
+            &ctx.site.state_dir().join(BUILT_COMMIT),
+            commit.as_bytes(),
+            Ownership {
+                uid: 0,
+                gid: 0,
+                mode: 0o600,
+            },
+        )?;
+        Ok(format!("built {}", ctx.site.api.image))
+    }
+
+    fn running(&self, ctx: &Ctx) -> anyhow::Result<Running> {
+        if ctx.host.state(&ctx.site.compose_file())?.is_none() {
+            return Ok(Running {
+                db: false,
+                api: false,
+            });
+        }
+        let out = ctx.host.probe(&compose_command(ctx).args([
+            "ps",
+            "--status",
+            "running",
+            "--services",
+        ]))?;
+        let services: Vec<&str> = out.stdout.lines().map(str::trim).collect();
+        Ok(Running {
+            db: services.contains(&"postgres"),
+            api: services.contains(&"api"),
+        })
+    }
+
+    fn up(&self, ctx: &Ctx) -> anyhow::Result<()> {
+        ctx.host
+            .run(&compose_command(ctx).args(["up", "--detach"]))?;
+        Ok(())
+    }
+
+    fn restart_api(&self, ctx: &Ctx) -> anyhow::Result<()> {
+        // `up` recreates the container when compose.yml or .env changed; `restart` then makes
+        // it re-read secret files whose content changed (compose cannot see those).
+        ctx.host
+            .run(&compose_command(ctx).args(["up", "--detach"]))?;
+        ctx.host
+            .run(&compose_command(ctx).args(["restart", "api"]))?;
+        Ok(())
+    }
+
+    fn migrate(&self, ctx: &Ctx) -> anyhow::Result<String> {
+        let out = ctx.host.run(&compose_command(ctx).args([
+            "run",
+            "--rm",
+            "--no-deps",
+            "api",
+            "migrate",
+        ]))?;
+        Ok(out.stdout.trim().to_string())
+    }
+
+    fn down(&self, ctx: &Ctx, remove_volume: bool) -> anyhow::Result<()> {
+        let mut command = compose_command(ctx).arg("down");
+        if remove_volume {
+            command = command.arg("--volumes");
+        }
+        ctx.host.run(&command)?;
+        Ok(())
+    }
+}

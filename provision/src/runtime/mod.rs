@@ -1,0 +1,64 @@
+//! The container runtime seam. Production runs the stack with docker compose; where no Docker
+//! engine exists (tests, CI) the native runtime runs the same server binary with the same
+//! environment and secret files compose.yml gives the container, and a real Postgres.
+
+mod compose;
+mod native;
+
+use std::path::PathBuf;
+
+pub use compose::ComposeRuntime;
+pub use native::NativeRuntime;
+
+use crate::engine::{Ctx, Plan};
+
+pub trait Runtime {
+    fn name(&self) -> &'static str;
+    /// Checks the tools this runtime needs are present; says which were found.
+    fn preflight(&self, ctx: &Ctx) -> anyhow::Result<String>;
+    /// Whether the api image must be (re)built.
+    fn image_plan(&self, ctx: &Ctx) -> anyhow::Result<Plan>;
+    fn build_image(&self, ctx: &Ctx) -> anyhow::Result<String>;
+    /// Whether the database and api are running.
+    fn running(&self, ctx: &Ctx) -> anyhow::Result<Running>;
+    /// Starts whatever is not running.
+    fn up(&self, ctx: &Ctx) -> anyhow::Result<()>;
+    fn restart_api(&self, ctx: &Ctx) -> anyhow::Result<()>;
+    /// Runs `datatools-license migrate` as a one-off.
+    fn migrate(&self, ctx: &Ctx) -> anyhow::Result<String>;
+    /// Stops the stack; the database volume is removed only when `remove_volume`.
+    fn down(&self, ctx: &Ctx, remove_volume: bool) -> anyhow::Result<()>;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Running {
+    pub db: bool,
+    pub api: bool,
+}
+
+/// Which runtime to use (the `--runtime` flag).
+#[derive(Debug, Clone)]
+pub enum RuntimeChoice {
+    Compose,
+    Native { api_bin: PathBuf },
+}
+
+pub fn build(choice: &RuntimeChoice) -> Box<dyn Runtime> {
+    match choice {
+        RuntimeChoice::Compose => Box::new(ComposeRuntime),
+        RuntimeChoice::Native { api_bin } => Box::new(NativeRuntime::new(api_bin.clone())),
+    }
+}
+
+/// The compose command for this site, with the project pinned (name, file, directory), so it
+/// works from any working directory.
+pub fn compose_command(ctx: &Ctx) -> crate::process::CommandLine {
+    let site = ctx.site;
+    crate::process::CommandLine::new(&site.commands.docker_compose)
+        .arg("--project-name")
+        .arg(site.app.name.as_str())
+        .arg("--project-directory")
+        .arg(ctx.host.path(site.root()))
+        .arg("--file")
+        .arg(ctx.host.path(&site.compose_file()))
+}

@@ -1,0 +1,108 @@
+//! Checks before anything changes: root, the OS, the runtime's tools, free ports, disk space.
+
+use std::net::TcpListener;
+use std::path::Path;
+
+use crate::engine::{Change, Ctx, Plan, Step};
+use crate::process::CommandLine;
+
+/// The app needs room for images, the database and a month of backups.
+const MIN_FREE_BYTES: u64 = 1 << 30;
+
+pub struct PreflightStep;
+
+impl Step for PreflightStep {
+    fn name(&self) -> String {
+        "preflight".into()
+    }
+
+    fn plan(&self, ctx: &Ctx) -> anyhow::Result<Plan> {
+        let mut found = Vec::new();
+        if !is_root() {
+            anyhow::bail!(
+                "dtops must run as root (it creates users and root-owned files): sudo dtops ..."
+            );
+        }
+        found.push("root".to_string());
+        found.push(os(ctx)?);
+        found.push(ctx.runtime.preflight(ctx)?);
+        let running = ctx.runtime.running(ctx)?;
+        for (key, port, ours) in [
+            ("ports.api", ctx.site.ports.api, running.api),
+            ("ports.postgres", ctx.site.ports.postgres, running.db),
+        ] {
+            if !ours && TcpListener::bind(("127.0.0.1", port)).is_err() {
+                anyhow::bail!(
+                    "127.0.0.1:{port} ({key}) is in use by another process; stop it or choose \
+                     another port in site.toml (`ss -ltnp 'sport = :{port}'` shows who)"
+                );
+            }
+        }
+        found.push(format!(
+            "ports {} and {} free or ours",
+            ctx.site.ports.api, ctx.site.ports.postgres
+        ));
+        found.push(disk(ctx)?);
+        Ok(Plan::Ok(found.join("; ")))
+    }
+
+    fn apply(&self, _ctx: &Ctx, _change: &Change) -> anyhow::Result<String> {
+        unreachable!("preflight only checks")
+    }
+}
+
+fn is_root() -> bool {
+    std::fs::metadata("/proc/self")
+        .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
+        .unwrap_or(false)
+}
+
+/// The OS from /etc/os-release. dtops targets Ubuntu 24.04; others are named, not refused.
+fn os(ctx: &Ctx) -> anyhow::Result<String> {
+    let text = ctx
+        .host
+        .read(Path::new("/etc/os-release"))?
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .ok_or_else(|| anyhow::anyhow!("/etc/os-release is missing: is this a Linux box?"))?;
+    let field = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}=")))
+            .map(|v| v.trim_matches('"').to_string())
+            .unwrap_or_default()
+    };
+    let (id, version) = (field("ID"), field("VERSION_ID"));
+    if id == "ubuntu" && version == "24.04" {
+        Ok("Ubuntu 24.04".into())
+    } else {
+        Ok(format!(
+            "{id} {version} (not the tested Ubuntu 24.04; continuing)"
+        ))
+    }
+}
+
+/// Free space where the app lives (its nearest existing ancestor).
+fn disk(ctx: &Ctx) -> anyhow::Result<String> {
+    let root = ctx.host.path(ctx.site.root());
+    let existing = root
+        .ancestors()
+        .find(|p| p.exists())
+        .unwrap_or(Path::new("/"));
+    let out = ctx
+        .host
+        .run(&CommandLine::new(["df", "-P", "-B1"]).arg(existing))?;
+    let free: u64 = out
+        .stdout
+        .lines()
+        .nth(1)
+        .and_then(|l| l.split_whitespace().nth(3))
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| anyhow::anyhow!("cannot read free space from `df`: {}", out.stdout))?;
+    if free < MIN_FREE_BYTES {
+        anyhow::bail!(
+            "only {} MiB free under {}; dtops needs at least 1 GiB",
+            free >> 20,
+            ctx.site.root().display()
+        );
+    }
+    Ok(format!("{} GiB free", free >> 30))
+}
