@@ -14,6 +14,8 @@ mod secure_file;
 mod site;
 /// The api container's environment and secret files, shared by both runtimes.
 mod api_spec;
+/// site.toml -> the files dtops manages (compose.yml, .env, ...), with their host path, owner, mode.
+mod render;
 
 use std::process::ExitCode;
 

@@ -1,10 +1,95 @@
 //! `dtops render --out DIR`: every managed file, rendered from site.toml, for inspection.
 
-use std::path::Path;
+use std::fs::OpenOptions;
+use std::io::{ErrorKind, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Component, Path, PathBuf};
 use std::process::ExitCode;
 
-use crate::cli::GlobalArgs;
+use anyhow::Context;
+use datatools_license::license::SigningKeyPair;
 
-pub fn run(_global: &GlobalArgs, _out: &Path) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("dtops render is not built yet")
+use crate::api_spec::PUBKEY_VAR;
+use crate::cli::GlobalArgs;
+use crate::render::{render_all, RenderInputs, Renderer};
+use crate::site::Site;
+
+pub fn run(global: &GlobalArgs, out: &Path) -> anyhow::Result<ExitCode> {
+    let site = Site::load(&global.site)?;
+    let license_pubkey = match &global.root {
+        Some(root) => license_pubkey(&site, root)?,
+        None => {
+            eprintln!(
+                "dtops: note: no --root, so .env leaves {PUBKEY_VAR} empty (provision derives it \
+                 from secrets/license_privkey)"
+            );
+            None
+        }
+    };
+    let renderer = Renderer::new(global.templates.as_deref())?;
+    let artifacts = render_all(
+        &renderer,
+        &RenderInputs {
+            site: &site,
+            license_pubkey,
+        },
+    )?;
+    for artifact in &artifacts {
+        let dest = out.join(relative(&artifact.path));
+        write(&dest, &artifact.content, artifact.mode)?;
+        println!(
+            "wrote {} (on the host: {}, mode {:04o}, owner {})",
+            dest.display(),
+            artifact.path.display(),
+            artifact.mode,
+            artifact.owner.describe(&site)
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The public key of `<root>/<secrets>/license_privkey`, if that file exists.
+fn license_pubkey(site: &Site, root: &Path) -> anyhow::Result<Option<String>> {
+    let path = root.join(relative(&site.secret_file("license_privkey")));
+    match std::fs::read_to_string(&path) {
+        Ok(seed) => {
+            let pair = SigningKeyPair::from_seed_hex(&seed)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            Ok(Some(pair.public_hex()))
+        }
+        Err(e) if e.kind() == ErrorKind::NotFound => {
+            eprintln!(
+                "dtops: note: {} does not exist, so .env leaves {PUBKEY_VAR} empty",
+                path.display()
+            );
+            Ok(None)
+        }
+        Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+    }
+}
+
+/// A host path as a path relative to `/`, to place it under another directory.
+fn relative(path: &Path) -> PathBuf {
+    path.components()
+        .filter(|c| !matches!(c, Component::RootDir | Component::Prefix(_)))
+        .collect()
+}
+
+/// Writes `content` to `path` with `mode`, replacing an earlier render.
+fn write(path: &Path, content: &str, mode: u32) -> anyhow::Result<()> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(mode)
+        .open(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    // `mode` above only applies to a new file.
+    file.set_permissions(std::fs::Permissions::from_mode(mode))
+        .and_then(|()| file.write_all(content.as_bytes()))
+        .with_context(|| format!("cannot write {}", path.display()))
 }

