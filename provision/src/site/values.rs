@@ -118,9 +118,14 @@ impl TryFrom<String> for AbsPath {
     fn try_from(value: String) -> Result<Self, String> {
         let path = PathBuf::from(&value);
         if !path.is_absolute() {
-            return Err(format!("{value:?} is not an absolute path; expected e.g. /srv/datatools-license"));
+            return Err(format!(
+                "{value:?} is not an absolute path; expected e.g. /srv/datatools-license"
+            ));
         }
-        if path.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
+        if path
+            .components()
+            .any(|c| matches!(c, std::path::Component::ParentDir))
+        {
             return Err(format!("{value:?} contains \"..\"; give the path plainly"));
         }
         if path == Path::new("/") {

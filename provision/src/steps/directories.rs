@@ -34,7 +34,7 @@ impl Step for DirectoryStep {
     fn plan(&self, ctx: &Ctx) -> anyhow::Result<Plan> {
         let path = &self.path;
         let want = format!("{} {:04o}", self.owner.describe(ctx), self.mode);
-        let Some(state) = ctx.host.state(&path)? else {
+        let Some(state) = ctx.host.state(path)? else {
             return Ok(Plan::Change(Change::new(format!("create it ({want})"))));
         };
         if state.kind != FileKind::Dir {

@@ -13,7 +13,6 @@ use crate::engine::{Ctx, Step};
 use crate::host::{Account, Ownership};
 
 pub use artifacts::host_license_pubkey;
-pub use directories::DirectoryStep;
 pub use packages::PackagesStep;
 pub use preflight::PreflightStep;
 pub use secrets::{SecretKind, SecretStep};

@@ -1,6 +1,9 @@
 //! Runs the real `dtops` binary; `DevServer` is `dtops dev` on a free port.
 #![allow(dead_code)]
 
+pub mod compose;
+pub mod sandbox;
+
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};

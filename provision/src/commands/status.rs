@@ -1,0 +1,147 @@
+//! `dtops status`: what is deployed on the host, next to what site.toml asks for and what this
+//! build of the code can do (the deployed-vs-queued matrix).
+
+use std::process::ExitCode;
+
+use crate::api_spec::secret_names;
+use crate::cli::GlobalArgs;
+use crate::engine::{Ctx, Plan, Step};
+use crate::host::Host;
+use crate::site::{Site, Stage};
+use crate::steps::{host_license_pubkey, MigrateStep, SmokeStep};
+
+/// The stages whose code is in this build of dtops and the server.
+const BUILT_STAGES: &[Stage] = &[Stage::Pr1];
+
+pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+    let site = Site::load(&global.site)?;
+    let host = Host::new(global.root.clone());
+    let runtime = super::runtime(global)?;
+    let ctx = Ctx::new(
+        &site,
+        &host,
+        runtime.as_ref(),
+        global.templates.as_deref(),
+        true,
+    );
+
+    println!(
+        "{} at {} ({})",
+        site.app.name,
+        site.root().display(),
+        runtime.name()
+    );
+    let running = runtime.running(&ctx)?;
+    let health = match SmokeStep.plan(&ctx) {
+        Ok(Plan::Ok(_)) => "healthy (/health: status ok, db ok)".to_string(),
+        Ok(_) => "not answering".to_string(),
+        Err(e) => format!("unhealthy: {e}"),
+    };
+    row(
+        "api",
+        &format!(
+            "{}; {health}",
+            if running.api {
+                "running"
+            } else {
+                "not running"
+            }
+        ),
+    );
+    row(
+        "database",
+        if running.db { "running" } else { "not running" },
+    );
+    let migrations = match MigrateStep.plan(&ctx) {
+        Ok(Plan::Ok(detail)) => detail,
+        Ok(Plan::Change(change)) => format!("pending: {}", change.summary),
+        Ok(Plan::Unknown(_)) | Err(_) => "unknown (database not reachable)".into(),
+    };
+    row("migrations", &migrations);
+    let secrets: Vec<String> = secret_names(&site)
+        .into_iter()
+        .map(|name| {
+            let present = host.state(&site.secret_file(name)).ok().flatten().is_some();
+            format!("{name} {}", if present { "present" } else { "MISSING" })
+        })
+        .collect();
+    row("secrets", &secrets.join(", "));
+    match host_license_pubkey(&ctx) {
+        Ok(Some(public)) => {
+            let env = host
+                .read(&site.env_file())?
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+                .unwrap_or_default();
+            let in_env = env.contains(&format!("DATATOOLS_LICENSE_PUBKEY={public}"));
+            row(
+                "signing key",
+                &format!(
+                    "public key {public}{}",
+                    if in_env {
+                        " (in .env)"
+                    } else {
+                        " (NOT in .env: run dtops provision)"
+                    }
+                ),
+            );
+        }
+        Ok(None) => row("signing key", "none yet (dtops provision generates it)"),
+        Err(e) => row("signing key", &format!("unreadable: {e}")),
+    }
+    row(
+        "nginx",
+        "not managed by this build yet (runbook §5 by hand)",
+    );
+    row(
+        "certificate",
+        "not managed by this build yet (runbook §6 by hand)",
+    );
+    row(
+        "backups",
+        "not managed by this build yet (runbook §9 by hand)",
+    );
+
+    println!("\ndeployed vs queued:");
+    println!("  {:<34} {:<28} this host", "stage", "code");
+    let compose = host
+        .read(&site.compose_file())?
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    for (stage, what, marker) in [
+        (
+            Stage::Pr1,
+            "PR 1 mint API + Postgres",
+            "DATATOOLS_ADMIN_TOKEN_FILE",
+        ),
+        (
+            Stage::Pr2,
+            "PR 2 Gumroad webhook + Postmark",
+            "GUMROAD_WEBHOOK_SECRET_FILE",
+        ),
+        (Stage::Pr3, "PR 3 buyer portal", "DATATOOLS_PORTAL"),
+    ] {
+        let code = if BUILT_STAGES.contains(&stage) {
+            "merged"
+        } else {
+            "queued (not built)"
+        };
+        let deployed = compose.contains(marker) && running.api;
+        let state = match (
+            deployed,
+            site.app.stage >= stage,
+            BUILT_STAGES.contains(&stage),
+        ) {
+            (true, _, _) => "live",
+            (false, true, true) => "configured, deploy pending (dtops provision)",
+            (false, false, true) => "code merged, deploy pending",
+            (false, _, false) => "-",
+        };
+        println!("  {what:<34} {code:<28} {state}");
+    }
+    println!("\nsite.toml stage: {}", site.app.stage);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn row(label: &str, value: &str) {
+    println!("  {label:<13} {value}");
+}

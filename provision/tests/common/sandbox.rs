@@ -1,0 +1,177 @@
+//! A `--root` sandbox that looks like the box: /etc files, another tenant's files, a site.toml
+//! pointing at the real compose parser, and free ports. Native processes are stopped on drop.
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use super::compose::compose_bin;
+use super::{dtops, free_port, stderr, stdout};
+
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+    pub site: PathBuf,
+    pub api_port: u16,
+    pub pg_port: u16,
+}
+
+/// Files of another tenant on the same box, which dtops must never touch.
+pub const TENANT_FILES: &[(&str, &str)] = &[
+    (
+        "etc/nginx/sites-available/invixiom",
+        "server { listen 80; server_name kasm.invixiom.com; }\n",
+    ),
+    ("srv/invixiom/lifeos/config.yml", "port: 8002\n"),
+    ("opt/gitea/app.ini", "[server]\nHTTP_PORT = 8081\n"),
+    (
+        "srv/datatools-license-old/notes.txt",
+        "a sibling directory with a similar name\n",
+    ),
+];
+
+impl Sandbox {
+    pub fn new() -> Self {
+        Self::with_site(|text| text)
+    }
+
+    /// A sandbox whose site.toml is the committed one, adapted for the test and then `edit`ed.
+    pub fn with_site(edit: impl FnOnce(String) -> String) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        // The native runtime's Postgres runs as `postgres` and must traverse the sandbox.
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("etc")).unwrap();
+        let passwd: String = std::fs::read_to_string("/etc/passwd")
+            .unwrap()
+            .lines()
+            .filter(|l| l.starts_with("root:"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        std::fs::write(root.join("etc/passwd"), passwd).unwrap();
+        std::fs::write(root.join("etc/group"), "root:x:0:\n").unwrap();
+        std::fs::write(root.join("etc/shadow"), "root:*:19000:0:99999:7:::\n").unwrap();
+        std::fs::write(root.join("etc/gshadow"), "root:*::\n").unwrap();
+        std::fs::write(
+            root.join("etc/os-release"),
+            "NAME=\"Ubuntu\"\nID=ubuntu\nVERSION_ID=\"24.04\"\n",
+        )
+        .unwrap();
+        for (path, content) in TENANT_FILES {
+            let path = root.join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, content).unwrap();
+        }
+
+        let api_port = free_port();
+        let pg_port = free_port();
+        let committed =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../site.toml")).unwrap();
+        let compose = compose_bin();
+        let adapted = committed
+            .replace(
+                "packages = [\"docker-compose-plugin\", \"certbot\", \"python3-certbot-nginx\", \"postgresql-client-16\"]",
+                "packages = [\"postgresql\"]",
+            )
+            .replace(
+                "docker_compose = [\"docker\", \"compose\"]",
+                &format!("docker_compose = [{:?}]", compose.display().to_string()),
+            )
+            .replace("api = 8090", &format!("api = {api_port}"))
+            .replace("postgres = 5433", &format!("postgres = {pg_port}"));
+        assert_ne!(adapted, committed);
+        let site = root.join("site.toml");
+        std::fs::write(&site, edit(adapted)).unwrap();
+        Sandbox {
+            dir,
+            site,
+            api_port,
+            pg_port,
+        }
+    }
+
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// A host path inside the sandbox.
+    pub fn path(&self, real: &str) -> PathBuf {
+        self.root().join(real.trim_start_matches('/'))
+    }
+
+    /// `dtops --site S --root R --runtime native <args>`.
+    pub fn dtops(&self, args: &[&str]) -> Output {
+        dtops()
+            .arg("--site")
+            .arg(&self.site)
+            .arg("--root")
+            .arg(self.root())
+            .args(["--runtime", "native"])
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    /// Runs `dtops provision` and insists it succeeds; returns its output.
+    pub fn provision(&self) -> String {
+        let output = self.dtops(&["provision"]);
+        let text = format!("{}{}", stdout(&output), stderr(&output));
+        assert!(output.status.success(), "provision failed:\n{text}");
+        text
+    }
+
+    pub fn admin_token(&self) -> String {
+        std::fs::read_to_string(self.path("/srv/datatools-license/secrets/admin_token")).unwrap()
+    }
+
+    pub fn api_pid(&self) -> u32 {
+        std::fs::read_to_string(self.path("/var/lib/dtops-native/datatools-license/api.pid"))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    }
+
+    /// Every file under the sandbox (except the native runtime's live state) with its content
+    /// hash stand-in (the bytes), mode, owner and mtime.
+    pub fn snapshot(&self) -> BTreeMap<PathBuf, (Vec<u8>, u32, u32, i64, i64)> {
+        let mut out = BTreeMap::new();
+        let mut stack = vec![self.root().to_path_buf()];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+                let path = entry.path();
+                if path.starts_with(self.path("/var/lib/dtops-native"))
+                    || path.starts_with(self.path("/run/lock"))
+                {
+                    continue;
+                }
+                let meta = std::fs::symlink_metadata(&path).unwrap();
+                if meta.is_dir() {
+                    stack.push(path.clone());
+                }
+                let content = if meta.is_file() {
+                    std::fs::read(&path).unwrap()
+                } else {
+                    Vec::new()
+                };
+                out.insert(
+                    path,
+                    (
+                        content,
+                        meta.mode(),
+                        meta.uid(),
+                        meta.mtime(),
+                        meta.mtime_nsec(),
+                    ),
+                );
+            }
+        }
+        out
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let _ = self.dtops(&["rollback", "app"]);
+    }
+}
