@@ -8,6 +8,38 @@ use crate::host::Ownership;
 
 pub struct ComposeRuntime;
 
+/// Every docker compose operation dtops performs.
+#[derive(Debug, Clone, Copy)]
+pub enum ComposeOp {
+    /// Validate compose.yml (and its .env interpolation) without running anything.
+    Config,
+    Build,
+    /// The services currently running, one per line.
+    RunningServices,
+    Up,
+    RestartApi,
+    /// `datatools-license migrate` in a one-off api container.
+    Migrate,
+    Down {
+        volumes: bool,
+    },
+}
+
+/// The exact command line for `op`.
+pub fn compose_op(ctx: &Ctx, op: ComposeOp) -> crate::process::CommandLine {
+    let base = compose_command(ctx);
+    match op {
+        ComposeOp::Config => base.args(["config", "--quiet"]),
+        ComposeOp::Build => base.args(["build", "api"]),
+        ComposeOp::RunningServices => base.args(["ps", "--status", "running", "--services"]),
+        ComposeOp::Up => base.args(["up", "--detach"]),
+        ComposeOp::RestartApi => base.args(["restart", "api"]),
+        ComposeOp::Migrate => base.args(["run", "--rm", "--no-deps", "api", "migrate"]),
+        ComposeOp::Down { volumes: false } => base.arg("down"),
+        ComposeOp::Down { volumes: true } => base.args(["down", "--volumes"]),
+    }
+}
+
 /// Where the commit of the last built image is recorded (rebuild only when the checkout moved).
 const BUILT_COMMIT: &str = "image-commit";
 
@@ -96,7 +128,7 @@ impl Runtime for ComposeRuntime {
 
     fn build_image(&self, ctx: &Ctx) -> anyhow::Result<String> {
         let commit = Self::app_commit(ctx)?;
-        ctx.host.run(&compose_command(ctx).args(["build", "api"]))?;
+        ctx.host.run(&compose_op(ctx, ComposeOp::Build))?;
         ctx.host.write_atomic(
             &ctx.site.state_dir().join(BUILT_COMMIT),
             commit.as_bytes(),
@@ -157,11 +189,46 @@ impl Runtime for ComposeRuntime {
     }
 
     fn down(&self, ctx: &Ctx, remove_volume: bool) -> anyhow::Result<()> {
-        let mut command = compose_command(ctx).arg("down");
-        if remove_volume {
-            command = command.arg("--volumes");
-        }
-        ctx.host.run(&command)?;
+        ctx.host.run(&compose_op(
+            ctx,
+            ComposeOp::Down {
+                volumes: remove_volume,
+            },
+        ))?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::Host;
+    use crate::site::Site;
+
+    #[test]
+    fn the_exact_compose_commands() {
+        let site = Site::parse(include_str!("../../../site.toml"), "site.toml").unwrap();
+        let host = Host::new(Some("/sbx".into()));
+        let ctx = Ctx::new(&site, &host, &ComposeRuntime, None, true);
+        let base = "docker compose --project-name datatools-license \
+                    --project-directory /sbx/srv/datatools-license \
+                    --file /sbx/srv/datatools-license/compose.yml";
+        let cases = [
+            (ComposeOp::Config, "config --quiet"),
+            (ComposeOp::Build, "build api"),
+            (ComposeOp::RunningServices, "ps --status running --services"),
+            (ComposeOp::Up, "up --detach"),
+            (ComposeOp::RestartApi, "restart api"),
+            (ComposeOp::Migrate, "run --rm --no-deps api migrate"),
+            (ComposeOp::Down { volumes: false }, "down"),
+            (ComposeOp::Down { volumes: true }, "down --volumes"),
+        ];
+        for (op, tail) in cases {
+            assert_eq!(
+                compose_op(&ctx, op).to_string(),
+                format!("{base} {tail}"),
+                "{op:?}"
+            );
+        }
     }
 }

@@ -7,7 +7,7 @@ mod native;
 
 use std::path::PathBuf;
 
-pub use compose::ComposeRuntime;
+pub use compose::{compose_op, ComposeOp, ComposeRuntime};
 pub use native::NativeRuntime;
 
 use crate::engine::{Ctx, Plan};

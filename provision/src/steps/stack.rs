@@ -6,7 +6,7 @@ use anyhow::Context;
 
 use crate::api_spec::api_spec;
 use crate::engine::{Change, Ctx, Handler, Plan, Step};
-use crate::runtime::compose_command;
+use crate::runtime::{compose_op, ComposeOp};
 
 /// How long to wait for a healthy api: longer than the compose healthcheck's
 /// start_period + retries x interval, because a first boot also waits for Postgres.
@@ -67,7 +67,7 @@ impl Step for ComposeCheckStep {
             }
         }
         ctx.host
-            .run(&compose_command(ctx).args(["config", "--quiet"]))
+            .run(&compose_op(ctx, ComposeOp::Config))
             .map_err(|e| anyhow::anyhow!("{}", ctx.redactor.borrow().redact(&e.to_string())))
             .with_context(|| format!("docker compose refuses {}", file.display()))?;
         Ok(Plan::Ok(format!(
