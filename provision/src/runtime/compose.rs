@@ -148,12 +148,9 @@ impl Runtime for ComposeRuntime {
                 api: false,
             });
         }
-        let out = ctx.host.probe(&compose_command(ctx).args([
-            "ps",
-            "--status",
-            "running",
-            "--services",
-        ]))?;
+        let out = ctx
+            .host
+            .probe(&compose_op(ctx, ComposeOp::RunningServices))?;
         let services: Vec<&str> = out.stdout.lines().map(str::trim).collect();
         Ok(Running {
             db: services.contains(&"postgres"),
@@ -162,29 +159,20 @@ impl Runtime for ComposeRuntime {
     }
 
     fn up(&self, ctx: &Ctx) -> anyhow::Result<()> {
-        ctx.host
-            .run(&compose_command(ctx).args(["up", "--detach"]))?;
+        ctx.host.run(&compose_op(ctx, ComposeOp::Up))?;
         Ok(())
     }
 
     fn restart_api(&self, ctx: &Ctx) -> anyhow::Result<()> {
         // `up` recreates the container when compose.yml or .env changed; `restart` then makes
         // it re-read secret files whose content changed (compose cannot see those).
-        ctx.host
-            .run(&compose_command(ctx).args(["up", "--detach"]))?;
-        ctx.host
-            .run(&compose_command(ctx).args(["restart", "api"]))?;
+        ctx.host.run(&compose_op(ctx, ComposeOp::Up))?;
+        ctx.host.run(&compose_op(ctx, ComposeOp::RestartApi))?;
         Ok(())
     }
 
     fn migrate(&self, ctx: &Ctx) -> anyhow::Result<String> {
-        let out = ctx.host.run(&compose_command(ctx).args([
-            "run",
-            "--rm",
-            "--no-deps",
-            "api",
-            "migrate",
-        ]))?;
+        let out = ctx.host.run(&compose_op(ctx, ComposeOp::Migrate))?;
         Ok(out.stdout.trim().to_string())
     }
 
