@@ -52,3 +52,34 @@ fn runtime(global: &crate::cli::GlobalArgs) -> anyhow::Result<Box<dyn crate::run
     };
     Ok(crate::runtime::build(&choice))
 }
+
+/// What every host-facing command works on: the site, the host (a sandbox under `--root`) and
+/// the container runtime.
+pub(crate) struct Deployment {
+    pub site: crate::site::Site,
+    pub host: crate::host::Host,
+    pub runtime: Box<dyn crate::runtime::Runtime>,
+    templates: Option<std::path::PathBuf>,
+}
+
+impl Deployment {
+    pub fn open(global: &crate::cli::GlobalArgs) -> anyhow::Result<Self> {
+        Ok(Deployment {
+            site: crate::site::Site::load(&global.site)?,
+            host: crate::host::Host::new(global.root.clone()),
+            runtime: runtime(global)?,
+            templates: global.templates.clone(),
+        })
+    }
+
+    /// The engine context; `dry_run` steps only observe.
+    pub fn ctx(&self, dry_run: bool) -> crate::engine::Ctx<'_> {
+        crate::engine::Ctx::new(
+            &self.site,
+            &self.host,
+            self.runtime.as_ref(),
+            self.templates.as_deref(),
+            dry_run,
+        )
+    }
+}

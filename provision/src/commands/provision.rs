@@ -3,29 +3,20 @@
 use std::process::ExitCode;
 
 use crate::cli::GlobalArgs;
-use crate::engine::{self, AppLock, Ctx, Report};
-use crate::host::Host;
-use crate::site::Site;
+use crate::engine::{self, AppLock, Report};
 use crate::steps;
 
 pub fn run(global: &GlobalArgs, dry_run: bool) -> anyhow::Result<ExitCode> {
-    let site = Site::load(&global.site)?;
-    let host = Host::new(global.root.clone());
-    let runtime = super::runtime(global)?;
+    let deployment = super::Deployment::open(global)?;
+    let (site, host, runtime) = (&deployment.site, &deployment.host, &deployment.runtime);
     // A dry run only observes; a real run holds the app lock from start to end.
     let _lock = if dry_run {
         None
     } else {
-        Some(AppLock::acquire(&host, &site)?)
+        Some(AppLock::acquire(host, site)?)
     };
-    let ctx = Ctx::new(
-        &site,
-        &host,
-        runtime.as_ref(),
-        global.templates.as_deref(),
-        dry_run,
-    );
-    let steps = steps::provision_steps(&site, global.templates.as_deref())?;
+    let ctx = deployment.ctx(dry_run);
+    let steps = steps::provision_steps(site, global.templates.as_deref())?;
     let mut report = Report::stdout();
     let target = match host.sandbox() {
         Some(root) => format!(" in sandbox {}", root.display()),

@@ -3,22 +3,13 @@
 use std::process::ExitCode;
 
 use crate::cli::{GlobalArgs, RollbackComponent};
-use crate::engine::{AppLock, Ctx};
-use crate::host::Host;
-use crate::site::Site;
+use crate::engine::AppLock;
 
 pub fn run(global: &GlobalArgs, component: RollbackComponent) -> anyhow::Result<ExitCode> {
-    let site = Site::load(&global.site)?;
-    let host = Host::new(global.root.clone());
-    let runtime = super::runtime(global)?;
-    let _lock = AppLock::acquire(&host, &site)?;
-    let ctx = Ctx::new(
-        &site,
-        &host,
-        runtime.as_ref(),
-        global.templates.as_deref(),
-        false,
-    );
+    let deployment = super::Deployment::open(global)?;
+    let (site, host, runtime) = (&deployment.site, &deployment.host, &deployment.runtime);
+    let _lock = AppLock::acquire(host, site)?;
+    let ctx = deployment.ctx(false);
     match component {
         RollbackComponent::App => {
             let running = runtime.running(&ctx)?;

@@ -5,25 +5,17 @@ use std::process::ExitCode;
 
 use crate::api_spec::secret_names;
 use crate::cli::GlobalArgs;
-use crate::engine::{Ctx, Plan, Step};
-use crate::host::Host;
-use crate::site::{Site, Stage};
+use crate::engine::{Plan, Step};
+use crate::site::Stage;
 use crate::steps::{host_license_pubkey, MigrateStep, SmokeStep};
 
 /// The stages whose code is in this build of dtops and the server.
 const BUILT_STAGES: &[Stage] = &[Stage::Pr1];
 
 pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
-    let site = Site::load(&global.site)?;
-    let host = Host::new(global.root.clone());
-    let runtime = super::runtime(global)?;
-    let ctx = Ctx::new(
-        &site,
-        &host,
-        runtime.as_ref(),
-        global.templates.as_deref(),
-        true,
-    );
+    let deployment = super::Deployment::open(global)?;
+    let (site, host, runtime) = (&deployment.site, &deployment.host, &deployment.runtime);
+    let ctx = deployment.ctx(true);
 
     println!(
         "{} at {} ({})",
@@ -58,7 +50,7 @@ pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         Ok(Plan::Unknown(_)) | Err(_) => "unknown (database not reachable)".into(),
     };
     row("migrations", &migrations);
-    let secrets: Vec<String> = secret_names(&site)
+    let secrets: Vec<String> = secret_names(site)
         .into_iter()
         .map(|name| {
             let present = host.state(&site.secret_file(name)).ok().flatten().is_some();
