@@ -34,7 +34,41 @@ pub struct Config {
     pub trusted_keys: TrustedKeys,
     pub environment: Environment,
     pub products: Catalogue,
+    pub gumroad: GumroadConfig,
+    pub email: EmailConfig,
 }
+
+/// The Gumroad webhook (PR 2). Without a secret `/webhooks/gumroad` answers 404.
+#[derive(Debug, Clone, Default)]
+pub struct GumroadConfig {
+    /// `GUMROAD_WEBHOOK_SECRET_FILE`: the `?secret=` of the Ping URL.
+    pub webhook_secret: Option<Secret>,
+    /// `DATATOOLS_GUMROAD_SELLER_ID`: when set, deliveries for another seller are ignored.
+    pub seller_id: Option<String>,
+}
+
+/// Where license emails go. Neither provider set: licenses are minted, emails are not sent
+/// (the events say so, and `dtops resend` sends them once a provider is configured).
+#[derive(Debug, Clone)]
+pub struct EmailConfig {
+    /// `DATATOOLS_EMAIL_FROM`, default [`crate::email::DEFAULT_FROM`].
+    pub from: String,
+    pub postmark: Option<PostmarkConfig>,
+    /// `DATATOOLS_OUTBOX_DIR`: write emails as files there instead (development).
+    pub outbox_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PostmarkConfig {
+    /// `POSTMARK_TOKEN_FILE`: the Server API token.
+    pub token: Secret,
+    /// `POSTMARK_API_URL`, default [`crate::email::postmark::DEFAULT_API_URL`] (tests point it
+    /// at a local server).
+    pub api_url: String,
+}
+
+/// Gumroad secrets shorter than this are refused: the URL secret is the webhook's only guard.
+pub const MIN_WEBHOOK_SECRET_LEN: usize = 16;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -121,6 +155,9 @@ impl Config {
             None => Catalogue::embedded(),
         };
 
+        let gumroad = gumroad_config(&var)?;
+        let email = email_config(&var)?;
+
         Ok(Config {
             database_url,
             pg_password,
@@ -130,8 +167,74 @@ impl Config {
             trusted_keys,
             environment,
             products,
+            gumroad,
+            email,
         })
     }
+}
+
+fn gumroad_config(var: &impl Fn(&str) -> Option<String>) -> Result<GumroadConfig, ConfigError> {
+    let webhook_secret = secret_file(var, "GUMROAD_WEBHOOK_SECRET_FILE")?;
+    if let Some(secret) = &webhook_secret {
+        if secret.expose().len() < MIN_WEBHOOK_SECRET_LEN {
+            return Err(invalid(
+                "GUMROAD_WEBHOOK_SECRET_FILE",
+                format!(
+                    "the secret is shorter than {MIN_WEBHOOK_SECRET_LEN} characters; \
+                     generate one with `openssl rand -hex 32`"
+                ),
+            ));
+        }
+        if !secret
+            .expose()
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.~".contains(&b))
+        {
+            return Err(invalid(
+                "GUMROAD_WEBHOOK_SECRET_FILE",
+                "the secret must be letters, digits, '-', '_', '.' or '~' so it can sit in the \
+                 Ping URL unencoded; generate one with `openssl rand -hex 32`",
+            ));
+        }
+    }
+    let seller_id = var("DATATOOLS_GUMROAD_SELLER_ID").map(|s| s.trim().to_string());
+    Ok(GumroadConfig {
+        webhook_secret,
+        seller_id,
+    })
+}
+
+fn email_config(var: &impl Fn(&str) -> Option<String>) -> Result<EmailConfig, ConfigError> {
+    let from = var("DATATOOLS_EMAIL_FROM").unwrap_or_else(|| crate::email::DEFAULT_FROM.into());
+    // Either a bare address or `Name <address>`, as Postmark accepts.
+    let address = match (from.rfind('<'), from.strip_suffix('>')) {
+        (Some(open), Some(inner)) => &inner[open + 1..],
+        _ => from.as_str(),
+    };
+    crate::mint::check_email(address).map_err(|e| invalid("DATATOOLS_EMAIL_FROM", e.message))?;
+
+    let token = secret_file(var, "POSTMARK_TOKEN_FILE")?;
+    let api_url = var("POSTMARK_API_URL")
+        .unwrap_or_else(|| crate::email::postmark::DEFAULT_API_URL.to_string());
+    if !(api_url.starts_with("https://") || api_url.starts_with("http://")) {
+        return Err(invalid(
+            "POSTMARK_API_URL",
+            format!("{api_url:?} is not an http(s) URL; leave it unset for Postmark itself"),
+        ));
+    }
+    let outbox_dir = var("DATATOOLS_OUTBOX_DIR").map(PathBuf::from);
+    if token.is_some() && outbox_dir.is_some() {
+        return Err(invalid(
+            "DATATOOLS_OUTBOX_DIR",
+            "is set together with POSTMARK_TOKEN_FILE; set one: Postmark sends real email, \
+             the outbox only writes files",
+        ));
+    }
+    Ok(EmailConfig {
+        from,
+        postmark: token.map(|token| PostmarkConfig { token, api_url }),
+        outbox_dir,
+    })
 }
 
 fn secret_file(

@@ -6,7 +6,11 @@
 pub mod config;
 /// Postgres: the pool, embedded migrations, and the queries.
 pub mod db;
-/// HTTP routes: `/health` and the `/internal/*` admin API.
+/// Email: the `Mailer` (Postmark, or an outbox directory) and the license email template.
+pub mod email;
+/// Gumroad sales: decoding a Ping, processing stored events, the background worker.
+pub mod gumroad;
+/// HTTP routes: `/health`, the `/internal/*` admin API, and `/webhooks/gumroad`.
 pub mod http;
 /// The `DTLIC2:` license format: signing and strict verification.
 pub mod license;

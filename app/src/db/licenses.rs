@@ -126,3 +126,57 @@ pub async fn revoke(
     .fetch_optional(db)
     .await
 }
+
+/// Lifts a revocation, but only one made for `reason` (a won dispute reinstates a license the
+/// dispute revoked, never one revoked by hand or for a refund). Returns the license when it was
+/// reinstated.
+pub async fn reinstate(
+    db: impl PgExecutor<'_>,
+    license_key: &str,
+    reason: &str,
+) -> sqlx::Result<Option<LicenseRecord>> {
+    sqlx::query_as(&format!(
+        "update licenses set revoked_at = null, revoke_reason = null \
+         where license_key = $1 and revoked_at is not null and revoke_reason = $2 \
+         returning {COLUMNS}"
+    ))
+    .bind(license_key)
+    .bind(reason)
+    .fetch_optional(db)
+    .await
+}
+
+/// Locks a license row for the rest of the transaction (a renewal reads, re-signs, writes).
+pub async fn find_for_update(
+    db: impl PgExecutor<'_>,
+    license_key: &str,
+) -> sqlx::Result<Option<LicenseRecord>> {
+    sqlx::query_as(&format!(
+        "select {COLUMNS} from licenses where license_key = $1 for update"
+    ))
+    .bind(license_key)
+    .fetch_optional(db)
+    .await
+}
+
+/// A renewal: the same license key with a new expiry, tier and re-signed blob.
+pub async fn renew(
+    db: impl PgExecutor<'_>,
+    license_key: &str,
+    tier: &str,
+    expires_at: Option<DateTime<Utc>>,
+    key_id: &str,
+    blob: &str,
+) -> sqlx::Result<LicenseRecord> {
+    sqlx::query_as(&format!(
+        "update licenses set tier = $2, expires_at = $3, key_id = $4, blob = $5 \
+         where license_key = $1 returning {COLUMNS}"
+    ))
+    .bind(license_key)
+    .bind(tier)
+    .bind(expires_at)
+    .bind(key_id)
+    .bind(blob)
+    .fetch_one(db)
+    .await
+}

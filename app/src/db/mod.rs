@@ -1,5 +1,6 @@
 //! Postgres access: the pool, migrations, and one module of small query functions per table.
 
+pub mod gumroad_events;
 pub mod licenses;
 
 use std::str::FromStr;

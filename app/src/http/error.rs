@@ -19,6 +19,10 @@ pub enum ApiError {
     BadRequest(String),
     #[error("request body is larger than the limit")]
     PayloadTooLarge,
+    #[error("{0}")]
+    Conflict(String),
+    #[error("email not sent: {0}")]
+    Mail(crate::email::MailError),
     #[error(transparent)]
     InvalidField(#[from] InvalidField),
     #[error("database error")]
@@ -32,6 +36,8 @@ impl ApiError {
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Mail(_) => StatusCode::BAD_GATEWAY,
             ApiError::InvalidField(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Db(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -55,6 +61,9 @@ impl IntoResponse for ApiError {
             ApiError::NotFound => json!({"error": "not_found"}),
             ApiError::BadRequest(message) => json!({"error": "bad_request", "message": message}),
             ApiError::PayloadTooLarge => json!({"error": "payload_too_large"}),
+            ApiError::Conflict(message) => json!({"error": "conflict", "message": message}),
+            ApiError::Mail(e) => json!({"error": "email_not_sent", "class": e.class(),
+                "message": format!("{}: {e}", e.class())}),
             ApiError::InvalidField(InvalidField { field, message }) => {
                 json!({"error": "invalid_field", "field": field, "message": message})
             }

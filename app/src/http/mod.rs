@@ -4,8 +4,10 @@
 mod admin;
 mod auth;
 mod error;
+mod events;
 mod health;
 mod json;
+mod webhooks;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -17,10 +19,12 @@ use axum::response::Response;
 use axum::Router;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
+use tokio::sync::Notify;
 
 pub use error::ApiError;
 
 use crate::config::Config;
+use crate::email::Mailer;
 
 /// Request bodies above this are refused with 413 (a mint request is well under 4 KiB).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -29,12 +33,18 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub struct AppState {
     pub db: PgPool,
     pub config: Arc<Config>,
+    /// None when no mail provider is configured (events then say so).
+    pub mailer: Option<Mailer>,
+    /// Wakes a Gumroad worker when the webhook has stored a delivery.
+    pub wake: Arc<Notify>,
 }
 
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(health::router())
         .merge(admin::router())
+        .merge(events::router())
+        .merge(webhooks::router())
         .fallback(|| async { ApiError::NotFound })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn(log_request))

@@ -12,6 +12,9 @@ use datatools_license::{db, server};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
+pub mod gumroad;
+pub mod postmark;
+
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789abcdef0123456789abcdef";
 
 /// Starts a throwaway cluster, failing loudly when Postgres is missing (never a silent skip).
@@ -74,18 +77,36 @@ pub struct TestServer {
 
 impl TestServer {
     pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    /// A server whose configuration `configure` adjusts first (the Gumroad workers run).
+    pub async fn start_with(configure: impl FnOnce(&mut Env)) -> Self {
         server::init_tracing();
         let cluster = cluster();
         cluster.create_database("datatools").await.unwrap();
-        let env = Env::new(&cluster.url("datatools"));
+        let mut env = Env::new(&cluster.url("datatools"));
+        configure(&mut env);
+        Self::serve(cluster, env, true).await
+    }
+
+    /// Serves `env` on `cluster` (already created); `workers: false` serves HTTP only, so
+    /// deliveries are acknowledged and stored but not processed (a server that dies right after
+    /// acknowledging).
+    pub async fn serve(cluster: Cluster, env: Env, workers: bool) -> Self {
         let state = server::state(env.config().unwrap()).unwrap();
         db::migrate(&state.db).await.unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(http::serve(listener, state.clone(), async {
+        let shutdown = async {
             let _ = rx.await;
-        }));
+        };
+        let task = if workers {
+            tokio::spawn(server::serve(listener, state.clone(), shutdown))
+        } else {
+            tokio::spawn(http::serve(listener, state.clone(), shutdown))
+        };
         TestServer {
             cluster,
             env,
@@ -108,13 +129,21 @@ impl TestServer {
             .bearer_auth(ADMIN_TOKEN)
     }
 
-    pub async fn stop(mut self) {
+    pub async fn stop(self) {
+        self.stop_keeping_database().await;
+    }
+
+    /// Stops the server (and its workers) and hands back the database and configuration, to
+    /// start another server on them.
+    pub async fn stop_keeping_database(mut self) -> (Cluster, Env) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
         if let Some(task) = self.task.take() {
             task.await.unwrap().unwrap();
         }
+        self.state.db.close().await;
+        (self.cluster, self.env)
     }
 }
 

@@ -1,0 +1,76 @@
+//! The background worker: takes due events from `gumroad_events` and processes them.
+//!
+//! The table is the queue, so nothing lives only in memory: events stored before a crash or a
+//! restart are taken on the next start, and a worker that died mid-event loses its lease
+//! (`LEASE_SECONDS`) so another takes the event over. Several instances on one database are
+//! safe: taking an event is one `update ... where id = (select ... for update skip locked)`.
+
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use super::process;
+use crate::db::gumroad_events;
+use crate::http::AppState;
+
+/// Tasks processing events at once (each holds at most one database connection while it works).
+pub const DEFAULT_WORKERS: usize = 2;
+/// How often an idle worker looks at the table: the webhook wakes one at once, but another
+/// instance's deliveries and due retries are seen by polling.
+const POLL_INTERVAL: Duration = Duration::from_secs(1);
+/// Back-off after a database error while looking for work.
+const ERROR_PAUSE: Duration = Duration::from_secs(5);
+
+/// Running workers; [`Workers::stop`] lets each finish its current event.
+pub struct Workers {
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Workers {
+    pub fn spawn(state: AppState, count: usize) -> Workers {
+        let (stop, stopped) = watch::channel(false);
+        let tasks = (0..count.max(1))
+            .map(|n| tokio::spawn(run(state.clone(), stopped.clone(), n)))
+            .collect();
+        Workers { stop, tasks }
+    }
+
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        for task in self.tasks {
+            let _ = task.await;
+        }
+    }
+}
+
+async fn run(state: AppState, mut stopped: watch::Receiver<bool>, n: usize) {
+    tracing::debug!(worker = n, "gumroad worker started");
+    loop {
+        if *stopped.borrow() {
+            break;
+        }
+        let pause = match gumroad_events::claim_next(&state.db).await {
+            Ok(Some(event)) => {
+                let id = event.id;
+                if let Err(e) = process::process(&state, event).await {
+                    // The lease runs out and the event is taken again.
+                    tracing::error!(event = id, error = %e, "gumroad event: cannot record the outcome");
+                }
+                continue;
+            }
+            Ok(None) => POLL_INTERVAL,
+            Err(e) => {
+                tracing::warn!(error = %e, "gumroad worker: cannot read the queue");
+                ERROR_PAUSE
+            }
+        };
+        tokio::select! {
+            _ = state.wake.notified() => {}
+            _ = tokio::time::sleep(pause) => {}
+            _ = stopped.changed() => {}
+        }
+    }
+    tracing::debug!(worker = n, "gumroad worker stopped");
+}

@@ -1,0 +1,135 @@
+//! `POST /webhooks/gumroad?secret=...`: Gumroad's Ping.
+//!
+//! Gumroad signs nothing; the URL secret is the only credential, compared in constant time.
+//! A wrong or missing secret (or no secret configured) answers 404, as if the route did not
+//! exist, and stores nothing; the attempt is logged (never the query string).
+//!
+//! An authenticated delivery is stored in `gumroad_events` first and acknowledged at once:
+//! Gumroad gives up after 5 s and retries only on 5xx, so minting and email happen afterwards
+//! in the worker, and an authenticated delivery never gets a 4xx (it would never be retried
+//! and the sale would be lost). A database failure answers 503, which Gumroad retries.
+
+use axum::body::Body;
+use axum::extract::{RawQuery, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use serde_json::json;
+
+use super::error::ApiError;
+use super::AppState;
+use crate::db::gumroad_events::{self, NewEvent};
+use crate::gumroad::Ping;
+
+/// Gumroad's bodies are a few KiB; nginx stops anything over 1 MiB before it gets here.
+pub const MAX_WEBHOOK_BODY: usize = 1024 * 1024;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/webhooks/gumroad", post(receive))
+}
+
+async fn receive(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let Some(secret) = &state.config.gumroad.webhook_secret else {
+        tracing::warn!("gumroad webhook: no GUMROAD_WEBHOOK_SECRET_FILE configured; answered 404");
+        return ApiError::NotFound.into_response();
+    };
+    let presented = query.as_deref().and_then(|q| {
+        form_urlencoded::parse(q.as_bytes())
+            .find(|(k, _)| k == "secret")
+            .map(|(_, v)| v.into_owned())
+    });
+    if !presented.is_some_and(|p| secret.matches(&p)) {
+        let from = headers
+            .get("x-real-ip")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("direct");
+        tracing::warn!(
+            from,
+            "gumroad webhook: missing or wrong secret; answered 404, nothing stored"
+        );
+        return ApiError::NotFound.into_response();
+    }
+
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    let too_large = declared.is_some_and(|n| n > MAX_WEBHOOK_BODY);
+    let bytes = if too_large {
+        Default::default()
+    } else {
+        match axum::body::to_bytes(body, MAX_WEBHOOK_BODY).await {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                // A broken connection, or a chunked body over the limit: 500 lets Gumroad retry.
+                tracing::warn!(error = %e, "gumroad webhook: cannot read the body; answered 500");
+                return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+            }
+        }
+    };
+    let raw = String::from_utf8_lossy(&bytes);
+    let parsed = Ping::parse(&content_type, &bytes);
+    let failure = match (&parsed, too_large) {
+        (_, true) => Some(format!(
+            "the body was larger than {MAX_WEBHOOK_BODY} bytes and was not kept"
+        )),
+        (Err(e), _) => Some(format!("cannot decode the delivery: {e}")),
+        (Ok(_), false) => None,
+    };
+    let empty = Ping::default();
+    let ping = parsed.as_ref().unwrap_or(&empty);
+    let new = NewEvent {
+        content_type: &content_type,
+        raw_body: &raw,
+        sale_id: ping.sale_id(),
+        resource_name: if failure.is_some() {
+            "unknown"
+        } else {
+            ping.resource_name()
+        },
+        product_id: ping.get("product_id"),
+        product_name: ping.get("product_name"),
+        email: ping.email(),
+        seller_id: ping.get("seller_id"),
+        subscription_id: ping.get("subscription_id"),
+        is_recurring_charge: ping.flag("is_recurring_charge"),
+        test: ping.flag("test"),
+        retry_count: ping.retry_count(),
+        failed: failure.as_deref(),
+    };
+    match gumroad_events::insert(&state.db, &new).await {
+        Ok(stored) => {
+            state.wake.notify_one();
+            tracing::info!(
+                event = stored.id,
+                duplicate_of = stored.duplicate_of,
+                sale_id = new.sale_id.unwrap_or(""),
+                resource = new.resource_name,
+                test = new.test,
+                retry_count = new.retry_count,
+                "gumroad delivery stored"
+            );
+            Json(json!({"status": "received", "event": stored.id})).into_response()
+        }
+        Err(e) => {
+            // 503: Gumroad retries 5xx (about 1, 3 and 10 minutes later).
+            tracing::error!(error = %e, "gumroad webhook: cannot store the delivery; answered 503");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"error": "database_unavailable"})),
+            )
+                .into_response()
+        }
+    }
+}
