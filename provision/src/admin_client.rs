@@ -85,6 +85,9 @@ impl AdminClient {
             StatusCode::NOT_FOUND if path.starts_with("/internal/licenses/") => {
                 bail!("no such license (404)")
             }
+            StatusCode::NOT_FOUND if path.starts_with("/internal/events/") => {
+                bail!("no such event (404); `dtops events` lists them")
+            }
             StatusCode::NOT_FOUND => bail!(
                 "404 from {url}: the admin API is not there (a request through the public \
                  proxy is refused; use the SSH tunnel to 127.0.0.1:8090)"

@@ -49,6 +49,16 @@ pub enum Command {
     Licenses(ListArgs),
     /// Revoke a license by its key.
     Revoke(RevokeArgs),
+    /// Gumroad deliveries, newest first: what each did, and what needs attention (--failed).
+    Events(EventsArgs),
+    /// One Gumroad delivery in full: outcome, errors, email status, the decoded fields and the
+    /// raw body.
+    Event(EventArgs),
+    /// Process a Gumroad delivery again now: finishes what is missing (mints if not minted,
+    /// emails if not emailed); never a second license.
+    Replay(EventArgs),
+    /// Email a license again, to its own address or a corrected one (--to).
+    Resend(ResendArgs),
     /// Manage license signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -151,6 +161,50 @@ pub struct RevokeArgs {
     /// Why (stored with the license).
     #[arg(long)]
     pub reason: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct EventsArgs {
+    #[command(flatten)]
+    pub admin: AdminArgs,
+    /// Only events that need a look: failed, or retrying after an error.
+    #[arg(long)]
+    pub failed: bool,
+    /// Only this buyer's deliveries (case-insensitive).
+    #[arg(long)]
+    pub email: Option<String>,
+    /// Only this Gumroad sale_id (its sale, retries, refund, disputes).
+    #[arg(long)]
+    pub sale: Option<String>,
+    /// At most this many, newest first.
+    #[arg(long, default_value_t = 50)]
+    pub limit: u32,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct EventArgs {
+    #[command(flatten)]
+    pub admin: AdminArgs,
+    /// The event id (the first column of `dtops events`).
+    pub id: i64,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ResendArgs {
+    #[command(flatten)]
+    pub admin: AdminArgs,
+    /// The license key (dashes and case do not matter).
+    pub license_key: String,
+    /// Send to this address instead of the license's own (e.g. after a bounce). The license
+    /// itself is not changed.
+    #[arg(long, value_name = "ADDRESS")]
+    pub to: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

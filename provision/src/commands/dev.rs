@@ -3,20 +3,26 @@
 //! A throwaway Postgres cluster (from the machine's own server binaries), migrations, the
 //! in-tree development key, a fresh admin token, and the server on 127.0.0.1. Ctrl-C or
 //! SIGTERM stops the server and deletes the cluster and the token.
+//!
+//! The Gumroad webhook is on (a fresh secret, and a `dev-product` added to the catalogue) and
+//! license emails go to an outbox directory instead of Postmark.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
 use datatools_license::config::Config;
+use datatools_license::products::EMBEDDED_PRODUCTS_TOML;
 use datatools_license::throwaway_pg::{Cluster, ClusterOptions};
-use datatools_license::{db, http, server};
+use datatools_license::{db, server};
 use tokio::net::TcpListener;
 
 use crate::cli::DevArgs;
 use crate::secure_file;
 
 const DATABASE: &str = "datatools";
+/// The Gumroad product id `dtops dev` maps to the core tier, for simulated sales.
+pub const DEV_PRODUCT_ID: &str = "dev-product";
 
 pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
     server::init_tracing();
@@ -32,6 +38,20 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
     let workdir = DevDir::create()?;
     let token_file = workdir.path().join("admin_token");
     secure_file::create_new(&token_file, random_hex(32)?.as_bytes(), 0o400)?;
+    let gumroad_secret = random_hex(16)?;
+    let secret_file = workdir.path().join("gumroad_secret");
+    secure_file::create_new(&secret_file, gumroad_secret.as_bytes(), 0o400)?;
+    let outbox = workdir.path().join("outbox");
+    std::fs::create_dir(&outbox)?;
+    let products = workdir.path().join("products.toml");
+    std::fs::write(
+        &products,
+        format!(
+            "{EMBEDDED_PRODUCTS_TOML}\n# Added by `dtops dev` for simulated Gumroad sales.\n\
+             [[products]]\ngumroad_product_id = \"{DEV_PRODUCT_ID}\"\nname = \"DataTools Core (dev)\"\n\
+             tier = \"core\"\n"
+        ),
+    )?;
 
     eprintln!("starting a throwaway PostgreSQL cluster...");
     let cluster = tokio::task::spawn_blocking(|| Cluster::start(ClusterOptions::default()))
@@ -43,6 +63,9 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
         ("DATATOOLS_ENV", "development".to_string()),
         ("DATABASE_URL", cluster.url(DATABASE)),
         ("DATATOOLS_ADMIN_TOKEN_FILE", path_string(&token_file)),
+        ("GUMROAD_WEBHOOK_SECRET_FILE", path_string(&secret_file)),
+        ("DATATOOLS_OUTBOX_DIR", path_string(&outbox)),
+        ("DATATOOLS_PRODUCTS_FILE", path_string(&products)),
     ];
     let config = Config::from_vars(|name| {
         vars.iter()
@@ -63,16 +86,23 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
          \n  database:     throwaway cluster in {cluster_dir} (deleted on exit)\
          \n  admin token:  {token}\
          \n  signing key:  the in-tree DEVELOPMENT key (key id {key_id}); its licenses prove nothing\
+         \n  outbox:       {outbox} (license emails are written here, one .eml file each)\
          \n\nMint a license:\n  {dtops} mint --admin-url {url} --token-file {token} \\\n      \
          --name \"Test Buyer\" --email test@example.com --tier core --years 1\
          \n\nVerify a blob:\n  {dtops} verify <BLOB> --pubkey {public_key}\
+         \n\nSimulate a Gumroad sale (the webhook is on; {DEV_PRODUCT_ID} maps to the core tier):\
+         \n  curl -s -X POST '{url}/webhooks/gumroad?secret={gumroad_secret}' -d sale_id=dev-sale-1 \\\n      \
+         -d product_id={DEV_PRODUCT_ID} -d email=buyer@example.com --data-urlencode 'full_name=Test Buyer'\
+         \n  {dtops} events --admin-url {url} --token-file {token}\
+         \n  ls {outbox}\
          \n\nHealth:  curl -s {url}/health\
          \n\nCtrl-C stops the server and deletes the database.",
         cluster_dir = cluster.dir().display(),
         token = token_file.display(),
+        outbox = outbox.display(),
     );
 
-    http::serve(listener, state.clone(), server::shutdown_signal()).await?;
+    server::serve(listener, state.clone(), server::shutdown_signal()).await?;
     state.db.close().await;
     drop(cluster);
     drop(workdir);

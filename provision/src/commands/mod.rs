@@ -1,6 +1,7 @@
 //! One module per subcommand; `run` dispatches.
 
 mod dev;
+mod events;
 mod keys;
 mod licenses;
 mod mint;
@@ -19,6 +20,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Mint(args) => block_on(mint::run(args)),
         Command::Licenses(args) => block_on(licenses::list(args)),
         Command::Revoke(args) => block_on(licenses::revoke(args)),
+        Command::Events(args) => block_on(events::list(args)),
+        Command::Event(args) => block_on(events::show(args)),
+        Command::Replay(args) => block_on(events::replay(args)),
+        Command::Resend(args) => block_on(events::resend(args)),
         Command::Keys(KeysCommand::Generate { out }) => keys::generate(&out),
         Command::Verify(args) => verify::run(args),
         Command::Dev(args) => block_on(dev::run(args)),

@@ -1,0 +1,117 @@
+//! `dtops events`, `event`, `replay` and `resend` against `dtops dev`, whose banner's simulated
+//! Gumroad sale works as printed and whose license email lands in the printed outbox.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::{stderr, stdout, DevServer};
+
+fn section<'a>(banner: &'a str, heading: &str) -> &'a str {
+    let start = banner
+        .find(heading)
+        .unwrap_or_else(|| panic!("{heading:?} in {banner}"))
+        + heading.len();
+    let end = banner[start..].find("\n\n").unwrap() + start;
+    &banner[start..end]
+}
+
+#[test]
+fn a_simulated_sale_is_listed_emailed_to_the_outbox_replayed_and_resent() {
+    let server = DevServer::start();
+    let banner = &server.banner;
+    let outbox = PathBuf::from(
+        banner
+            .split("outbox:")
+            .nth(1)
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .unwrap(),
+    );
+    assert!(outbox.is_dir(), "{banner}");
+
+    // The printed curl (two lines joined by a backslash) and the printed `dtops events`.
+    let simulate = section(banner, "maps to the core tier):\n");
+    let lines: Vec<&str> = simulate.lines().collect();
+    let curl = format!("{}\n{}", lines[0], lines[1]);
+    let sent = Command::new("sh").args(["-c", &curl]).output().unwrap();
+    assert!(sent.status.success(), "{curl}\n{}", stderr(&sent));
+    assert!(
+        stdout(&sent).contains("\"status\":\"received\""),
+        "{}",
+        stdout(&sent)
+    );
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let listed = loop {
+        let listed = Command::new("sh").args(["-c", lines[2]]).output().unwrap();
+        assert!(listed.status.success(), "{}\n{}", lines[2], stderr(&listed));
+        let text = stdout(&listed);
+        if text.contains(" done ") {
+            break text;
+        }
+        assert!(Instant::now() < deadline, "not processed: {text}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(listed.contains("dev-sale-1"), "{listed}");
+    assert!(listed.contains(" sent "), "{listed}");
+    let row = listed.lines().nth(1).unwrap();
+    let id = row.split_whitespace().next().unwrap().to_string();
+    let key = row
+        .split_whitespace()
+        .find(|w| w.len() == 27 && w.matches('-').count() == 3)
+        .unwrap()
+        .to_string();
+
+    let mails: Vec<_> = std::fs::read_dir(&outbox).unwrap().flatten().collect();
+    assert_eq!(mails.len(), 1);
+    let mail = std::fs::read_to_string(mails[0].path()).unwrap();
+    assert!(mail.contains("To: buyer@example.com"), "{mail}");
+    assert!(mail.contains("Hello Test Buyer,"), "{mail}");
+    assert!(mail.contains("\nDTLIC2:"), "{mail}");
+
+    let shown = server.dtops(&["event", &id]);
+    assert!(shown.status.success(), "{}", stderr(&shown));
+    assert!(
+        stdout(&shown).contains("status:           done"),
+        "{}",
+        stdout(&shown)
+    );
+
+    // A replay of a finished event changes nothing and sends nothing.
+    let replayed = server.dtops(&["replay", &id]);
+    assert!(replayed.status.success(), "{}", stderr(&replayed));
+    assert!(
+        stdout(&replayed).contains("email already sent"),
+        "{}",
+        stdout(&replayed)
+    );
+    assert_eq!(std::fs::read_dir(&outbox).unwrap().count(), 1);
+
+    let resent = server.dtops(&["resend", &key, "--to", "other@example.com"]);
+    assert!(resent.status.success(), "{}", stderr(&resent));
+    assert!(
+        stdout(&resent).contains("sent to other@example.com"),
+        "{}",
+        stdout(&resent)
+    );
+    assert_eq!(std::fs::read_dir(&outbox).unwrap().count(), 2);
+
+    let failed = server.dtops(&["events", "--failed"]);
+    assert!(failed.status.success());
+    assert_eq!(
+        stdout(&failed).lines().count(),
+        1,
+        "only the header: {}",
+        stdout(&failed)
+    );
+    let by_sale = server.dtops(&["events", "--sale", "dev-sale-1", "--json"]);
+    let rows: serde_json::Value = serde_json::from_str(&stdout(&by_sale)).unwrap();
+    assert_eq!(rows.as_array().unwrap().len(), 1);
+
+    let missing = server.dtops(&["replay", "424242"]);
+    assert!(!missing.status.success());
+}
