@@ -45,6 +45,9 @@ pub struct GumroadConfig {
     pub webhook_secret: Option<Secret>,
     /// `DATATOOLS_GUMROAD_SELLER_ID`: when set, deliveries for another seller are ignored.
     pub seller_id: Option<String>,
+    /// `DATATOOLS_GUMROAD_WORKERS`: background tasks processing stored events (default 2; 0
+    /// makes an instance that only receives, e.g. while benchmarking the acknowledgement).
+    pub workers: usize,
 }
 
 /// Where license emails go. Neither provider set: licenses are minted, emails are not sent
@@ -198,9 +201,17 @@ fn gumroad_config(var: &impl Fn(&str) -> Option<String>) -> Result<GumroadConfig
         }
     }
     let seller_id = var("DATATOOLS_GUMROAD_SELLER_ID").map(|s| s.trim().to_string());
+    let workers =
+        match var("DATATOOLS_GUMROAD_WORKERS") {
+            None => crate::gumroad::worker::DEFAULT_WORKERS,
+            Some(n) => n.trim().parse().ok().filter(|n| *n <= 16).ok_or_else(|| {
+                invalid("DATATOOLS_GUMROAD_WORKERS", format!("{n:?} is not 0 to 16"))
+            })?,
+        };
     Ok(GumroadConfig {
         webhook_secret,
         seller_id,
+        workers,
     })
 }
 

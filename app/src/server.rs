@@ -8,7 +8,7 @@ use tokio::sync::Notify;
 
 use crate::config::Config;
 use crate::email::Mailer;
-use crate::gumroad::worker::{Workers, DEFAULT_WORKERS};
+use crate::gumroad::worker::Workers;
 use crate::http::{self, AppState};
 
 /// Logging to stderr; the level comes from `DATATOOLS_LOG` (error, warn, info, debug, trace).
@@ -42,7 +42,7 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let workers = Workers::spawn(state.clone(), DEFAULT_WORKERS);
+    let workers = Workers::spawn(state.clone(), state.config.gumroad.workers);
     let served = http::serve(listener, state, shutdown).await;
     workers.stop().await;
     served

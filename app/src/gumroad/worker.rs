@@ -31,7 +31,7 @@ pub struct Workers {
 impl Workers {
     pub fn spawn(state: AppState, count: usize) -> Workers {
         let (stop, stopped) = watch::channel(false);
-        let tasks = (0..count.max(1))
+        let tasks = (0..count)
             .map(|n| tokio::spawn(run(state.clone(), stopped.clone(), n)))
             .collect();
         Workers { stop, tasks }

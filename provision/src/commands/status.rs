@@ -10,7 +10,7 @@ use crate::site::Stage;
 use crate::steps::{host_license_pubkey, MigrateStep, SmokeStep};
 
 /// The stages whose code is in this build of dtops and the server.
-const BUILT_STAGES: &[Stage] = &[Stage::Pr1];
+const BUILT_STAGES: &[Stage] = &[Stage::Pr1, Stage::Pr2];
 
 pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let deployment = super::Deployment::open(global)?;

@@ -1,0 +1,138 @@
+//! The `datatools-license` binary with the Gumroad webhook on: a sale becomes an email in the
+//! outbox, a wrong secret is logged and refused, and the secret never reaches the log.
+
+mod common;
+
+use std::io::Read;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::gumroad::{sale, url_encode, CATALOGUE, WEBHOOK_SECRET};
+use common::{cluster, Env};
+
+const BIN: &str = env!("CARGO_BIN_EXE_datatools-license");
+
+#[tokio::test]
+async fn the_binary_receives_processes_and_never_logs_the_secret() {
+    let cluster = cluster();
+    cluster.create_database("hook").await.unwrap();
+    let mut env = Env::new(&cluster.url("hook"));
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let secret = env.path("gumroad_secret");
+    std::fs::write(&secret, format!("{WEBHOOK_SECRET}\n")).unwrap();
+    let products = env.path("products.toml");
+    std::fs::write(&products, CATALOGUE).unwrap();
+    let outbox = env.path("outbox");
+    env.set("DATATOOLS_LISTEN", format!("127.0.0.1:{port}"))
+        .set("GUMROAD_WEBHOOK_SECRET_FILE", secret.to_str().unwrap())
+        .set("DATATOOLS_PRODUCTS_FILE", products.to_str().unwrap())
+        .set("DATATOOLS_OUTBOX_DIR", outbox.to_str().unwrap());
+    let command = |arg: &str| {
+        let mut c = Command::new(BIN);
+        c.arg(arg)
+            .env_clear()
+            .envs(&env.vars)
+            .env("PATH", std::env::var("PATH").unwrap());
+        c
+    };
+    assert!(command("migrate").output().unwrap().status.success());
+    let mut child = command("serve").stderr(Stdio::piped()).spawn().unwrap();
+
+    let client = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while client.get(format!("{base}/health")).send().await.is_err() {
+        assert!(Instant::now() < deadline, "server did not come up");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let body = sale("BIN-1==", "bin@example.com").encode();
+    let post = |secret: &str| {
+        client
+            .post(format!(
+                "{base}/webhooks/gumroad?secret={}",
+                url_encode(secret)
+            ))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("x-real-ip", "198.51.100.7")
+            .body(body.clone())
+            .send()
+    };
+    assert_eq!(
+        post("not-the-secret-0123456789").await.unwrap().status(),
+        404
+    );
+    assert_eq!(post(WEBHOOK_SECRET).await.unwrap().status(), 200);
+
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mail = loop {
+        let files: Vec<_> = std::fs::read_dir(&outbox)
+            .map(|d| {
+                d.flatten()
+                    .filter(|e| e.file_name().to_string_lossy().ends_with(".eml"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if let Some(file) = files.first() {
+            break std::fs::read_to_string(file.path()).unwrap();
+        }
+        assert!(Instant::now() < deadline, "no email in the outbox");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(mail.contains("To: bin@example.com"), "{mail}");
+    assert!(mail.contains("\nDTLIC2:"), "{mail}");
+
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    assert!(child.wait().unwrap().success());
+    let mut log = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut log)
+        .unwrap();
+    let log = strip_ansi(&log);
+    assert!(
+        log.contains("gumroad webhook: missing or wrong secret") && log.contains("198.51.100.7"),
+        "{log}"
+    );
+    assert!(log.contains("gumroad delivery stored"), "{log}");
+    assert!(log.contains("path=/webhooks/gumroad"), "{log}");
+    assert!(
+        !log.contains(WEBHOOK_SECRET),
+        "the secret reached the log:\n{log}"
+    );
+    assert!(
+        !log.contains("not-the-secret"),
+        "a guessed secret reached the log:\n{log}"
+    );
+    assert!(
+        !log.contains("secret="),
+        "a query string reached the log:\n{log}"
+    );
+}
+
+/// The log without terminal colour codes (`ESC [ ... m`).
+fn strip_ansi(text: &str) -> String {
+    let mut out = String::new();
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c == 'm' {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
