@@ -59,6 +59,9 @@ pub enum Command {
     Replay(EventArgs),
     /// Email a license again, to its own address or a corrected one (--to).
     Resend(ResendArgs),
+    /// Switch stage: `pr2` turns the Gumroad webhook and Postmark email on (secrets, site.toml,
+    /// compose.yml, restart, a test ping, the Ping URL); `pr1` turns them off, keeping secrets.
+    Cutover(CutoverArgs),
     /// Manage license signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -193,6 +196,34 @@ pub struct EventArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CutoverArgs {
+    /// The stage to switch to.
+    #[arg(value_enum)]
+    pub target: CutoverTarget,
+    /// File holding the Postmark Server API token (needed once, when secrets/postmark_token
+    /// does not exist yet).
+    #[arg(long, value_name = "FILE", conflicts_with = "postmark_token_stdin")]
+    pub postmark_token_file: Option<PathBuf>,
+    /// Read the Postmark Server API token from standard input instead.
+    #[arg(long)]
+    pub postmark_token_stdin: bool,
+    /// Base URL the synthetic test ping goes through (default: https://<domains.licenses>).
+    #[arg(long, value_name = "URL")]
+    pub public_url: Option<String>,
+    /// Send the test ping even when nothing changed.
+    #[arg(long)]
+    pub ping: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CutoverTarget {
+    /// Mint API only: the Gumroad webhook and email off (secrets kept).
+    Pr1,
+    /// + Gumroad webhook and Postmark email.
+    Pr2,
 }
 
 #[derive(Debug, Args)]

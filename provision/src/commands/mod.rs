@@ -1,5 +1,6 @@
 //! One module per subcommand; `run` dispatches.
 
+mod cutover;
 mod dev;
 mod events;
 mod keys;
@@ -24,6 +25,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Event(args) => block_on(events::show(args)),
         Command::Replay(args) => block_on(events::replay(args)),
         Command::Resend(args) => block_on(events::resend(args)),
+        Command::Cutover(args) => cutover::run(&cli.global, &args),
         Command::Keys(KeysCommand::Generate { out }) => keys::generate(&out),
         Command::Verify(args) => verify::run(args),
         Command::Dev(args) => block_on(dev::run(args)),

@@ -1,0 +1,378 @@
+//! `dtops cutover pr2` and `dtops cutover pr1`: switch the Gumroad webhook and Postmark email on
+//! (runbook §10, §1d) or back off.
+//!
+//! pr2: the Postmark token must be there (from a file or stdin, never a command-line value), the
+//! Gumroad URL secret is generated when absent (0400, the container's uid), site.toml's stage
+//! and features are flipped with toml_edit (its comments kept), then the usual convergence
+//! re-renders compose.yml with the PR 2 environment and secrets, restarts the api and waits for
+//! health (and applies the gumroad_events migration). A synthetic test ping through the public
+//! URL must then show up in `gumroad_events`; last, the Ping URL to paste into Gumroad.
+//! pr1: the flip back and the same convergence; secrets are kept. Running either twice changes
+//! nothing.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use toml_edit::{value, DocumentMut};
+
+use crate::cli::{CutoverArgs, CutoverTarget, GlobalArgs};
+use crate::engine::{self, AppLock, Report};
+use crate::site::Stage;
+use crate::steps::{self, Owner};
+
+const SECRET_MODE: u32 = 0o400;
+
+pub fn run(global: &GlobalArgs, args: &CutoverArgs) -> anyhow::Result<ExitCode> {
+    let deployment = super::Deployment::open(global)?;
+    let _lock = AppLock::acquire(&deployment.host, &deployment.site)?;
+    let mut report = Report::stdout();
+    let mut changed = false;
+
+    let want = match args.target {
+        CutoverTarget::Pr2 => {
+            let ctx = deployment.ctx(false);
+            changed |= postmark_token(&ctx, args)?;
+            changed |= gumroad_secret(&ctx)?;
+            Wanted {
+                stage: Stage::Pr2,
+                features: true,
+            }
+        }
+        CutoverTarget::Pr1 => {
+            if args.postmark_token_file.is_some() || args.postmark_token_stdin {
+                bail!("a Postmark token is only taken by `dtops cutover pr2`");
+            }
+            Wanted {
+                stage: Stage::Pr1,
+                features: false,
+            }
+        }
+    };
+    if let Some(line) = flip_site_toml(&global.site, &want)? {
+        report.note(&line);
+        changed = true;
+    }
+
+    // site.toml changed: converge from the new one.
+    let deployment = super::Deployment::open(global)?;
+    let ctx = deployment.ctx(false);
+    let steps = steps::provision_steps(&deployment.site, global.templates.as_deref())?;
+    report.note(&format!(
+        "converging {} to stage {} with {}:",
+        deployment.site.app.name,
+        deployment.site.app.stage,
+        deployment.runtime.name()
+    ));
+    let ok = engine::converge(&ctx, &steps, &mut report);
+    report.summary(false);
+    if !ok {
+        bail!("the convergence failed (see above); fix it and run `dtops cutover` again");
+    }
+    changed |= report.changed > 0;
+
+    let site = &deployment.site;
+    match args.target {
+        CutoverTarget::Pr1 => {
+            println!(
+                "\nstage pr1: the Gumroad webhook is off (/webhooks/gumroad answers 404) and no \
+                 email is sent. Kept: {} and {} (`dtops cutover pr2` uses them again). Remove \
+                 the Ping URL and resource subscriptions in Gumroad, or its deliveries fail.",
+                site.secret_file("gumroad_secret").display(),
+                site.secret_file("postmark_token").display()
+            );
+            if !changed {
+                println!("nothing changed: already at stage pr1");
+            }
+        }
+        CutoverTarget::Pr2 => {
+            let secret = read_secret(&ctx, "gumroad_secret")?;
+            let public = args
+                .public_url
+                .clone()
+                .unwrap_or_else(|| format!("https://{}", site.domains.licenses));
+            let public = public.trim_end_matches('/');
+            if changed || args.ping {
+                let admin = format!("http://127.0.0.1:{}", site.ports.api);
+                let token = read_secret(&ctx, "admin_token")?;
+                let line = tokio::runtime::Runtime::new()?
+                    .block_on(test_ping(public, &secret, &admin, &token))?;
+                println!("\n{line}");
+            } else {
+                println!(
+                    "\nnothing changed: already at stage pr2 (`--ping` sends another test ping)"
+                );
+            }
+            print_ping_url(&format!(
+                "{}/webhooks/gumroad?secret={secret}",
+                site_url(site)
+            ));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+struct Wanted {
+    stage: Stage,
+    features: bool,
+}
+
+/// The public base URL Gumroad posts to.
+fn site_url(site: &crate::site::Site) -> String {
+    format!("https://{}", site.domains.licenses)
+}
+
+/// Creates secrets/postmark_token from --postmark-token-file or stdin, unless it exists.
+/// Returns whether it was created.
+fn postmark_token(ctx: &engine::Ctx, args: &CutoverArgs) -> anyhow::Result<bool> {
+    let path = ctx.site.secret_file("postmark_token");
+    let given =
+        match (&args.postmark_token_file, args.postmark_token_stdin) {
+            (Some(file), _) => Some(std::fs::read_to_string(file).with_context(|| {
+                format!("cannot read the Postmark token file {}", file.display())
+            })?),
+            (None, true) => {
+                let mut text = String::new();
+                std::io::stdin()
+                    .read_to_string(&mut text)
+                    .context("cannot read the Postmark token from standard input")?;
+                Some(text)
+            }
+            (None, false) => None,
+        };
+    let given = given.map(|t| t.trim().to_string());
+    if let Some(token) = &given {
+        if token.is_empty() || token.chars().any(char::is_whitespace) {
+            bail!("the Postmark token given is empty or contains spaces; it is the Server API token from postmarkapp.com (Servers > API Tokens)");
+        }
+        ctx.redactor.borrow_mut().add(token);
+    }
+    if ctx.host.state(&path)?.is_some() {
+        let current = read_secret(ctx, "postmark_token")?;
+        if given.as_ref().is_some_and(|t| *t != current) {
+            bail!(
+                "{} already holds a different token; dtops never replaces a secret. Remove the \
+                 file to change the token, then run `dtops cutover pr2` again",
+                path.display()
+            );
+        }
+        return Ok(false);
+    }
+    let Some(token) = given else {
+        bail!(
+            "{} does not exist: give the Postmark Server API token with --postmark-token-file \
+             FILE or on standard input with --postmark-token-stdin (never as a command-line value)",
+            path.display()
+        );
+    };
+    let own = Owner::Container.ownership(ctx, SECRET_MODE)?;
+    ctx.host.create_new_file(&path, token.as_bytes(), own)?;
+    println!("created {} ({own}; value not shown)", path.display());
+    Ok(true)
+}
+
+/// Generates secrets/gumroad_secret when absent. Returns whether it was created.
+fn gumroad_secret(ctx: &engine::Ctx) -> anyhow::Result<bool> {
+    let path = ctx.site.secret_file("gumroad_secret");
+    if ctx.host.state(&path)?.is_some() {
+        read_secret(ctx, "gumroad_secret")?;
+        return Ok(false);
+    }
+    let mut bytes = [0u8; 32];
+    getrandom::getrandom(&mut bytes).map_err(|e| anyhow::anyhow!("OS random generator: {e}"))?;
+    let secret = hex::encode(bytes);
+    ctx.redactor.borrow_mut().add(&secret);
+    let own = Owner::Container.ownership(ctx, SECRET_MODE)?;
+    ctx.host.create_new_file(&path, secret.as_bytes(), own)?;
+    println!(
+        "created {} (64 random hex characters, {own})",
+        path.display()
+    );
+    Ok(true)
+}
+
+fn read_secret(ctx: &engine::Ctx, name: &str) -> anyhow::Result<String> {
+    let path = ctx.site.secret_file(name);
+    let bytes = ctx
+        .host
+        .read(&path)?
+        .with_context(|| format!("{} does not exist", path.display()))?;
+    let value = String::from_utf8_lossy(&bytes).trim().to_string();
+    if value.is_empty() {
+        bail!("{} is empty", path.display());
+    }
+    ctx.redactor.borrow_mut().add(&value);
+    Ok(value)
+}
+
+/// Sets `[app] stage` and `[features]` in site.toml with toml_edit (comments, order and
+/// formatting kept), atomically. Returns a sentence when the file changed.
+fn flip_site_toml(path: &Path, want: &Wanted) -> anyhow::Result<Option<String>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut doc: DocumentMut = text
+        .parse()
+        .with_context(|| format!("{} is not valid TOML", path.display()))?;
+    let stage = want.stage.to_string();
+    let current_stage = doc["app"]["stage"].as_str().map(str::to_string);
+    // pr2 never lowers a later stage (pr3 includes pr2).
+    let set_stage = match (want.stage, current_stage.as_deref()) {
+        (Stage::Pr2, Some("pr3")) => false,
+        (_, Some(current)) => current != stage,
+        (_, None) => bail!("{}: [app] stage is missing", path.display()),
+    };
+    if set_stage {
+        doc["app"]["stage"] = value(stage.as_str());
+    }
+    for feature in ["gumroad", "postmark"] {
+        if doc["features"][feature].as_bool() != Some(want.features) {
+            doc["features"][feature] = value(want.features);
+        }
+    }
+    let new = doc.to_string();
+    if new == text {
+        return Ok(None);
+    }
+    // The result must still be a site dtops accepts before it replaces the file.
+    crate::site::Site::parse(&new, &path.display().to_string())
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    write_atomic(path, new.as_bytes())?;
+    Ok(Some(format!(
+        "{}: stage {}, features gumroad = {} and postmark = {} (comments kept)",
+        path.display(),
+        doc["app"]["stage"].as_str().unwrap_or("?"),
+        want.features,
+        want.features
+    )))
+}
+
+fn write_atomic(path: &Path, content: &[u8]) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .context("site.toml path has no file name")?;
+    let temp: PathBuf = dir.join(format!(".{}.dtops-tmp", name.to_string_lossy()));
+    let mode = std::fs::metadata(path)?.permissions().mode();
+    std::fs::write(&temp, content).with_context(|| format!("cannot write {}", temp.display()))?;
+    std::fs::set_permissions(&temp, std::fs::Permissions::from_mode(mode))?;
+    std::fs::rename(&temp, path).with_context(|| format!("cannot replace {}", path.display()))?;
+    Ok(())
+}
+
+/// Posts a Gumroad-shaped test ping (`test=true`: nothing is minted or emailed) through the
+/// public URL, then finds it in `gumroad_events` through the admin API.
+async fn test_ping(public: &str, secret: &str, admin: &str, token: &str) -> anyhow::Result<String> {
+    let mut suffix = [0u8; 6];
+    getrandom::getrandom(&mut suffix).map_err(|e| anyhow::anyhow!("OS random generator: {e}"))?;
+    let sale_id = format!("dtops-cutover-{}", hex::encode(suffix));
+    let product_id = datatools_license::products::Catalogue::embedded()
+        .products
+        .first()
+        .map(|p| p.gumroad_product_id.clone())
+        .unwrap_or_else(|| "dtops-cutover-check".into());
+    let fields = [
+        ("sale_id", sale_id.as_str()),
+        ("resource_name", "sale"),
+        ("test", "true"),
+        ("product_id", product_id.as_str()),
+        ("product_name", "dtops cutover check"),
+        ("email", "cutover-check@example.com"),
+        ("full_name", "dtops cutover"),
+    ];
+    let body = fields
+        .iter()
+        .map(|(k, v)| format!("{k}={}", encode(v)))
+        .collect::<Vec<_>>()
+        .join("&");
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()?;
+    let url = format!("{public}/webhooks/gumroad?secret={secret}");
+    let response = http
+        .post(&url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .with_context(|| {
+            format!("the test ping could not reach {public}/webhooks/gumroad (nginx, TLS, DNS?)")
+        })?;
+    let status = response.status();
+    if !status.is_success() {
+        bail!(
+            "the test ping to {public}/webhooks/gumroad got {status}: {}",
+            match status.as_u16() {
+                404 => "the api does not have the webhook secret (is GUMROAD_WEBHOOK_SECRET_FILE in compose.yml?) or nginx does not pass /webhooks/",
+                503 => "the api cannot store it (database?)",
+                _ => "see `dtops status` and the api log",
+            }
+        );
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let events: serde_json::Value = http
+            .get(format!("{admin}/internal/events?sale={}", encode(&sale_id)))
+            .bearer_auth(token)
+            .send()
+            .await
+            .context("cannot reach the admin API on 127.0.0.1")?
+            .json()
+            .await?;
+        if let Some(event) = events.as_array().and_then(|a| a.first()) {
+            let status = event["status"].as_str().unwrap_or("?");
+            if status != "received" && status != "processing" {
+                let detail = event["outcome"]
+                    .as_str()
+                    .or(event["last_error"].as_str())
+                    .unwrap_or("");
+                let mut line = format!(
+                    "test ping through {public}: recorded as event {} in gumroad_events, {status}: {detail}",
+                    event["id"]
+                );
+                if product_id == "dtops-cutover-check" {
+                    line.push_str(
+                        "\n(products.toml has no Gumroad products yet: add them, rebuild and \
+                         restart the api before real sales arrive)",
+                    );
+                }
+                return Ok(line);
+            }
+        }
+        if Instant::now() > deadline {
+            bail!("the test ping was acknowledged but is not in gumroad_events after 30 s");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn print_ping_url(url: &str) {
+    println!(
+        "\nPaste this Ping URL into Gumroad (Settings > Advanced > Ping), then \"Send test ping\":\n  {url}\n\
+         \nThe Ping URL receives sales only. Refunds and disputes reach only resource subscriptions;\n\
+         add them with a Gumroad OAuth token (view_sales), pointing at the same URL:\n  \
+         for r in refund dispute dispute_won; do\n    \
+         curl -s -X PUT https://api.gumroad.com/v2/resource_subscriptions -d access_token=\"$GUMROAD_ACCESS_TOKEN\" \\\n      \
+         -d resource_name=$r --data-urlencode 'post_url={url}'\n  \
+         done\n\
+         \n`dtops events` shows every delivery; ADMIN.md \"Running a Gumroad webhook\" has the rest."
+    );
+}
+
+/// Percent-encodes a form value (RFC 3986 unreserved characters pass through).
+fn encode(text: &str) -> String {
+    let mut out = String::new();
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}

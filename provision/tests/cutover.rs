@@ -1,0 +1,186 @@
+//! `dtops cutover pr2` and back in a `--root` sandbox with the native runtime: secrets, site.toml
+//! (comments kept), compose.yml, a restart, a test ping recorded in gumroad_events, the Ping URL;
+//! each run twice changes nothing.
+
+mod common;
+
+use std::io::Write;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::process::{Command, Output, Stdio};
+
+use common::sandbox::Sandbox;
+use common::{dtops, stderr, stdout};
+
+fn cutover(sandbox: &Sandbox, args: &[&str], stdin: Option<&str>) -> Output {
+    let public = format!("http://127.0.0.1:{}", sandbox.api_port);
+    let mut child = dtops()
+        .arg("--site")
+        .arg(&sandbox.site)
+        .arg("--root")
+        .arg(sandbox.root())
+        .args(["--runtime", "native", "cutover"])
+        .args(args)
+        .args(["--public-url", &public])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    if let Some(text) = stdin {
+        input.write_all(text.as_bytes()).unwrap();
+    }
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+fn text(output: &Output) -> String {
+    format!("{}{}", stdout(output), stderr(output))
+}
+
+/// The HTTP status of a POST to the sandbox's webhook with `secret`.
+fn webhook_status(sandbox: &Sandbox, secret: &str) -> String {
+    let output = Command::new("curl")
+        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST"])
+        .arg(format!(
+            "http://127.0.0.1:{}/webhooks/gumroad?secret={secret}",
+            sandbox.api_port
+        ))
+        .args([
+            "-d",
+            "test=true",
+            "-d",
+            "sale_id=curl-check",
+            "-d",
+            "email=c@example.com",
+        ])
+        .output()
+        .unwrap();
+    stdout(&output)
+}
+
+fn mode_owner(path: &std::path::Path) -> (u32, u32) {
+    let meta = std::fs::metadata(path).unwrap();
+    (meta.permissions().mode() & 0o7777, meta.uid())
+}
+
+#[test]
+fn cutover_pr2_and_back_with_the_native_runtime() {
+    let sandbox = Sandbox::new();
+    sandbox.provision();
+    let site_before = std::fs::read_to_string(&sandbox.site).unwrap();
+    let secrets = sandbox.path("/srv/datatools-license/secrets");
+
+    // No Postmark token anywhere: refused before anything changes.
+    let refused = cutover(&sandbox, &["pr2"], None);
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused).contains("--postmark-token-file"),
+        "{}",
+        text(&refused)
+    );
+    assert_eq!(std::fs::read_to_string(&sandbox.site).unwrap(), site_before);
+    assert!(!secrets.join("gumroad_secret").exists());
+
+    let first = cutover(
+        &sandbox,
+        &["pr2", "--postmark-token-stdin"],
+        Some("pm-token-123\n"),
+    );
+    let out = text(&first);
+    assert!(first.status.success(), "{out}");
+    assert!(
+        !out.contains("pm-token-123"),
+        "the token was printed:\n{out}"
+    );
+    assert_eq!(mode_owner(&secrets.join("postmark_token")), (0o400, 10001));
+    assert_eq!(
+        std::fs::read_to_string(secrets.join("postmark_token")).unwrap(),
+        "pm-token-123"
+    );
+    assert_eq!(mode_owner(&secrets.join("gumroad_secret")), (0o400, 10001));
+    let secret = std::fs::read_to_string(secrets.join("gumroad_secret")).unwrap();
+    assert_eq!(secret.len(), 64);
+
+    // site.toml: the stage and features flipped, every comment kept.
+    let site_after = std::fs::read_to_string(&sandbox.site).unwrap();
+    assert!(site_after.contains("stage = \"pr2\""), "{site_after}");
+    assert!(
+        site_after.contains("gumroad = true\npostmark = true"),
+        "{site_after}"
+    );
+    for line in site_before
+        .lines()
+        .filter(|l| l.trim_start().starts_with('#'))
+    {
+        assert!(site_after.contains(line), "comment lost: {line}");
+    }
+    let changed: Vec<_> = site_before
+        .lines()
+        .zip(site_after.lines())
+        .filter(|(a, b)| a != b)
+        .collect();
+    assert_eq!(changed.len(), 3, "{changed:?}");
+
+    let compose =
+        std::fs::read_to_string(sandbox.path("/srv/datatools-license/compose.yml")).unwrap();
+    assert!(compose.contains("GUMROAD_WEBHOOK_SECRET_FILE"), "{compose}");
+    assert!(compose.contains("POSTMARK_TOKEN_FILE"), "{compose}");
+
+    // The synthetic test ping went through and is in gumroad_events; the Ping URL is printed.
+    assert!(out.contains("recorded as event"), "{out}");
+    assert!(
+        out.contains(&format!(
+            "https://licenses.datatools.unalogix.com/webhooks/gumroad?secret={secret}"
+        )),
+        "{out}"
+    );
+    assert!(out.contains("resource_subscriptions"), "{out}");
+    assert_eq!(webhook_status(&sandbox, &secret), "200");
+    assert_eq!(webhook_status(&sandbox, "wrong"), "404");
+
+    // Again: nothing changes.
+    let snapshot = sandbox.snapshot();
+    let again = cutover(&sandbox, &["pr2"], None);
+    let out = text(&again);
+    assert!(again.status.success(), "{out}");
+    assert!(out.contains("0 changed"), "{out}");
+    assert!(out.contains("nothing changed"), "{out}");
+    assert_eq!(
+        sandbox.snapshot(),
+        snapshot,
+        "a second cutover pr2 changed files"
+    );
+
+    // Back to PR 1: the webhook is gone, the secrets are kept.
+    let back = cutover(&sandbox, &["pr1"], None);
+    let out = text(&back);
+    assert!(back.status.success(), "{out}");
+    let site_pr1 = std::fs::read_to_string(&sandbox.site).unwrap();
+    assert_eq!(site_pr1, site_before, "pr1 restores site.toml exactly");
+    let compose =
+        std::fs::read_to_string(sandbox.path("/srv/datatools-license/compose.yml")).unwrap();
+    assert!(
+        !compose.contains("GUMROAD_WEBHOOK_SECRET_FILE"),
+        "{compose}"
+    );
+    assert!(secrets.join("gumroad_secret").exists());
+    assert!(secrets.join("postmark_token").exists());
+    assert_eq!(webhook_status(&sandbox, &secret), "404");
+
+    let snapshot = sandbox.snapshot();
+    let again = cutover(&sandbox, &["pr1"], None);
+    let out = text(&again);
+    assert!(again.status.success(), "{out}");
+    assert!(out.contains("nothing changed"), "{out}");
+    assert_eq!(
+        sandbox.snapshot(),
+        snapshot,
+        "a second cutover pr1 changed files"
+    );
+
+    // And forward again without a token: the kept one is used.
+    let forward = cutover(&sandbox, &["pr2"], None);
+    assert!(forward.status.success(), "{}", text(&forward));
+    assert_eq!(webhook_status(&sandbox, &secret), "200");
+}
