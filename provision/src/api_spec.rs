@@ -19,6 +19,8 @@ pub const CONTAINER_API_PORT: u16 = 8000;
 pub const CONTAINER_PG_PORT: u16 = 5432;
 /// The `.env` variable holding the license public key.
 pub const PUBKEY_VAR: &str = "DATATOOLS_LICENSE_PUBKEY";
+/// The `.env` variable holding older public keys still trusted after a rotation (may be empty).
+pub const TRUSTED_VAR: &str = "DATATOOLS_TRUSTED_PUBKEYS";
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ApiSpec {
@@ -68,6 +70,8 @@ pub fn api_spec(site: &Site) -> ApiSpec {
         env("DATATOOLS_ADMIN_TOKEN_FILE", secret("admin_token")),
         env("DATATOOLS_LICENSE_PRIVKEY_FILE", secret("license_privkey")),
         env(PUBKEY_VAR, format!("${{{PUBKEY_VAR}}}")),
+        // `:-`: optional, empty outside a rotation window (see keyring.rs).
+        env(TRUSTED_VAR, format!("${{{TRUSTED_VAR}:-}}")),
         env("DATATOOLS_ENV", "production".into()),
         env("DATATOOLS_LISTEN", format!("0.0.0.0:{CONTAINER_API_PORT}")),
     ];

@@ -80,10 +80,21 @@ pub enum Command {
     Plan,
     /// What is deployed on the host next to what site.toml asks for (deployed vs queued).
     Status,
-    /// Undo one component, keeping data unless told otherwise.
-    Rollback {
-        #[arg(value_enum)]
-        component: RollbackComponent,
+    /// Undo one component, keeping data unless told otherwise. Each prints what it will remove
+    /// before it does, and running it twice is safe.
+    Rollback(RollbackArgs),
+    /// Take a verified database backup now (the daily job, run by hand).
+    Backup,
+    /// Restore a backup into a scratch database and show every table's row count and checksum;
+    /// with --into-live --yes, replace the live database with it.
+    Restore(RestoreArgs),
+    /// Cap Docker's container logs in /etc/docker/daemon.json (runbook §9), keeping every other
+    /// setting there. Docker reads it only when restarted, which restarts every container on
+    /// the box: that happens only with --restart-docker.
+    DockerLogs {
+        /// Restart Docker now (every container on the box restarts; pick a quiet moment).
+        #[arg(long)]
+        restart_docker: bool,
     },
     /// Render every file dtops manages (compose.yml, .env, ...) from site.toml into DIR.
     Render {
@@ -247,6 +258,19 @@ pub enum KeysCommand {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Rotate the box's signing key: a new key pair signs from now on, the old public key stays
+    /// trusted for the overlap window, the api restarts; --reissue re-signs every active license.
+    Rotate(RotateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RotateArgs {
+    /// How long the api (and desktop builds shipped with both keys) keep trusting the old key.
+    #[arg(long, default_value_t = 90)]
+    pub window_days: u32,
+    /// Also re-sign every active (unrevoked, unexpired) license with the new key.
+    #[arg(long)]
+    pub reissue: bool,
 }
 
 #[derive(Debug, Args)]
@@ -277,4 +301,44 @@ pub struct DevArgs {
 pub enum RollbackComponent {
     /// Stop and remove the containers; the database volume and all files are kept.
     App,
+    /// Delete the database volume (every row): needs --yes, and a fresh verified backup first.
+    Db,
+    /// Delete the app's files under paths.root; backups/ and secrets/ are kept unless told.
+    Files,
+    /// Delete the system user and its group.
+    User,
+    /// Everything above, in a safe order (traffic first, data last).
+    All,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    #[arg(value_enum)]
+    pub component: RollbackComponent,
+    /// Confirm a rollback that deletes data (db; all with the database).
+    #[arg(long)]
+    pub yes: bool,
+    /// files: also delete backups/ (off-site copies are untouched).
+    #[arg(long)]
+    pub delete_backups: bool,
+    /// files: also delete secrets/ (the signing key's only copy on the box); refused while the
+    /// database volume exists, since Postgres keeps the password it started with.
+    #[arg(long)]
+    pub delete_secrets: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// A backup: `latest`, a file name in backups/, or a path.
+    pub file: String,
+    /// Keep the scratch database (its name is printed) instead of dropping it.
+    #[arg(long, conflicts_with = "into_live")]
+    pub keep: bool,
+    /// Replace the live database with this backup: the api is stopped, a fresh verified backup
+    /// is taken first, and the current database is kept under another name.
+    #[arg(long)]
+    pub into_live: bool,
+    /// Confirm --into-live.
+    #[arg(long, requires = "into_live")]
+    pub yes: bool,
 }

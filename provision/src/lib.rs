@@ -14,6 +14,8 @@ mod commands;
 mod engine;
 /// The narrow layer for every host effect (files, users, commands); `--root` relocates it.
 mod host;
+/// Older license public keys still trusted during a key rotation's overlap window.
+mod keyring;
 /// Running external programs, with errors that carry their output.
 mod process;
 /// site.toml -> the files dtops manages (compose.yml, .env, ...), with their host path, owner, mode.

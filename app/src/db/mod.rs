@@ -2,6 +2,7 @@
 
 pub mod gumroad_events;
 pub mod licenses;
+pub mod reissues;
 
 use std::str::FromStr;
 use std::time::Duration;

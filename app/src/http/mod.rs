@@ -7,6 +7,7 @@ mod error;
 mod events;
 mod health;
 mod json;
+mod reissue;
 mod webhooks;
 
 use std::future::Future;
@@ -43,6 +44,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(health::router())
         .merge(admin::router())
+        .merge(reissue::router())
         .merge(events::router())
         .merge(webhooks::router())
         .fallback(|| async { ApiError::NotFound })

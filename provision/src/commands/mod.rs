@@ -1,14 +1,18 @@
 //! One module per subcommand; `run` dispatches.
 
 mod cutover;
+pub(crate) mod backup_job;
 mod dev;
+mod docker_logs;
 mod events;
 mod keys;
+mod keys_rotate;
 mod licenses;
 mod mint;
 mod provision;
 mod render;
 mod rollback;
+mod rollback_data;
 mod status;
 mod verify;
 
@@ -27,13 +31,17 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Resend(args) => block_on(events::resend(args)),
         Command::Cutover(args) => cutover::run(&cli.global, &args),
         Command::Keys(KeysCommand::Generate { out }) => keys::generate(&out),
+        Command::Keys(KeysCommand::Rotate(args)) => keys_rotate::run(&cli.global, &args),
         Command::Verify(args) => verify::run(args),
         Command::Dev(args) => block_on(dev::run(args)),
         Command::Render { out } => render::run(&cli.global, &out),
         Command::Provision { dry_run } => provision::run(&cli.global, dry_run),
         Command::Plan => provision::run(&cli.global, true),
         Command::Status => status::run(&cli.global),
-        Command::Rollback { component } => rollback::run(&cli.global, component),
+        Command::Rollback(args) => rollback::run(&cli.global, &args),
+        Command::Backup => backup_job::backup(&cli.global),
+        Command::Restore(args) => backup_job::restore(&cli.global, &args),
+        Command::DockerLogs { restart_docker } => docker_logs::run(&cli.global, restart_docker),
     }
 }
 

@@ -32,6 +32,16 @@ pub fn run(global: &GlobalArgs, out: &Path) -> anyhow::Result<ExitCode> {
         &RenderInputs {
             site: &site,
             license_pubkey,
+            trusted_pubkeys: match &global.root {
+                Some(root) => {
+                    crate::keyring::trusted_now(&crate::host::Host::new(Some(root.clone())), &site)?
+                }
+                None => Vec::new(),
+            },
+            runtime: match global.runtime {
+                crate::cli::RuntimeKind::Compose => crate::render::StackKind::Compose,
+                crate::cli::RuntimeKind::Native => crate::render::StackKind::Native,
+            },
         },
     )?;
     for artifact in &artifacts {

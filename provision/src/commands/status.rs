@@ -88,10 +88,9 @@ pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         "certificate",
         "not managed by this build yet (runbook §6 by hand)",
     );
-    row(
-        "backups",
-        "not managed by this build yet (runbook §9 by hand)",
-    );
+    row("backups", &super::backup_job::status_line(&ctx));
+    row("key window", &super::keys_rotate::status_line(&ctx));
+    row("docker logs", &super::docker_logs::status_line(&ctx));
 
     println!("\ndeployed vs queued:");
     println!("  {:<34} {:<28} this host", "stage", "code");

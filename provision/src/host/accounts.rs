@@ -61,4 +61,32 @@ impl Host {
         ]);
         self.run(&command).map(|_| ())
     }
+
+    /// Whether a group named `name` exists in (DIR)/etc/group.
+    pub fn group_exists(&self, name: &str) -> io::Result<bool> {
+        let group = self
+            .read(Path::new("/etc/group"))?
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default();
+        Ok(group.lines().any(|l| l.split(':').next() == Some(name)))
+    }
+
+    /// Deletes a system user and then its group (userdel leaves the group when login.defs says
+    /// so). Files the user owns stay where they are.
+    pub fn remove_system_user(&self, name: &str) -> Result<(), ProcessError> {
+        let with_root = |program: &str| {
+            let mut command = CommandLine::new([program]);
+            if let Some(root) = self.sandbox() {
+                command = command.arg("--root").arg(root);
+            }
+            command
+        };
+        if self.account(name).ok().flatten().is_some() {
+            self.run(&with_root("userdel").arg(name))?;
+        }
+        if self.group_exists(name).unwrap_or(false) {
+            self.run(&with_root("groupdel").arg(name))?;
+        }
+        Ok(())
+    }
 }

@@ -18,6 +18,9 @@ pub struct Context<'a> {
     secrets_dir: &'static str,
     pubkey_var: &'static str,
     license_pubkey: Option<&'a str>,
+    trusted_var: &'static str,
+    /// Older public keys still trusted (hex), checked like the license key.
+    trusted_pubkeys: &'a [String],
 }
 
 #[derive(Debug, Serialize)]
@@ -55,6 +58,9 @@ impl<'a> Context<'a> {
         if let Some(key) = &inputs.license_pubkey {
             check_pubkey(key)?;
         }
+        for key in &inputs.trusted_pubkeys {
+            check_pubkey(key)?;
+        }
         let spec = api_spec::api_spec(site);
         let environment = spec
             .environment
@@ -89,6 +95,8 @@ impl<'a> Context<'a> {
             secrets_dir: CONTAINER_SECRETS_DIR,
             pubkey_var: PUBKEY_VAR,
             license_pubkey: inputs.license_pubkey.as_deref(),
+            trusted_var: api_spec::TRUSTED_VAR,
+            trusted_pubkeys: &inputs.trusted_pubkeys,
         })
     }
 }
@@ -102,6 +110,12 @@ fn compose_value(value: &str) -> String {
     while let Some(at) = rest.find('$') {
         out.push_str(&rest[..at]);
         let tail = &rest[at..];
+        if let Some((name, len)) = optional_reference(tail) {
+            // `${NAME:-}`: may be empty or unset (compose substitutes "").
+            out.push_str(&format!("${{{name}:-}}"));
+            rest = &tail[len..];
+            continue;
+        }
         match env_reference(tail) {
             Some((name, len)) => {
                 out.push_str(&format!(
@@ -117,6 +131,13 @@ fn compose_value(value: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// `${NAME:-}` at the start of `text`: the name and the reference's length.
+fn optional_reference(text: &str) -> Option<(&str, usize)> {
+    let inner = text.strip_prefix("${")?;
+    let name = inner[..inner.find('}')?].strip_suffix(":-")?;
+    env_reference(&format!("${{{name}}}")).map(|_| (name, name.len() + 5))
 }
 
 /// `${NAME}` at the start of `text`: the name and the reference's length.
@@ -171,6 +192,9 @@ mod tests {
         assert_eq!(compose_value("$"), "$$");
         assert_eq!(compose_value("${1X}"), "$${1X}");
         assert_eq!(compose_value("${X"), "$${X");
+        assert_eq!(compose_value("${OPT:-}"), "${OPT:-}");
+        assert_eq!(compose_value("a${OPT:-}b"), "a${OPT:-}b");
+        assert_eq!(compose_value("${1X:-}"), "$${1X:-}");
         assert_eq!(
             compose_value("x${A}y$"),
             format!("x{}y$$", compose_value("${A}"))

@@ -7,7 +7,9 @@
 //! embedded in the binary and a `--templates DIR` override; every template sees the same
 //! context (`context`); YAML templates must quote every value (`yaml`).
 
+mod backup;
 mod context;
+mod shell;
 mod templates;
 mod yaml;
 
@@ -15,7 +17,18 @@ use std::path::PathBuf;
 
 use crate::site::Site;
 
+pub use backup::backup_state_dir;
 pub use templates::Renderer;
+
+/// How the stack runs, which decides how the backup job reaches Postgres.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StackKind {
+    /// `docker compose exec postgres ...` (production).
+    Compose,
+    /// The native runtime's Postgres on 127.0.0.1:<ports.postgres> (tests, no Docker engine).
+    Native,
+}
 
 /// What the templates are rendered from.
 pub struct RenderInputs<'a> {
@@ -24,6 +37,11 @@ pub struct RenderInputs<'a> {
     /// for inspection, or before the key exists) leaves the variable empty in `.env`, which
     /// compose refuses to start with.
     pub license_pubkey: Option<String>,
+    /// Public keys still trusted after a key rotation, until their window ends (`dtops keys
+    /// rotate`); they go into `.env` as DATATOOLS_TRUSTED_PUBKEYS.
+    pub trusted_pubkeys: Vec<String>,
+    /// Which runtime the stack uses (the backup job reaches Postgres through it).
+    pub runtime: StackKind,
 }
 
 /// One rendered file and how it must land on the host.
@@ -70,6 +88,8 @@ pub enum ArtifactKind {
     Compose,
     /// `.env` next to compose.yml: compose interpolates it, so a change also means `compose up`.
     ComposeEnv,
+    /// The daily backup job (runbook §9), also run by `dtops backup`.
+    BackupJob,
 }
 
 impl ArtifactKind {
@@ -78,7 +98,13 @@ impl ArtifactKind {
         match self {
             ArtifactKind::Compose => "compose.yml.j2",
             ArtifactKind::ComposeEnv => "env.j2",
+            ArtifactKind::BackupJob => "backup.sh.j2",
         }
+    }
+
+    /// Whether the api must restart to see a change of this file.
+    pub fn restarts_api(self) -> bool {
+        matches!(self, ArtifactKind::Compose | ArtifactKind::ComposeEnv)
     }
 }
 
@@ -109,5 +135,16 @@ pub fn render_all(renderer: &Renderer, inputs: &RenderInputs) -> anyhow::Result<
             0o640,
             Owner::SiteUser,
         )?,
+        // Runs as root from cron.daily; holds no secret (it reads secrets/pg_password at run time).
+        Artifact {
+            content: renderer.render(
+                ArtifactKind::BackupJob.template(),
+                &backup::BackupContext::new(inputs),
+            )?,
+            path: site.backup.job.as_path().to_path_buf(),
+            mode: 0o755,
+            owner: Owner::Root,
+            kind: ArtifactKind::BackupJob,
+        },
     ])
 }

@@ -9,7 +9,7 @@ use anyhow::Context as _;
 use minijinja::{Environment, UndefinedBehavior};
 use serde::Serialize;
 
-use super::yaml;
+use super::{shell, yaml};
 
 /// The built-in templates (the repository's `templates/`). A new template is one line here.
 const BUILTIN: &[(&str, &str)] = &[
@@ -18,6 +18,10 @@ const BUILTIN: &[(&str, &str)] = &[
         include_str!("../../../templates/compose.yml.j2"),
     ),
     ("env.j2", include_str!("../../../templates/env.j2")),
+    (
+        "backup.sh.j2",
+        include_str!("../../../templates/backup.sh.j2"),
+    ),
 ];
 
 /// Override files starting with this are helpers for `{% include %}`/`{% import %}`, not
@@ -44,9 +48,10 @@ impl Renderer {
         env.set_trim_blocks(true);
         env.set_lstrip_blocks(true);
         env.set_keep_trailing_newline(true);
-        env.set_auto_escape_callback(yaml::auto_escape);
-        env.set_formatter(yaml::formatter);
+        env.set_auto_escape_callback(shell::auto_escape);
+        env.set_formatter(shell::formatter);
         env.add_filter("yaml", yaml::quote);
+        env.add_filter("sh", shell::quote);
         let dir = override_dir.map(Path::to_path_buf);
         env.set_loader(move |name| load(dir.as_deref(), name));
         Ok(Renderer {

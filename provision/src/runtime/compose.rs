@@ -18,6 +18,7 @@ pub enum ComposeOp {
     RunningServices,
     Up,
     RestartApi,
+    StopApi,
     /// `datatools-license migrate` in a one-off api container.
     Migrate,
     Down {
@@ -34,6 +35,7 @@ pub fn compose_op(ctx: &Ctx, op: ComposeOp) -> crate::process::CommandLine {
         ComposeOp::RunningServices => base.args(["ps", "--status", "running", "--services"]),
         ComposeOp::Up => base.args(["up", "--detach"]),
         ComposeOp::RestartApi => base.args(["restart", "api"]),
+        ComposeOp::StopApi => base.args(["stop", "api"]),
         ComposeOp::Migrate => base.args(["run", "--rm", "--no-deps", "api", "migrate"]),
         ComposeOp::Down { volumes: false } => base.arg("down"),
         ComposeOp::Down { volumes: true } => base.args(["down", "--volumes"]),
@@ -185,6 +187,34 @@ impl Runtime for ComposeRuntime {
         ))?;
         Ok(())
     }
+
+    fn kind(&self) -> crate::render::StackKind {
+        crate::render::StackKind::Compose
+    }
+
+    fn stop_api(&self, ctx: &Ctx) -> anyhow::Result<()> {
+        if ctx.host.state(&ctx.site.compose_file())?.is_some() {
+            ctx.host.run(&compose_op(ctx, ComposeOp::StopApi))?;
+        }
+        Ok(())
+    }
+
+    fn start_api(&self, ctx: &Ctx) -> anyhow::Result<()> {
+        self.up(ctx)
+    }
+
+    fn volume_exists(&self, ctx: &Ctx) -> anyhow::Result<bool> {
+        let inspect = crate::process::CommandLine::new(["docker", "volume", "inspect"])
+            .arg(ctx.site.database.volume.as_str());
+        Ok(ctx.host.probe(&inspect)?.success)
+    }
+
+    fn volume_description(&self, ctx: &Ctx) -> String {
+        format!(
+            "the Docker volume {} (every database row)",
+            ctx.site.database.volume
+        )
+    }
 }
 
 #[cfg(test)]
@@ -207,6 +237,7 @@ mod tests {
             (ComposeOp::RunningServices, "ps --status running --services"),
             (ComposeOp::Up, "up --detach"),
             (ComposeOp::RestartApi, "restart api"),
+            (ComposeOp::StopApi, "stop api"),
             (ComposeOp::Migrate, "run --rm --no-deps api migrate"),
             (ComposeOp::Down { volumes: false }, "down"),
             (ComposeOp::Down { volumes: true }, "down --volumes"),

@@ -28,6 +28,16 @@ pub trait Runtime {
     fn migrate(&self, ctx: &Ctx) -> anyhow::Result<String>;
     /// Stops the stack; the database volume is removed only when `remove_volume`.
     fn down(&self, ctx: &Ctx, remove_volume: bool) -> anyhow::Result<()>;
+    /// Which kind of runtime this is (the backup job reaches Postgres through it).
+    fn kind(&self) -> crate::render::StackKind;
+    /// Stops the api only; Postgres keeps running (a restore into the live database).
+    fn stop_api(&self, ctx: &Ctx) -> anyhow::Result<()>;
+    /// Starts the api (and Postgres) when not running.
+    fn start_api(&self, ctx: &Ctx) -> anyhow::Result<()>;
+    /// What `down(ctx, true)` deletes, for a person to read before it happens.
+    fn volume_description(&self, ctx: &Ctx) -> String;
+    /// Whether the database volume (the data) exists.
+    fn volume_exists(&self, ctx: &Ctx) -> anyhow::Result<bool>;
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -141,14 +141,15 @@ impl NativeRuntime {
                 .cwd(&socket_dir),
         )?;
         if fresh {
-            // What the postgres image does with POSTGRES_USER/DB/PASSWORD_FILE on first start.
+            // What the postgres image does with POSTGRES_USER/DB/PASSWORD_FILE on first start
+            // (its POSTGRES_USER is a superuser: the backup job creates scratch databases).
             let password = ctx
                 .host
                 .read(&site.secret_file("pg_password"))?
                 .context("secrets/pg_password must exist before the database starts")?;
             let password = String::from_utf8_lossy(&password).trim().to_string();
             let sql = format!(
-                "create role \"{user}\" login password '{pw}';\ncreate database \"{db}\" owner \"{user}\";\n",
+                "create role \"{user}\" superuser login password '{pw}';\ncreate database \"{db}\" owner \"{user}\";\n",
                 user = site.database.user,
                 db = site.database.name,
                 pw = password.replace('\'', "''"),
@@ -206,7 +207,10 @@ impl NativeRuntime {
             if var.name == "DATATOOLS_LISTEN" {
                 value = format!("127.0.0.1:{}", site.ports.api);
             }
-            if let Some(name) = value.strip_prefix("${").and_then(|v| v.strip_suffix('}')) {
+            if let Some(name) = value.strip_prefix("${").and_then(|v| v.strip_suffix(":-}")) {
+                // Optional (compose: `${NAME:-}`): empty when .env does not set it.
+                value = dotenv.get(name).cloned().unwrap_or_default();
+            } else if let Some(name) = value.strip_prefix("${").and_then(|v| v.strip_suffix('}')) {
                 value = dotenv.get(name).cloned().with_context(|| {
                     format!("{name} is not set in {}", site.env_file().display())
                 })?;
@@ -362,6 +366,33 @@ impl Runtime for NativeRuntime {
             }
         }
         Ok(())
+    }
+
+    fn kind(&self) -> crate::render::StackKind {
+        crate::render::StackKind::Native
+    }
+
+    fn stop_api(&self, ctx: &Ctx) -> anyhow::Result<()> {
+        NativeRuntime::stop_api(self, ctx)
+    }
+
+    fn start_api(&self, ctx: &Ctx) -> anyhow::Result<()> {
+        self.up(ctx)
+    }
+
+    fn volume_exists(&self, ctx: &Ctx) -> anyhow::Result<bool> {
+        Ok(ctx
+            .host
+            .path(&Self::pg_data(ctx))
+            .join("PG_VERSION")
+            .exists())
+    }
+
+    fn volume_description(&self, ctx: &Ctx) -> String {
+        format!(
+            "the native Postgres cluster in {} (every database row)",
+            Self::pg_socket_dir(ctx).display()
+        )
     }
 }
 

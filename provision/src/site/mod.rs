@@ -113,8 +113,16 @@ pub struct Email {
 #[serde(deny_unknown_fields)]
 pub struct Backup {
     pub retention_days: u32,
+    /// The daily backup job dtops installs (runbook §9: a cron.daily script).
+    #[serde(default = "default_backup_job")]
+    pub job: AbsPath,
     #[serde(default)]
     pub offsite: Option<Offsite>,
+}
+
+fn default_backup_job() -> AbsPath {
+    AbsPath::try_from("/etc/cron.daily/datatools-license-backup".to_string())
+        .expect("an absolute path")
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

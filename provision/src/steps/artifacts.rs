@@ -26,10 +26,14 @@ pub fn artifact_steps<'a>(
         &RenderInputs {
             site: ctx_site,
             license_pubkey: None,
+            trusted_pubkeys: Vec::new(),
+            runtime: crate::render::StackKind::Compose,
         },
     )?;
     Ok(artifacts
         .into_iter()
+        // The backup job is installed after the stack is up (see `backup_job_step`).
+        .filter(|a| a.kind != ArtifactKind::BackupJob)
         .map(|a| {
             Box::new(ArtifactStep {
                 kind: a.kind,
@@ -37,6 +41,14 @@ pub fn artifact_steps<'a>(
             }) as Box<dyn Step>
         })
         .collect())
+}
+
+/// The daily backup job, as its own step after the stack steps.
+pub fn backup_job_step<'a>(site: &crate::site::Site) -> Box<dyn Step + 'a> {
+    Box::new(ArtifactStep {
+        kind: ArtifactKind::BackupJob,
+        path: site.backup.job.as_path().to_path_buf(),
+    })
 }
 
 /// The license public key, from the private key on the host (`None` before it exists).
@@ -52,16 +64,23 @@ pub fn host_license_pubkey(ctx: &Ctx) -> anyhow::Result<Option<String>> {
     })
 }
 
+/// The artifact of `kind` as this host should have it (its facts: key, trusted keys, runtime).
+pub fn rendered(ctx: &Ctx, kind: ArtifactKind) -> anyhow::Result<Option<Artifact>> {
+    let renderer = Renderer::new(ctx.templates)?;
+    let inputs = RenderInputs {
+        site: ctx.site,
+        license_pubkey: host_license_pubkey(ctx)?,
+        trusted_pubkeys: crate::keyring::trusted_now(ctx.host, ctx.site)?,
+        runtime: ctx.runtime.kind(),
+    };
+    Ok(render::render_all(&renderer, &inputs)?
+        .into_iter()
+        .find(|a| a.kind == kind))
+}
+
 impl ArtifactStep {
     fn render(&self, ctx: &Ctx) -> anyhow::Result<Artifact> {
-        let renderer = Renderer::new(ctx.templates)?;
-        let inputs = RenderInputs {
-            site: ctx.site,
-            license_pubkey: host_license_pubkey(ctx)?,
-        };
-        render::render_all(&renderer, &inputs)?
-            .into_iter()
-            .find(|a| a.kind == self.kind)
+        rendered(ctx, self.kind)?
             .ok_or_else(|| anyhow::anyhow!("{} is no longer rendered", self.path.display()))
     }
 
@@ -125,7 +144,10 @@ impl Step for ArtifactStep {
             }
         };
         Ok(match change {
-            Some(change) => Plan::Change(change.notifying(Handler::RestartApi)),
+            Some(change) if self.kind.restarts_api() => {
+                Plan::Change(change.notifying(Handler::RestartApi))
+            }
+            Some(change) => Plan::Change(change),
             None => Plan::Ok(format!(
                 "up to date ({})",
                 artifact.owner.describe(ctx.site)

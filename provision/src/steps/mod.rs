@@ -2,7 +2,9 @@
 //! difference only.
 
 mod artifacts;
+mod backup;
 mod directories;
+pub mod docker_logs;
 mod packages;
 mod preflight;
 mod secrets;
@@ -12,7 +14,7 @@ mod user;
 use crate::engine::{Ctx, Step};
 use crate::host::{Account, Ownership};
 
-pub use artifacts::host_license_pubkey;
+pub use artifacts::{host_license_pubkey, rendered};
 pub use packages::PackagesStep;
 pub use preflight::PreflightStep;
 pub use secrets::{SecretKind, SecretStep};
@@ -97,5 +99,9 @@ pub fn provision_steps<'a>(
     steps.push(Box::new(HealthStep));
     steps.push(Box::new(MigrateStep));
     steps.push(Box::new(SmokeStep));
+    // Backups and Docker's log caps (runbook §9), once the database answers.
+    steps.push(artifacts::backup_job_step(site));
+    steps.push(Box::new(backup::FirstBackupStep));
+    steps.push(Box::new(docker_logs::DaemonJsonStep));
     Ok(steps)
 }

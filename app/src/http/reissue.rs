@@ -1,0 +1,113 @@
+//! `POST /internal/reissue`: re-sign every active license with the server's current signing
+//! key, after `dtops keys rotate`. Admin only, like the rest of `/internal/`.
+//!
+//! Each old blob is first verified against the keys this server trusts (the current one and
+//! DATATOOLS_TRUSTED_PUBKEYS), so only what this service really issued is re-signed; the
+//! license's content (key, licensee, tier, dates, source) is carried over unchanged and only the
+//! signing key changes. The old blob is kept in `license_reissues`. Running it again re-issues
+//! nothing.
+//!
+//! Buyers are not emailed here. TODO(PR 2 mailer): once the Postmark mailer sends license
+//! emails, send each new blob to its buyer and set `license_reissues.emailed_at`; the rows
+//! with `emailed_at is null` are exactly the ones still to send.
+
+use axum::extract::State;
+use axum::middleware;
+use axum::routing::post;
+use axum::{Json, Router};
+use serde::Serialize;
+
+use super::auth::{refuse_proxied, AdminAuth};
+use super::error::Result;
+use super::AppState;
+use crate::db::reissues;
+use crate::license;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/internal/reissue", post(reissue_all))
+        .layer(middleware::from_fn(refuse_proxied))
+}
+
+#[derive(Debug, Serialize)]
+pub struct ReissueReport {
+    /// The key every re-issued blob is now signed with.
+    pub key_id: String,
+    pub reissued: Vec<Reissued>,
+    /// Active licenses that already carried the current key.
+    pub already_current: i64,
+    pub unverifiable: Vec<Unverifiable>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Reissued {
+    pub license_key: String,
+    pub email: String,
+    pub old_key_id: String,
+    pub blob: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Unverifiable {
+    pub license_key: String,
+    pub reason: String,
+}
+
+async fn reissue_all(_: AdminAuth, State(state): State<AppState>) -> Result<Json<ReissueReport>> {
+    let key = &state.config.signing_key;
+    let key_id = key.key_id().to_string();
+    let now = chrono::Utc::now();
+    let mut report = ReissueReport {
+        key_id: key_id.clone(),
+        reissued: Vec::new(),
+        already_current: 0,
+        unverifiable: Vec::new(),
+    };
+    for active in reissues::active_not_signed_by(&state.db, &key_id, now).await? {
+        let mut content = match license::verify_signature(&active.blob, &state.config.trusted_keys)
+        {
+            Ok(content) if content.license_key.as_str() == active.license_key => content,
+            Ok(_) => {
+                report.unverifiable.push(Unverifiable {
+                    license_key: active.license_key,
+                    reason: "the blob names another license key".into(),
+                });
+                continue;
+            }
+            Err(e) => {
+                report.unverifiable.push(Unverifiable {
+                    license_key: active.license_key,
+                    reason: e.to_string(),
+                });
+                continue;
+            }
+        };
+        content.key_id = key.key_id();
+        let blob = license::sign(&content, key);
+        let swapped = reissues::replace_blob(
+            &state.db,
+            &active.license_key,
+            &active.key_id,
+            &key_id,
+            &blob,
+        )
+        .await?;
+        if swapped.is_some() {
+            report.reissued.push(Reissued {
+                license_key: active.license_key,
+                email: active.email,
+                old_key_id: active.key_id,
+                blob,
+            });
+        }
+    }
+    report.already_current = reissues::count_active_signed_by(&state.db, &key_id, now).await?
+        - report.reissued.len() as i64;
+    tracing::info!(
+        key_id = %key_id,
+        reissued = report.reissued.len(),
+        unverifiable = report.unverifiable.len(),
+        "re-issued licenses with the current key"
+    );
+    Ok(Json(report))
+}

@@ -1,0 +1,174 @@
+//! `dtops keys rotate [--window-days N] [--reissue]` (runbook §9, key rotation).
+//!
+//! In this order, so an interruption at any point leaves a box that still verifies every blob
+//! it issued: the old public key is recorded as trusted until the window's end, the old private
+//! key is kept root-only (to undo a rotation made by mistake; delete it after a compromise), the
+//! new key replaces secrets/license_privkey, and `dtops provision` renders .env (new public key,
+//! old one in DATATOOLS_TRUSTED_PUBKEYS) and restarts the api. `--reissue` then asks the api to
+//! re-sign every active license with the new key.
+
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use chrono::{Duration, Utc};
+use datatools_license::license::SigningKeyPair;
+
+use crate::cli::{AdminArgs, GlobalArgs, RotateArgs};
+use crate::engine::{self, AppLock, Ctx, Report};
+use crate::host::Ownership;
+use crate::keyring::{self, TrustedKey};
+use crate::steps::{self, Owner};
+
+pub fn run(global: &GlobalArgs, args: &RotateArgs) -> anyhow::Result<ExitCode> {
+    if !(1..=3650).contains(&args.window_days) {
+        bail!(
+            "--window-days {} is out of range; use 1-3650",
+            args.window_days
+        );
+    }
+    let deployment = super::Deployment::open(global)?;
+    let (site, host) = (&deployment.site, &deployment.host);
+    let ctx = deployment.ctx(false);
+    {
+        let _lock = AppLock::acquire(host, site)?;
+        rotate(&ctx, args.window_days)?;
+        // The same convergence as `dtops provision`: .env changes, the api restarts.
+        println!("keys: applying it (dtops provision)");
+        let steps = steps::provision_steps(site, global.templates.as_deref())?;
+        let mut report = Report::stdout();
+        let ok = engine::converge(&ctx, &steps, &mut report);
+        report.summary(false);
+        if !ok {
+            bail!(
+                "the new key is in place but provisioning failed (above); the old key stays \
+                 trusted. Fix it and run `dtops provision`"
+            );
+        }
+    }
+    if args.reissue {
+        reissue(&ctx)?;
+    } else {
+        println!(
+            "keys: licenses issued before now still carry the old key id; `dtops keys rotate \
+             --reissue` is not needed to keep them valid during the window, but re-issuing lets \
+             buyers move to the new key before it ends"
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn rotate(ctx: &Ctx, window_days: u32) -> anyhow::Result<()> {
+    let (site, host) = (ctx.site, ctx.host);
+    let key_file = site.secret_file("license_privkey");
+    let seed = host.read(&key_file)?.with_context(|| {
+        format!(
+            "{} does not exist; run `dtops provision`",
+            key_file.display()
+        )
+    })?;
+    let old = SigningKeyPair::from_seed_hex(&String::from_utf8_lossy(&seed))
+        .map_err(|e| anyhow::anyhow!("{}: {e}", key_file.display()))?;
+    let new = SigningKeyPair::generate();
+    let until = Utc::now() + Duration::days(window_days.into());
+
+    let mut trusted = keyring::read(host, site)?;
+    trusted.retain(|k| k.public_hex != old.public_hex());
+    trusted.push(TrustedKey {
+        public_hex: old.public_hex(),
+        key_id: old.key_id().to_string(),
+        until,
+    });
+    keyring::write(host, site, &trusted)?;
+    println!(
+        "keys: the old key {} stays trusted until {}",
+        old.key_id(),
+        until.format("%Y-%m-%d %H:%M UTC")
+    );
+
+    let retired = keyring::keys_dir(site).join(format!("retired-{}", old.key_id()));
+    if host.state(&retired)?.is_none() {
+        host.create_new_file(
+            &retired,
+            &seed,
+            Ownership {
+                uid: 0,
+                gid: 0,
+                mode: 0o400,
+            },
+        )?;
+    }
+    println!(
+        "keys: the old private key is kept root-only in {} (delete it if it was compromised)",
+        retired.display()
+    );
+
+    host.write_atomic(
+        &key_file,
+        new.seed_hex().as_bytes(),
+        Owner::Container.ownership(ctx, 0o400)?,
+    )?;
+    println!(
+        "keys: new signing key {} (public key {}) in {}; ship this public key in the next \
+         desktop build, next to the old one",
+        new.key_id(),
+        new.public_hex(),
+        key_file.display()
+    );
+    Ok(())
+}
+
+/// Asks the api to re-sign every active license with the key it now holds.
+fn reissue(ctx: &Ctx) -> anyhow::Result<()> {
+    let client = crate::admin_client::AdminClient::new(&AdminArgs {
+        admin_url: format!("http://127.0.0.1:{}", ctx.site.ports.api),
+        token_file: Some(ctx.host.path(&ctx.site.secret_file("admin_token"))),
+    })?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let answer = runtime.block_on(client.call(reqwest::Method::POST, "/internal/reissue", None))?;
+    let count = |key: &str| answer[key].as_array().map_or(0, Vec::len);
+    println!(
+        "keys: re-issued {} active license(s) with key {}; {} already carried it; {} could not \
+         be verified and were left as they are",
+        count("reissued"),
+        answer["key_id"].as_str().unwrap_or("?"),
+        answer["already_current"].as_u64().unwrap_or(0),
+        count("unverifiable"),
+    );
+    for entry in answer["unverifiable"].as_array().into_iter().flatten() {
+        println!(
+            "  unverifiable: {} ({})",
+            entry["license_key"].as_str().unwrap_or("?"),
+            entry["reason"].as_str().unwrap_or("?")
+        );
+    }
+    // Buyers are not emailed from here: once the Postmark mailer is live (PR 2), re-issued
+    // blobs are queued for it (see app/src/http/reissue.rs).
+    println!(
+        "keys: buyers are not emailed by this command; each new blob is in `dtops licenses --json`"
+    );
+    Ok(())
+}
+
+/// The `dtops status` line for the key rotation window.
+pub fn status_line(ctx: &Ctx) -> String {
+    match keyring::read(ctx.host, ctx.site) {
+        Ok(keys) if keys.is_empty() => "no rotation: only the current key is trusted".into(),
+        Ok(keys) => {
+            let now = Utc::now();
+            keys.iter()
+                .map(|k| {
+                    let until = k.until.format("%Y-%m-%d %H:%M UTC");
+                    if k.until > now {
+                        format!("old key {} trusted until {until}", k.key_id)
+                    } else {
+                        format!("old key {} window ended {until}", k.key_id)
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("; ")
+        }
+        Err(e) => format!("unreadable: {e:#}"),
+    }
+}

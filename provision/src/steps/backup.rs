@@ -1,0 +1,43 @@
+//! The backup steps of `dtops provision`, after the stack is up: the daily job (a rendered
+//! artifact, see templates/backup.sh.j2) and a first verified backup when there is none yet, so
+//! a fresh box proves at once that its backups restore.
+
+use crate::commands::backup_job::{read_state, Job};
+use crate::engine::{Change, Ctx, Plan, Step};
+
+/// Runs the installed job when no verified backup has been recorded yet.
+pub struct FirstBackupStep;
+
+impl Step for FirstBackupStep {
+    fn name(&self) -> String {
+        "first backup".into()
+    }
+
+    fn plan(&self, ctx: &Ctx) -> anyhow::Result<Plan> {
+        let good = read_state(ctx, "last-good")?;
+        if let Some((_, at)) = good.iter().find(|(k, _)| k == "at") {
+            return Ok(Plan::Ok(format!("a verified backup exists (last at {at})")));
+        }
+        if ctx.dry_run() && Job::installed(ctx).is_err() {
+            return Ok(Plan::Unknown(
+                "the backup job is installed by an earlier step".into(),
+            ));
+        }
+        Ok(Plan::Change(Change::new(
+            "take the first backup and check it restores",
+        )))
+    }
+
+    fn apply(&self, ctx: &Ctx, _change: &Change) -> anyhow::Result<String> {
+        let job = Job::installed(ctx)?;
+        let out = job.run(ctx, &[])?;
+        if !out.success {
+            anyhow::bail!(
+                "the backup job failed ({}):\n{}",
+                out.status,
+                out.stderr.trim()
+            );
+        }
+        Ok(format!("verified {}", out.stdout.trim()))
+    }
+}
