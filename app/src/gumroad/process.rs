@@ -163,7 +163,7 @@ async fn sale(state: &AppState, event: &EventRecord, ping: &Ping) -> sqlx::Resul
     let Some(product) = product(state, product_id, ping) else {
         return Ok(Step::Failed(format!(
             "unknown product {product_id:?} ({product_name}){}: add it to products.toml, \
-             restart the api, then `dtops replay {}`",
+             rebuild and restart the api (ADMIN.md), then `dtops replay {}`",
             match ping.variants().as_slice() {
                 [] => String::new(),
                 variants => format!(", variants {variants:?}"),
