@@ -1,7 +1,7 @@
 -- wrk script for scripts/bench: POST /webhooks/gumroad?secret=... with a sale as Gumroad encodes
 -- it (research/gumroad.md: %20 for spaces, nested keys with pre-escaped brackets, custom fields
 -- twice, card fields). Every request is a NEW sale (unique sale_id per thread and request), so
--- each one is one INSERT into gumroad_events, as for real traffic; none is a duplicate.
+-- each one is one INSERT into gumroad_events, as for real traffic.
 --
 -- BENCH_WEBHOOK_PATH is the path with the secret (scripts/bench sets it). done() prints the same
 -- WRK_RESULT line as bench-mint.lua.
@@ -11,17 +11,18 @@ if path == nil or path == "" then
   error("BENCH_WEBHOOK_PATH is not set")
 end
 
-local counter = 0
 local threads = {}
-local prefix = ""
+local requests = {}
+local count = 0
+local next_index = 0
+-- Requests are built before the run (building one per call in Lua would make wrk, which shares
+-- the CPUs with the server and Postgres, the bottleneck). More than a thread sends in a run, so
+-- none repeats: every delivery is a new sale.
+local PER_THREAD = 40000
 
 function setup(thread)
   thread:set("tid", #threads + 1)
   table.insert(threads, thread)
-end
-
-function init(args)
-  prefix = string.format("bench-%d-%d-", tid or 0, math.random(1, 1e9))
 end
 
 local rest = "&seller_id=SeLLeR-1d%3D%3D&product_id=FO8TXN-dbxYaBdahG97Y-Q%3D%3D"
@@ -36,12 +37,22 @@ local rest = "&seller_id=SeLLeR-1d%3D%3D&product_id=FO8TXN-dbxYaBdahG97Y-Q%3D%3D
   .. "&license_key=85DB562A-C11D4B06-A2335A6B-8C079166&ip_country=United%20States"
   .. "&is_gift_receiver_purchase=false&refunded=false&disputed=false&dispute_won=false&resource_name=sale"
 
-local headers = { ["Content-Type"] = "application/x-www-form-urlencoded" }
+function init(args)
+  math.randomseed(os.time() * 1000 + (tid or 0))
+  local prefix = string.format("bench-%d-%d-", tid or 0, math.random(1, 1e9))
+  local headers = { ["Content-Type"] = "application/x-www-form-urlencoded" }
+  for i = 1, PER_THREAD do
+    requests[i] = wrk.format("POST", path, headers, "sale_id=" .. prefix .. i .. rest)
+  end
+  count = PER_THREAD
+end
 
 function request()
-  counter = counter + 1
-  local body = "sale_id=" .. prefix .. counter .. rest
-  return wrk.format("POST", path, headers, body)
+  next_index = next_index + 1
+  if next_index > count then
+    next_index = 1
+  end
+  return requests[next_index]
 end
 
 function done(summary, latency, requests)

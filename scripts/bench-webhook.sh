@@ -10,23 +10,29 @@
 # Prints deliveries/s, p50/p99 acknowledgement latency, pgbench tps and latency, and the ratio.
 
 webhook_results=()
+webhook_cpu=()
 webhook_errors=0
 
-# "rps p50_ms p99_ms requests non2xx errors"
+# "rps p50_ms p99_ms requests non2xx errors busy% steal% server_us pg_us wrk_us other_us"
+# (the CPU columns from scripts/bench's cpu_ticks / cpu_per_op)
 run_webhook_wrk() {
-  local c=$1 secs=$2 threads out line
+  local c=$1 secs=$2 threads out line before after lg TIMEFORMAT='%U %S'
   threads="$(min "$c" "$ncpu")"
-  timeout $((secs + 30)) wrk -t "$threads" -c "$c" -d "${secs}s" --timeout 5s \
-    -s "$here/bench-webhook.lua" "$base" >"$tmp/wrk-webhook.out" 2>&1 ||
+  before="$(cpu_ticks)"
+  { time timeout $((secs + 30)) wrk -t "$threads" -c "$c" -d "${secs}s" --timeout 5s \
+    -s "$here/bench-webhook.lua" "$base" >"$tmp/wrk-webhook.out" 2>&1; } 2>"$tmp/wrk-webhook.time" ||
     { cat "$tmp/wrk-webhook.out" >&2; die "wrk failed (webhook, c=$c)"; }
+  after="$(cpu_ticks)"
+  lg="$(awk '{ print $1 + $2 }' "$tmp/wrk-webhook.time")"
   out="$(cat "$tmp/wrk-webhook.out")"
   line="$(grep '^WRK_RESULT ' <<<"$out")" || { echo "$out" >&2; die "wrk printed no WRK_RESULT line"; }
-  awk '{
+  line="$(awk '{
     for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
     ok = v["requests"] - v["non2xx"]
     printf "%.1f %.2f %.2f %d %d %d\n", ok / (v["duration_us"] / 1e6), v["p50_us"] / 1000,
       v["p99_us"] / 1000, v["requests"], v["non2xx"], v["errors"]
-  }' <<<"$line"
+  }' <<<"$line")"
+  echo "$line $(cpu_per_op "$before" "$after" "$lg" "$(awk '{ print $4 }' <<<"$line")")"
 }
 
 # "tps avg_ms p50_ms p99_ms transactions failed"
@@ -74,7 +80,8 @@ run_webhook_bench() {
     fi
     echo "bench: c=$c webhook (wrk, ${seconds} s)..." >&2
     out="$(run_webhook_wrk "$c" "$seconds")"
-    read -r w_rps w_p50 w_p99 w_req w_non2xx w_err <<<"$out"
+    read -r w_rps w_p50 w_p99 w_req w_non2xx w_err w_cpu <<<"$out"
+    webhook_cpu+=("$c $w_cpu")
     if ((warmup > 0)); then
       echo "bench: c=$c webhook pgbench warm-up (${warmup} s)..." >&2
       run_webhook_pgbench "$c" "$warmup" >/dev/null
@@ -110,6 +117,13 @@ print_webhook_report() {
     echo "c=$c: wrk $w_req deliveries ($w_non2xx non-2xx, $w_err socket errors); pgbench $p_txn transactions ($p_failed failed)"
   done
   echo "gumroad_events rows at the end: $rows (deliveries and pgbench inserts)"
+  echo
+  echo "CPU time per delivery in microseconds (as for the mint runs above)"
+  printf '%5s | %5s %5s %7s %7s %7s %7s\n' "conc" "busy" "steal" "server" "pg" "wrk" "other"
+  for r in "${webhook_cpu[@]}"; do
+    read -r c wb ws wsrv wpg wwrk woth <<<"$r"
+    printf '%5s | %4s%% %4s%% %7s %7s %7s %7s\n' "$c" "$wb" "$ws" "$wsrv" "$wpg" "$wwrk" "$woth"
+  done
   for r in "${webhook_results[@]}"; do
     read -r c _ _ w_p99 _ <<<"$r"
     ok="$(awk -v x="$w_p99" 'BEGIN { print (x < 1000) ? 1 : 0 }')"
