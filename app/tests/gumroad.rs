@@ -733,3 +733,37 @@ async fn another_sellers_delivery_is_ignored_when_the_seller_is_configured() {
     assert_eq!(server.count("select count(*) from licenses").await, 0);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn an_oversized_authenticated_body_is_recorded_as_failed_not_refused() {
+    let (server, _postmark) = setup().await;
+    let body = format!("sale_id=BIG-1&padding={}", "x".repeat(2 * 1024 * 1024));
+    let (status, _, answer) = server
+        .deliver_raw(
+            &server.webhook_url(WEBHOOK_SECRET),
+            "application/x-www-form-urlencoded",
+            body,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "never a 4xx once authenticated");
+    let event = server.event(event_id(&answer)).await;
+    assert_eq!(event["status"], "failed");
+    assert!(
+        event["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("larger than"),
+        "{event:#}"
+    );
+    assert_eq!(event["raw_body"], "");
+    // Without the secret the same body is just a 404.
+    let (status, _, _) = server
+        .deliver_raw(
+            &server.url("/webhooks/gumroad"),
+            "application/x-www-form-urlencoded",
+            "x".repeat(2 * 1024 * 1024),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    server.stop().await;
+}
