@@ -75,6 +75,14 @@ pub enum Command {
         /// Only show what would change (same as `dtops plan`).
         #[arg(long)]
         dry_run: bool,
+        /// Ask the ACME staging server (tls.staging_server) for the certificate: untrusted,
+        /// but with generous rate limits. A later run without it replaces that certificate.
+        #[arg(long)]
+        staging: bool,
+        /// Skip the DNS preflight (the names resolve to a proxy such as Cloudflare, not to
+        /// host.public_ip); the canary is then fetched from this host's nginx directly.
+        #[arg(long)]
+        skip_dns_check: bool,
     },
     /// Show what `dtops provision` would change, as unified diffs with secrets redacted.
     Plan,
@@ -102,6 +110,14 @@ pub enum Command {
         /// their place on the host.
         #[arg(long)]
         out: PathBuf,
+        /// Also render the nginx files for this nginx version (e.g. 1.24.0; 1.25.1 and later
+        /// use `http2 on;`).
+        #[arg(long, value_name = "VERSION")]
+        nginx_version: Option<String>,
+        /// With --nginx-version: which phase of our nginx site (1: HTTP only, 2: HTTPS).
+        #[arg(long, value_name = "1|2", default_value_t = 2, requires = "nginx_version",
+              value_parser = clap::value_parser!(u8).range(1..=2))]
+        nginx_phase: u8,
     },
 }
 
@@ -309,6 +325,13 @@ pub enum RollbackComponent {
     User,
     /// Everything above, in a safe order (traffic first, data last).
     All,
+    /// Remove our nginx site (its file, the sites-enabled link, our http-context include),
+    /// test, reload. No other file in nginx's configuration is touched.
+    Nginx,
+    /// Go back to nginx phase 1 (HTTP only): nginx stops referencing the certificate. The
+    /// certificate lineage is kept (re-issuing counts against Let's Encrypt's rate limits)
+    /// unless --delete-cert.
+    Tls,
 }
 
 #[derive(Debug, Args)]
@@ -325,6 +348,9 @@ pub struct RollbackArgs {
     /// database volume exists, since Postgres keeps the password it started with.
     #[arg(long)]
     pub delete_secrets: bool,
+    /// tls: also delete the certificate lineage (`certbot delete`) after nginx stopped using it.
+    #[arg(long)]
+    pub delete_cert: bool,
 }
 
 #[derive(Debug, Args)]

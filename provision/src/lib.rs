@@ -6,6 +6,8 @@
 mod admin_client;
 /// The api container's environment and secret files, shared by both runtimes.
 mod api_spec;
+/// The certificate: certbot's command lines, the lineage on disk, its renewal settings.
+mod certbot;
 /// Command-line arguments (clap derive); doc comments are the help text.
 mod cli;
 /// One module per subcommand.
@@ -16,6 +18,9 @@ mod engine;
 mod host;
 /// Older license public keys still trusted during a key rotation's overlap window.
 mod keyring;
+/// The shared nginx: version, `nginx -t`, reloads, our site's phase, the swap-test-restore
+/// transaction, DNS and HTTP(S) probes.
+mod nginx;
 /// Running external programs, with errors that carry their output.
 mod process;
 /// site.toml -> the files dtops manages (compose.yml, .env, ...), with their host path, owner, mode.

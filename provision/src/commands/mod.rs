@@ -1,7 +1,7 @@
 //! One module per subcommand; `run` dispatches.
 
-mod cutover;
 pub(crate) mod backup_job;
+mod cutover;
 mod dev;
 mod docker_logs;
 mod events;
@@ -13,7 +13,9 @@ mod provision;
 mod render;
 mod rollback;
 mod rollback_data;
+mod rollback_web;
 mod status;
+mod status_web;
 mod verify;
 
 use std::process::ExitCode;
@@ -34,9 +36,24 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Keys(KeysCommand::Rotate(args)) => keys_rotate::run(&cli.global, &args),
         Command::Verify(args) => verify::run(args),
         Command::Dev(args) => block_on(dev::run(args)),
-        Command::Render { out } => render::run(&cli.global, &out),
-        Command::Provision { dry_run } => provision::run(&cli.global, dry_run),
-        Command::Plan => provision::run(&cli.global, true),
+        Command::Render {
+            out,
+            nginx_version,
+            nginx_phase,
+        } => render::run(&cli.global, &out, nginx_version.as_deref(), nginx_phase),
+        Command::Provision {
+            dry_run,
+            staging,
+            skip_dns_check,
+        } => provision::run(
+            &cli.global,
+            dry_run,
+            crate::certbot::TlsOptions {
+                staging,
+                skip_dns_check,
+            },
+        ),
+        Command::Plan => provision::run(&cli.global, true, Default::default()),
         Command::Status => status::run(&cli.global),
         Command::Rollback(args) => rollback::run(&cli.global, &args),
         Command::Backup => backup_job::backup(&cli.global),

@@ -6,7 +6,11 @@ use crate::cli::GlobalArgs;
 use crate::engine::{self, AppLock, Report};
 use crate::steps;
 
-pub fn run(global: &GlobalArgs, dry_run: bool) -> anyhow::Result<ExitCode> {
+pub fn run(
+    global: &GlobalArgs,
+    dry_run: bool,
+    tls: crate::certbot::TlsOptions,
+) -> anyhow::Result<ExitCode> {
     let deployment = super::Deployment::open(global)?;
     let (site, host, runtime) = (&deployment.site, &deployment.host, &deployment.runtime);
     // A dry run only observes; a real run holds the app lock from start to end.
@@ -15,7 +19,8 @@ pub fn run(global: &GlobalArgs, dry_run: bool) -> anyhow::Result<ExitCode> {
     } else {
         Some(AppLock::acquire(host, site)?)
     };
-    let ctx = deployment.ctx(dry_run);
+    let mut ctx = deployment.ctx(dry_run);
+    ctx.tls = tls;
     let steps = steps::provision_steps(site, global.templates.as_deref())?;
     let mut report = Report::stdout();
     let target = match host.sandbox() {

@@ -11,10 +11,16 @@ use datatools_license::license::SigningKeyPair;
 
 use crate::api_spec::PUBKEY_VAR;
 use crate::cli::GlobalArgs;
-use crate::render::{render_all, RenderInputs, Renderer};
+use crate::nginx::{NginxVersion, Phase};
+use crate::render::{render_all, NginxFacts, RenderInputs, Renderer};
 use crate::site::Site;
 
-pub fn run(global: &GlobalArgs, out: &Path) -> anyhow::Result<ExitCode> {
+pub fn run(
+    global: &GlobalArgs,
+    out: &Path,
+    nginx_version: Option<&str>,
+    nginx_phase: u8,
+) -> anyhow::Result<ExitCode> {
     let site = Site::load(&global.site)?;
     let license_pubkey = match &global.root {
         Some(root) => license_pubkey(&site, root)?,
@@ -38,6 +44,7 @@ pub fn run(global: &GlobalArgs, out: &Path) -> anyhow::Result<ExitCode> {
                 }
                 None => Vec::new(),
             },
+            nginx: nginx_facts(nginx_version, nginx_phase)?,
             runtime: match global.runtime {
                 crate::cli::RuntimeKind::Compose => crate::render::StackKind::Compose,
                 crate::cli::RuntimeKind::Native => crate::render::StackKind::Native,
@@ -56,6 +63,22 @@ pub fn run(global: &GlobalArgs, out: &Path) -> anyhow::Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--nginx-version V --nginx-phase N`: the nginx files as a host with that nginx and phase
+/// gets them, with the host's real paths.
+fn nginx_facts(version: Option<&str>, phase: u8) -> anyhow::Result<Option<NginxFacts>> {
+    let Some(version) = version else {
+        return Ok(None);
+    };
+    let version = NginxVersion::parse(&format!("nginx/{version}")).ok_or_else(|| {
+        anyhow::anyhow!("--nginx-version {version:?} is not a version such as 1.24.0")
+    })?;
+    Ok(Some(NginxFacts {
+        version,
+        phase: if phase == 1 { Phase::One } else { Phase::Two },
+        sandbox: None,
+    }))
 }
 
 /// The public key of `<root>/<secrets>/license_privkey`, if that file exists.

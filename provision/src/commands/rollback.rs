@@ -17,6 +17,8 @@ pub fn run(global: &GlobalArgs, args: &RollbackArgs) -> anyhow::Result<ExitCode>
         RollbackComponent::Files => super::rollback_data::files(&ctx, args)?,
         RollbackComponent::User => super::rollback_data::user(&ctx)?,
         RollbackComponent::All => super::rollback_data::all(&ctx, args)?,
+        RollbackComponent::Nginx => super::rollback_web::nginx(&ctx)?,
+        RollbackComponent::Tls => super::rollback_web::tls(&ctx, args.delete_cert)?,
     }
     Ok(ExitCode::SUCCESS)
 }

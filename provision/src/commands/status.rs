@@ -80,14 +80,8 @@ pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         Ok(None) => row("signing key", "none yet (dtops provision generates it)"),
         Err(e) => row("signing key", &format!("unreadable: {e}")),
     }
-    row(
-        "nginx",
-        "not managed by this build yet (runbook §5 by hand)",
-    );
-    row(
-        "certificate",
-        "not managed by this build yet (runbook §6 by hand)",
-    );
+    row("nginx", &super::status_web::nginx_line(&ctx));
+    row("certificate", &super::status_web::certificate_line(&ctx));
     row("backups", &super::backup_job::status_line(&ctx));
     row("key window", &super::keys_rotate::status_line(&ctx));
     row("docker logs", &super::docker_logs::status_line(&ctx));

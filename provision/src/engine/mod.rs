@@ -25,6 +25,8 @@ pub struct Ctx<'a> {
     pub runtime: &'a dyn Runtime,
     pub templates: Option<&'a std::path::Path>,
     pub redactor: RefCell<Redactor>,
+    /// `dtops provision --staging` / `--skip-dns-check` (default: neither).
+    pub tls: crate::certbot::TlsOptions,
     /// Handlers notified by changes planned in this run (dry run: no marker files are written).
     notified: RefCell<BTreeSet<Handler>>,
     dry_run: bool,
@@ -44,6 +46,7 @@ impl<'a> Ctx<'a> {
             runtime,
             templates,
             redactor: RefCell::new(Redactor::default()),
+            tls: crate::certbot::TlsOptions::default(),
             notified: RefCell::new(BTreeSet::new()),
             dry_run,
         }
@@ -61,6 +64,11 @@ impl<'a> Ctx<'a> {
     pub fn clear_handler(&self, handler: Handler) -> anyhow::Result<()> {
         self.notified.borrow_mut().remove(&handler);
         pending::clear(self, handler)
+    }
+
+    /// Records that `handler` must run (outside `converge`, e.g. a rollback's reload).
+    pub fn notify_handler(&self, handler: Handler) -> anyhow::Result<()> {
+        self.notify(&[handler])
     }
 
     fn notify(&self, handlers: &[Handler]) -> anyhow::Result<()> {

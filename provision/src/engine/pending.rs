@@ -1,4 +1,4 @@
-//! Handlers (restart the api; reload nginx will join) that must survive a failed run: a change that needs
+//! Handlers (restart the api, reload nginx) that must survive a failed run: a change that needs
 //! one leaves a marker file, and the marker is removed only after the handler succeeded, so the
 //! next run finishes what an interrupted one started.
 
@@ -10,12 +10,15 @@ use crate::host::Ownership;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Handler {
     RestartApi,
+    /// Our nginx files changed: test and reload nginx.
+    ReloadNginx,
 }
 
 impl Handler {
     fn marker_name(self) -> &'static str {
         match self {
             Handler::RestartApi => "restart-api",
+            Handler::ReloadNginx => "reload-nginx",
         }
     }
 }

@@ -6,6 +6,7 @@
 
 mod accounts;
 mod files;
+mod links;
 
 use std::path::{Path, PathBuf};
 

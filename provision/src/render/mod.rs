@@ -9,6 +9,7 @@
 
 mod backup;
 mod context;
+mod nginx;
 mod shell;
 mod templates;
 mod yaml;
@@ -18,6 +19,7 @@ use std::path::PathBuf;
 use crate::site::Site;
 
 pub use backup::backup_state_dir;
+pub use nginx::NginxFacts;
 pub use templates::Renderer;
 
 /// How the stack runs, which decides how the backup job reaches Postgres.
@@ -42,6 +44,9 @@ pub struct RenderInputs<'a> {
     pub trusted_pubkeys: Vec<String>,
     /// Which runtime the stack uses (the backup job reaches Postgres through it).
     pub runtime: StackKind,
+    /// nginx's version and our site's phase on this host. `None` (the default, and for
+    /// `dtops render` unless asked) renders no nginx files.
+    pub nginx: Option<NginxFacts>,
 }
 
 /// One rendered file and how it must land on the host.
@@ -90,6 +95,12 @@ pub enum ArtifactKind {
     ComposeEnv,
     /// The daily backup job (runbook §9), also run by `dtops backup`.
     BackupJob,
+    /// Our nginx site before the certificate exists: HTTP only (runbook §5 bring-up).
+    NginxPhase1,
+    /// Our nginx site with the certificate: HTTPS (runbook §5).
+    NginxPhase2,
+    /// The http-context include with our rate-limit zone.
+    NginxHttp,
 }
 
 impl ArtifactKind {
@@ -99,6 +110,9 @@ impl ArtifactKind {
             ArtifactKind::Compose => "compose.yml.j2",
             ArtifactKind::ComposeEnv => "env.j2",
             ArtifactKind::BackupJob => "backup.sh.j2",
+            ArtifactKind::NginxPhase1 => "nginx-phase1.conf.j2",
+            ArtifactKind::NginxPhase2 => "nginx-phase2.conf.j2",
+            ArtifactKind::NginxHttp => "nginx-http.conf.j2",
         }
     }
 
@@ -106,6 +120,15 @@ impl ArtifactKind {
     pub fn restarts_api(self) -> bool {
         matches!(self, ArtifactKind::Compose | ArtifactKind::ComposeEnv)
     }
+}
+
+/// Renders only the nginx files (they need nothing but the site and the nginx facts).
+pub fn render_nginx(
+    renderer: &Renderer,
+    site: &Site,
+    facts: &NginxFacts,
+) -> anyhow::Result<Vec<Artifact>> {
+    nginx::artifacts(renderer, site, facts)
 }
 
 /// Renders every artifact of the site at its stage.
@@ -121,7 +144,7 @@ pub fn render_all(renderer: &Renderer, inputs: &RenderInputs) -> anyhow::Result<
             kind,
         })
     };
-    Ok(vec![
+    let mut artifacts = vec![
         // Runbook §3: both 0640 datatools-api; neither holds a secret (secrets are files).
         artifact(
             ArtifactKind::Compose,
@@ -146,5 +169,9 @@ pub fn render_all(renderer: &Renderer, inputs: &RenderInputs) -> anyhow::Result<
             owner: Owner::Root,
             kind: ArtifactKind::BackupJob,
         },
-    ])
+    ];
+    if let Some(facts) = &inputs.nginx {
+        artifacts.extend(nginx::artifacts(renderer, site, facts)?);
+    }
+    Ok(artifacts)
 }

@@ -22,6 +22,18 @@ const BUILTIN: &[(&str, &str)] = &[
         "backup.sh.j2",
         include_str!("../../../templates/backup.sh.j2"),
     ),
+    (
+        "nginx-phase1.conf.j2",
+        include_str!("../../../templates/nginx-phase1.conf.j2"),
+    ),
+    (
+        "nginx-phase2.conf.j2",
+        include_str!("../../../templates/nginx-phase2.conf.j2"),
+    ),
+    (
+        "nginx-http.conf.j2",
+        include_str!("../../../templates/nginx-http.conf.j2"),
+    ),
 ];
 
 /// Override files starting with this are helpers for `{% include %}`/`{% import %}`, not

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-pub use values::{AbsPath, DomainName, EmailAddress, Name, Stage};
+pub use values::{AbsPath, DomainName, EmailAddress, Listen, Name, Stage};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -90,9 +90,22 @@ pub struct Api {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Nginx {
+    /// Whether dtops manages the nginx site and the certificate at all (false: by hand).
+    #[serde(default = "yes")]
+    pub managed: bool,
     pub site_file: AbsPath,
     pub enabled_link: AbsPath,
+    /// The http-context include for names nginx keeps globally (the rate-limit zone).
+    #[serde(default)]
+    pub http_include: Option<AbsPath>,
     pub webroot: AbsPath,
+    /// The static site's document root (nginx's workers must be able to read it).
+    #[serde(default)]
+    pub site_root: Option<AbsPath>,
+    #[serde(default = "default_listen_http")]
+    pub listen_http: Vec<Listen>,
+    #[serde(default = "default_listen_https")]
+    pub listen_https: Vec<Listen>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -101,6 +114,22 @@ pub struct Tls {
     pub cert_name: DomainName,
     pub acme_email: EmailAddress,
     pub acme_server: String,
+    /// The ACME server `dtops provision --staging` uses.
+    #[serde(default = "default_staging_server")]
+    pub staging_server: String,
+    /// certbot's --config-dir (live/, archive/, renewal/), --work-dir and --logs-dir.
+    #[serde(default = "default_letsencrypt_dir")]
+    pub letsencrypt_dir: AbsPath,
+    #[serde(default = "default_certbot_work_dir")]
+    pub work_dir: AbsPath,
+    #[serde(default = "default_certbot_logs_dir")]
+    pub logs_dir: AbsPath,
+    /// CA bundle certbot trusts for the ACME server (REQUESTS_CA_BUNDLE); a test CA, say.
+    #[serde(default)]
+    pub ca_bundle: Option<AbsPath>,
+    /// The DNS server (IP:PORT) the DNS preflight asks; the system resolver when absent.
+    #[serde(default)]
+    pub dns_resolver: Option<std::net::SocketAddr>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -186,6 +215,70 @@ impl Site {
     }
     pub fn postmark_on(&self) -> bool {
         self.features.postmark
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+fn default_listen_http() -> Vec<Listen> {
+    vec![Listen::port(80)]
+}
+fn default_listen_https() -> Vec<Listen> {
+    vec![Listen::port(443)]
+}
+fn default_staging_server() -> String {
+    "https://acme-staging-v02.api.letsencrypt.org/directory".into()
+}
+fn abs(path: &str) -> AbsPath {
+    AbsPath::try_from(path.to_string()).expect("a built-in absolute path")
+}
+fn default_letsencrypt_dir() -> AbsPath {
+    abs("/etc/letsencrypt")
+}
+fn default_certbot_work_dir() -> AbsPath {
+    abs("/var/lib/letsencrypt")
+}
+fn default_certbot_logs_dir() -> AbsPath {
+    abs("/var/log/letsencrypt")
+}
+
+/// nginx and TLS paths, with their defaults derived from the app's name.
+impl Site {
+    pub fn nginx_http_include(&self) -> PathBuf {
+        match &self.nginx.http_include {
+            Some(path) => path.as_path().to_path_buf(),
+            None => PathBuf::from(format!("/etc/nginx/conf.d/{}.conf", self.app.name)),
+        }
+    }
+    pub fn nginx_site_root(&self) -> PathBuf {
+        match &self.nginx.site_root {
+            Some(path) => path.as_path().to_path_buf(),
+            None => PathBuf::from(format!("/var/www/{}/site", self.app.name)),
+        }
+    }
+    /// The domain names the certificate and the nginx site cover.
+    pub fn tls_names(&self) -> [&DomainName; 2] {
+        [&self.domains.site, &self.domains.licenses]
+    }
+    /// `live/<cert_name>/`: what nginx's phase-2 site points at.
+    pub fn cert_live_dir(&self) -> PathBuf {
+        self.tls
+            .letsencrypt_dir
+            .as_path()
+            .join("live")
+            .join(self.tls.cert_name.as_str())
+    }
+    pub fn cert_renewal_conf(&self) -> PathBuf {
+        self.tls
+            .letsencrypt_dir
+            .as_path()
+            .join("renewal")
+            .join(format!("{}.conf", self.tls.cert_name))
+    }
+    /// The host-wide lock around nginx changes (dtops runs of any app, certbot's deploy hook).
+    pub fn nginx_lock_file(&self) -> PathBuf {
+        PathBuf::from("/run/lock/dtops-nginx.lock")
     }
 }
 
@@ -305,6 +398,25 @@ impl Site {
             if argv.is_empty() || argv[0].trim().is_empty() {
                 return Err((key, "must name a program, e.g. [\"nginx\"]".into()));
             }
+        }
+        for (key, url) in [("tls.staging_server", &self.tls.staging_server)] {
+            if !url.starts_with("https://") {
+                return Err((key, "must be an https:// ACME directory URL".into()));
+            }
+        }
+        if self.nginx.listen_http.is_empty() || self.nginx.listen_https.is_empty() {
+            let key = if self.nginx.listen_http.is_empty() {
+                "nginx.listen_http"
+            } else {
+                "nginx.listen_https"
+            };
+            return Err((key, "needs at least one address, e.g. [\"80\"]".into()));
+        }
+        if self.nginx.listen_http[0].port == self.nginx.listen_https[0].port {
+            return Err((
+                "nginx.listen_https",
+                "must use another port than nginx.listen_http".into(),
+            ));
         }
         if self.nginx.site_file == self.nginx.enabled_link {
             return Err((

@@ -152,3 +152,88 @@ impl fmt::Display for AbsPath {
         self.0.display().fmt(f)
     }
 }
+
+/// Where an nginx server listens: a port (every address), `IPV4:PORT` or `[IPV6]:PORT`. Never
+/// with parameters: `default_server`, `reuseport`, `ipv6only` or `backlog` in one tenant's file
+/// change how nginx treats every other tenant's servers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Listen {
+    pub ip: Option<std::net::IpAddr>,
+    pub port: u16,
+}
+
+impl Listen {
+    pub fn port(port: u16) -> Listen {
+        Listen { ip: None, port }
+    }
+
+    /// Where a probe on this host reaches the listener (127.0.0.1 for "every address").
+    pub fn probe_addr(&self) -> std::net::SocketAddr {
+        let ip = match self.ip {
+            Some(ip) if !ip.is_unspecified() => ip,
+            _ => std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+        };
+        std::net::SocketAddr::new(ip, self.port)
+    }
+}
+
+impl TryFrom<String> for Listen {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, String> {
+        let bad = || {
+            format!(
+                "{value:?} is not a listen address; expected a port (\"443\"), \
+                 \"127.0.0.1:443\" or \"[::]:443\", without parameters"
+            )
+        };
+        let listen = if let Ok(port) = value.parse::<u16>() {
+            Listen::port(port)
+        } else {
+            let addr: std::net::SocketAddr = value.parse().map_err(|_| bad())?;
+            Listen {
+                ip: Some(addr.ip()),
+                port: addr.port(),
+            }
+        };
+        if listen.port == 0 {
+            return Err(bad());
+        }
+        Ok(listen)
+    }
+}
+
+impl From<Listen> for String {
+    fn from(value: Listen) -> String {
+        value.to_string()
+    }
+}
+
+impl fmt::Display for Listen {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.ip {
+            None => write!(f, "{}", self.port),
+            Some(ip) => write!(f, "{}", std::net::SocketAddr::new(ip, self.port)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listen_addresses_parse_and_print_as_nginx_takes_them() {
+        for text in ["80", "127.0.0.1:8080", "[::]:443"] {
+            assert_eq!(
+                Listen::try_from(text.to_string()).unwrap().to_string(),
+                text
+            );
+        }
+        for bad in ["0", "80 default_server", "localhost:80", "[::]", ""] {
+            assert!(Listen::try_from(bad.to_string()).is_err(), "{bad}");
+        }
+        let all = Listen::port(80).probe_addr();
+        assert_eq!(all.to_string(), "127.0.0.1:80");
+    }
+}

@@ -27,6 +27,7 @@ pub fn artifact_steps<'a>(
             site: ctx_site,
             license_pubkey: None,
             trusted_pubkeys: Vec::new(),
+            nginx: None,
             runtime: crate::render::StackKind::Compose,
         },
     )?;
@@ -71,6 +72,7 @@ pub fn rendered(ctx: &Ctx, kind: ArtifactKind) -> anyhow::Result<Option<Artifact
         site: ctx.site,
         license_pubkey: host_license_pubkey(ctx)?,
         trusted_pubkeys: crate::keyring::trusted_now(ctx.host, ctx.site)?,
+        nginx: None,
         runtime: ctx.runtime.kind(),
     };
     Ok(render::render_all(&renderer, &inputs)?

@@ -12,6 +12,12 @@ pub struct DirectoryStep {
     mode: u32,
 }
 
+impl DirectoryStep {
+    pub fn new(path: PathBuf, owner: Owner, mode: u32) -> Self {
+        DirectoryStep { path, owner, mode }
+    }
+}
+
 /// root, app, secrets, backups: 0750 datatools-api; dtops' own state: 0700 root.
 pub fn app_directories<'a>(site: &crate::site::Site) -> Vec<Box<dyn Step + 'a>> {
     let dir = |path: PathBuf, owner, mode| -> Box<dyn Step> {

@@ -3,8 +3,12 @@
 
 mod artifacts;
 mod backup;
+mod certificate;
 mod directories;
 pub mod docker_logs;
+pub use directories::DirectoryStep;
+mod nginx;
+pub use nginx::site_entries;
 mod packages;
 mod preflight;
 mod secrets;
@@ -103,5 +107,9 @@ pub fn provision_steps<'a>(
     steps.push(artifacts::backup_job_step(site));
     steps.push(Box::new(backup::FirstBackupStep));
     steps.push(Box::new(docker_logs::DaemonJsonStep));
+    // nginx and the certificate (runbook §5-6), once the api answers behind them.
+    if site.nginx.managed {
+        steps.extend(nginx::nginx_steps(site));
+    }
     Ok(steps)
 }

@@ -1,8 +1,10 @@
 //! Runs the real `dtops` binary; `DevServer` is `dtops dev` on a free port.
 #![allow(dead_code)]
 
+pub mod acme;
 pub mod compose;
 pub mod sandbox;
+pub mod web;
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;

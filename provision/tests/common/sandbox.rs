@@ -78,8 +78,15 @@ impl Sandbox {
                 &format!("docker_compose = [{:?}]", compose.display().to_string()),
             )
             .replace("api = 8090", &format!("api = {api_port}"))
-            .replace("postgres = 5433", &format!("postgres = {pg_port}"));
+            .replace("postgres = 5433", &format!("postgres = {pg_port}"))
+            // The box's nginx and a real CA are never a test's to touch: a plain sandbox leaves
+            // nginx and the certificate alone (`nginx::NginxSandbox` manages a private nginx).
+            .replace("\nmanaged = true\n", "\nmanaged = false\n");
         assert_ne!(adapted, committed);
+        assert!(
+            adapted.contains("\nmanaged = false\n"),
+            "site.toml has no [nginx] managed"
+        );
         let site = root.join("site.toml");
         std::fs::write(&site, edit(adapted)).unwrap();
         Sandbox {
