@@ -343,8 +343,8 @@ pub fn failure_summary(output: &str) -> String {
         .join("\n")
 }
 
-/// The ACME problem type's family, for the message that says what to do.
-pub fn failure_kind(summary: &str) -> &'static str {
+/// The ACME problem's family, and what the operator can do about it.
+pub fn failure_kind(summary: &str) -> (&'static str, &'static str) {
     let lower = summary.to_ascii_lowercase();
     if lower.contains("type:   dns")
         || lower.contains("dns problem")
@@ -352,20 +352,40 @@ pub fn failure_kind(summary: &str) -> &'static str {
         || lower.contains("could not resolve")
         || lower.contains("no valid ip addresses")
     {
-        "DNS (the CA could not resolve a name)"
+        (
+            "DNS (the CA could not resolve a name)",
+            "check both A records from outside (`dig +short NAME @1.1.1.1`), wait for them to \
+             propagate, then run dtops provision again",
+        )
     } else if lower.contains("unauthorized") || lower.contains("invalid response") {
-        "the HTTP challenge (the CA fetched something else than the challenge file)"
-    } else if lower.contains("connection") {
-        "the connection (the CA could not reach port 80, or certbot could not reach the CA)"
+        (
+            "the HTTP challenge (the CA fetched something else than the challenge file)",
+            "make sure http://NAME/.well-known/acme-challenge/ reaches this nginx unchanged (a \
+             proxy must not redirect or cache it; another server_name must not answer for it)",
+        )
+    } else if lower.contains("connection") || lower.contains("timeout") {
+        (
+            "the connection (the CA could not reach port 80, or certbot could not reach the CA)",
+            "open port 80 to the internet in the cloud firewall, and check that the box reaches \
+             the ACME server",
+        )
     } else if lower.contains("ratelimit")
         || lower.contains("rate limit")
         || lower.contains("too many")
     {
-        "a rate limit (wait, and use --staging meanwhile)"
+        (
+            "a rate limit",
+            "wait until the time the CA names; meanwhile try with --staging, which has its own, \
+             generous limits",
+        )
     } else if lower.contains("certificate_verify_failed") {
-        "TLS trust (certbot does not trust the ACME server: tls.ca_bundle)"
+        (
+            "TLS trust (certbot does not trust the ACME server)",
+            "for a test ACME server set tls.ca_bundle to its CA; for Let's Encrypt check the \
+             box's CA certificates (ca-certificates)",
+        )
     } else {
-        "an ACME error"
+        ("an ACME error", "read certbot's message and log below")
     }
 }
 
@@ -405,7 +425,7 @@ mod tests {
                    dns\n  Detail: DNS problem: NXDOMAIN looking up A for b.test\n\nHint: x\n";
         let summary = failure_summary(out);
         assert!(summary.starts_with("Domain: b.test\nType:   dns\nDetail: DNS problem"));
-        assert!(failure_kind(&summary).starts_with("DNS"));
+        assert!(failure_kind(&summary).0.starts_with("DNS"));
     }
 
     #[test]

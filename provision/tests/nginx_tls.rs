@@ -97,6 +97,11 @@ fn bring_up_goes_phase1_certificate_phase2_and_a_second_run_changes_nothing() {
         "the second run touched files"
     );
     assert_eq!(web.live_serial(), serial);
+    let (ok, plan) = web.dtops(&["plan"]);
+    assert!(
+        ok && plan.contains(" 0 to change, 0 unknown until apply, 0 failed"),
+        "{plan}"
+    );
 
     assert_eq!(web.tenant_files(), tenant_before);
     web.assert_tenant_answered_throughout();
@@ -195,7 +200,11 @@ fn a_name_missing_from_dns_leaves_the_box_on_phase1_naming_the_cause() {
         "{out}"
     );
     assert!(out.contains(LICENSES), "{out}");
-    assert!(out.contains("the box stays on phase 1"), "{out}");
+    assert!(out.contains("What to do: check both A records"), "{out}");
+    assert!(
+        out.contains("No certificate was issued; the box stays on phase 1"),
+        "{out}"
+    );
     assert!(!web.live_dir().exists(), "no certificate");
     assert_phase1(&web);
 

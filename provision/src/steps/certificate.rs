@@ -300,12 +300,13 @@ impl Step for CertificateStep {
         if !out.success {
             let text = format!("{}\n{}", out.stdout, out.stderr);
             let summary = certbot::failure_summary(&text);
+            let (kind, advice) = certbot::failure_kind(&summary);
             return Err(stays_after(
                 ctx,
                 "certbot",
                 &format!(
-                    "{} failed:\n{summary}\n(`{command}`; certbot's log: {})",
-                    certbot::failure_kind(&summary),
+                    "{kind} failed:\n{summary}\nWhat to do: {advice}.\n(`{command}`; \
+                     certbot's log: {})",
                     certbot::log_file(ctx).display()
                 ),
                 "No certificate was issued",
