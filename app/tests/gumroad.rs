@@ -767,3 +767,39 @@ async fn an_oversized_authenticated_body_is_recorded_as_failed_not_refused() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_sale_processed_after_its_refund_was_stored_ends_revoked_without_email() {
+    let (server, postmark) = setup().await;
+    let (_, _, a) = server.deliver(&sale("RACE-1==", "race@example.com")).await;
+    let sale_event = event_id(&a);
+    let key = server.settled_event(sale_event).await["license_key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // The refund is stored but not yet processed (a server without workers)...
+    let (cluster, env) = server.stop_keeping_database().await;
+    let server = TestServer::serve(cluster, env, false).await;
+    server
+        .deliver(&reversal("RACE-1==", "race@example.com", "refund"))
+        .await;
+    // ...when the sale is processed again: the license is revoked and nothing is sent.
+    let replayed: Value = server
+        .admin(
+            Method::POST,
+            &format!("/internal/events/{sale_event}/replay"),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(replayed["status"], "ignored", "{replayed:#}");
+    assert_eq!(
+        license(&server, &key).await["revoke_reason"],
+        "gumroad refund"
+    );
+    assert_eq!(postmark.requests().len(), 1, "only the first email");
+    server.stop().await;
+}

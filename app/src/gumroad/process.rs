@@ -198,10 +198,18 @@ async fn sale(state: &AppState, event: &EventRecord, ping: &Ping) -> sqlx::Resul
         )));
     }
 
-    match events::latest_reversal(&state.db, sale_id)
-        .await?
-        .as_deref()
-    {
+    // Reversed before it was ever minted: mint nothing. (Once a license exists, the check after
+    // minting below revokes it instead.)
+    let minted_before = event.license_key.is_some()
+        || licenses::find_by_source_ref(&state.db, &source_ref(sale_id))
+            .await?
+            .is_some();
+    let reversal = if minted_before {
+        None
+    } else {
+        events::latest_reversal(&state.db, sale_id).await?
+    };
+    match reversal.as_deref() {
         Some("refund") => {
             return Ok(Step::Ignored(format!(
                 "sale {sale_id} was refunded before it was processed; no license minted"
@@ -276,6 +284,23 @@ async fn sale(state: &AppState, event: &EventRecord, ping: &Ping) -> sqlx::Resul
             }
         }
     };
+
+    // A refund or dispute stored while this sale was being minted (its own processing found no
+    // license yet): revoke now, and send nothing.
+    let reason = match events::latest_reversal(&state.db, sale_id)
+        .await?
+        .as_deref()
+    {
+        Some("refund") => Some(REFUND_REASON),
+        Some("dispute") => Some(DISPUTE_REASON),
+        _ => None,
+    };
+    if let Some(reason) = reason {
+        licenses::revoke(&state.db, &license.license_key, reason).await?;
+        return Ok(Step::Ignored(format!(
+            "{outcome}; then revoked ({reason}): the sale was reversed meanwhile; no email"
+        )));
+    }
 
     if event.email_status.as_deref() == Some("sent") {
         outcome.push_str("; email already sent");
