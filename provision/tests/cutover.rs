@@ -66,7 +66,10 @@ fn mode_owner(path: &std::path::Path) -> (u32, u32) {
 
 #[test]
 fn cutover_pr2_and_back_with_the_native_runtime() {
-    let sandbox = Sandbox::new();
+    // A comment at the end of the stage line must survive the edit too.
+    let sandbox = Sandbox::with_site(|text| {
+        text.replace("stage = \"pr1\"\n", "stage = \"pr1\" # which PR is live\n")
+    });
     sandbox.provision();
     let site_before = std::fs::read_to_string(&sandbox.site).unwrap();
     let secrets = sandbox.path("/srv/datatools-license/secrets");
@@ -104,7 +107,10 @@ fn cutover_pr2_and_back_with_the_native_runtime() {
 
     // site.toml: the stage and features flipped, every comment kept.
     let site_after = std::fs::read_to_string(&sandbox.site).unwrap();
-    assert!(site_after.contains("stage = \"pr2\""), "{site_after}");
+    assert!(
+        site_after.contains("stage = \"pr2\" # which PR is live\n"),
+        "{site_after}"
+    );
     assert!(
         site_after.contains("gumroad = true\npostmark = true"),
         "{site_after}"

@@ -16,7 +16,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use toml_edit::{value, DocumentMut};
+use toml_edit::{value, DocumentMut, Item};
 
 use crate::cli::{CutoverArgs, CutoverTarget, GlobalArgs};
 use crate::engine::{self, AppLock, Report};
@@ -224,11 +224,11 @@ fn flip_site_toml(path: &Path, want: &Wanted) -> anyhow::Result<Option<String>> 
         (_, None) => bail!("{}: [app] stage is missing", path.display()),
     };
     if set_stage {
-        doc["app"]["stage"] = value(stage.as_str());
+        set_keeping_decor(&mut doc["app"]["stage"], value(stage.as_str()));
     }
     for feature in ["gumroad", "postmark"] {
         if doc["features"][feature].as_bool() != Some(want.features) {
-            doc["features"][feature] = value(want.features);
+            set_keeping_decor(&mut doc["features"][feature], value(want.features));
         }
     }
     let new = doc.to_string();
@@ -246,6 +246,15 @@ fn flip_site_toml(path: &Path, want: &Wanted) -> anyhow::Result<Option<String>> 
         want.features,
         want.features
     )))
+}
+
+/// Replaces a value, keeping the whitespace and any comment at the end of its line.
+fn set_keeping_decor(item: &mut Item, new: Item) {
+    let decor = item.as_value().map(|v| v.decor().clone());
+    *item = new;
+    if let (Some(decor), Some(value)) = (decor, item.as_value_mut()) {
+        *value.decor_mut() = decor;
+    }
 }
 
 fn write_atomic(path: &Path, content: &[u8]) -> anyhow::Result<()> {
