@@ -392,3 +392,44 @@ fn rollback_tls_goes_back_to_phase1_and_rollback_nginx_removes_only_our_files() 
     assert_eq!(web.tenant_files(), tenant_before);
     web.assert_tenant_answered_throughout();
 }
+
+#[test]
+fn staging_first_then_a_run_without_it_replaces_the_staging_certificate() {
+    let web = WebSandbox::start_with_staging();
+    let staging = web.staging.as_ref().unwrap().directory_url();
+    let production = web.pebble.directory_url();
+
+    let out = web.provision(&["--staging"]);
+    assert!(
+        out.contains(&format!(
+            "certificate: issued by {staging} (there was none)"
+        )),
+        "{out}"
+    );
+    let (ok, status) = web.dtops(&["status"]);
+    assert!(
+        ok && status.contains("STAGING (browsers do not trust it)"),
+        "{status}"
+    );
+    let staging_serial = web.live_serial();
+    // Staging again: nothing to do.
+    assert!(web
+        .provision(&["--staging"])
+        .contains(" 0 changed, 0 failed"));
+
+    let out = web.provision(&[]);
+    assert!(
+        out.contains(&format!(
+            "certificate: issued by {production} (replacing the certificate from {staging})"
+        )),
+        "{out}"
+    );
+    assert_ne!(web.live_serial(), staging_serial);
+    assert_eq!(web.served_serial(LICENSES), web.live_serial());
+    // Verified against the production CA's root: it is that CA's certificate nginx serves.
+    assert_eq!(web.https(LICENSES, "/health").0, 200);
+    let (ok, status) = web.dtops(&["status"]);
+    assert!(ok && status.contains("from tls.acme_server"), "{status}");
+    assert!(web.provision(&[]).contains(" 0 changed, 0 failed"));
+    web.assert_tenant_answered_throughout();
+}

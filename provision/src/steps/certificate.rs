@@ -40,6 +40,16 @@ impl Need {
         }
     }
 
+    /// Why, in a few words, for the report after the fact.
+    fn reason(&self) -> String {
+        match self {
+            Need::Missing => "there was none".into(),
+            Need::Names(have) => format!("the old one covered {}", have.join(", ")),
+            Need::Due(days) => format!("{days} days were left"),
+            Need::Server { have } => format!("replacing the certificate from {have}"),
+        }
+    }
+
     fn force_renewal(&self) -> bool {
         matches!(self, Need::Server { .. })
     }
@@ -318,7 +328,11 @@ impl Step for CertificateStep {
                 ctx.site.cert_live_dir().display()
             )
         })?;
-        Ok(format!("issued by {server}: {}", info.describe()))
+        Ok(format!(
+            "issued by {server} ({}): {}",
+            need.reason(),
+            info.describe()
+        ))
     }
 }
 

@@ -34,6 +34,8 @@ pub struct WebSandbox {
     pub sandbox: Sandbox,
     pub nginx: PrivateNginx,
     pub pebble: Pebble,
+    /// A second ACME server, as `tls.staging_server` (`start_with_staging`).
+    pub staging: Option<Pebble>,
     pub dns: TestDns,
     pub http_port: u16,
     pub https_port: u16,
@@ -64,6 +66,15 @@ impl WebSandbox {
 
     /// Only `names` resolve (to 127.0.0.1).
     pub fn start_with_dns(names: &[&str]) -> WebSandbox {
+        Self::build(names, false)
+    }
+
+    /// Both names in DNS, and a second pebble as `tls.staging_server`.
+    pub fn start_with_staging() -> WebSandbox {
+        Self::build(&[SITE, LICENSES], true)
+    }
+
+    fn build(names: &[&str], with_staging: bool) -> WebSandbox {
         for tool in ["nginx", "certbot", "curl", "openssl", "flock"] {
             require(tool);
         }
@@ -80,8 +91,16 @@ impl WebSandbox {
         }
         let (http_port, https_port, tenant_port) = (free_port(), free_port(), free_port());
         let pebble = Pebble::start(work.path(), &dns, http_port);
-        let (nginx_argv, reload_argv) = PrivateNginx::commands(work.path());
         let acme = pebble.directory_url();
+        let staging = with_staging.then(|| {
+            let dir = work.path().join("staging");
+            std::fs::create_dir_all(&dir).unwrap();
+            Pebble::start(&dir, &dns, http_port)
+        });
+        let staging_url = staging
+            .as_ref()
+            .map_or_else(|| acme.clone(), Pebble::directory_url);
+        let (nginx_argv, reload_argv) = PrivateNginx::commands(work.path());
         let dns_port = dns.dns_port;
         let sandbox =
             Sandbox::with_site(|text| {
@@ -109,7 +128,7 @@ impl WebSandbox {
                 ),
                 (
                     "staging_server = \"https://acme-staging-v02.api.letsencrypt.org/directory\"",
-                    format!("staging_server = \"{acme}\""),
+                    format!("staging_server = \"{staging_url}\""),
                 ),
                 (
                     "# dns_resolver = \"1.1.1.1:53\"",
@@ -131,7 +150,11 @@ impl WebSandbox {
             });
         let ca = sandbox.path(CA_BUNDLE);
         std::fs::create_dir_all(ca.parent().unwrap()).unwrap();
-        std::fs::copy(&pebble.listener_ca, &ca).unwrap();
+        let mut bundle = std::fs::read_to_string(&pebble.listener_ca).unwrap();
+        if let Some(staging) = &staging {
+            bundle.push_str(&std::fs::read_to_string(&staging.listener_ca).unwrap());
+        }
+        std::fs::write(&ca, bundle).unwrap();
 
         // The other tenant: a working site and an http-context file of its own.
         let site = sandbox.path(TENANT_SITE);
@@ -158,6 +181,7 @@ impl WebSandbox {
             sandbox,
             nginx,
             pebble,
+            staging,
             dns,
             http_port,
             https_port,
