@@ -323,7 +323,8 @@ pub enum RollbackComponent {
     Files,
     /// Delete the system user and its group.
     User,
-    /// Everything above, in a safe order (traffic first, data last).
+    /// Everything, in a safe order: our nginx site first (traffic), then app, db, files, user
+    /// (data last).
     All,
     /// Remove our nginx site (its file, the sites-enabled link, our http-context include),
     /// test, reload. No other file in nginx's configuration is touched.

@@ -389,6 +389,21 @@ fn rollback_tls_goes_back_to_phase1_and_rollback_nginx_removes_only_our_files() 
     assert!(ok, "{out}");
     assert!(!web.live_dir().exists(), "{out}");
 
+    // `rollback all` takes the traffic away first: our nginx site goes before the app.
+    web.provision(&[]);
+    let (ok, out) = web.dtops(&["rollback", "all"]);
+    assert!(ok, "{out}");
+    let nginx_at = out.find("nginx: will remove").expect(&out);
+    let app_at = out.find("app: stopping").expect(&out);
+    assert!(nginx_at < app_at, "{out}");
+    assert!(!web.site_file().exists());
+    assert!(
+        web.live_dir().exists(),
+        "the lineage is kept without --delete-cert"
+    );
+    let (passes, words) = web.nginx.test();
+    assert!(passes, "{words}");
+
     assert_eq!(web.tenant_files(), tenant_before);
     web.assert_tenant_answered_throughout();
 }

@@ -175,10 +175,14 @@ pub fn user(ctx: &Ctx) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Every component, traffic first and data last: the api stops (taking the database with it
-/// when --yes allows, after a fresh verified backup), then files, then the user.
+/// Every component, traffic first and data last: our nginx site goes (the certificate too with
+/// --delete-cert), the api stops (taking the database with it when --yes allows, after a fresh
+/// verified backup), then files, then the user.
 pub fn all(ctx: &Ctx, args: &RollbackArgs) -> anyhow::Result<()> {
-    // nginx and tls (the TLS issue) run first here once they exist: they stop the traffic.
+    super::rollback_web::nginx(ctx)?;
+    if args.delete_cert {
+        super::rollback_web::tls(ctx, true)?;
+    }
     if args.yes {
         if ctx.runtime.volume_exists(ctx)? && !ctx.runtime.running(ctx)?.db {
             println!("all: starting the database for its fresh backup");

@@ -10,6 +10,10 @@ use crate::steps::site_entries;
 /// Removes our site file, its sites-enabled link and our http-context include; tests; reloads.
 pub(super) fn nginx(ctx: &Ctx) -> anyhow::Result<()> {
     let site = ctx.site;
+    if !site.nginx.managed {
+        println!("nginx: not managed by dtops (site.toml nginx.managed = false); nothing to do");
+        return Ok(());
+    }
     let entries = [
         Entry::Absent {
             path: site.nginx.enabled_link.as_path().to_path_buf(),
@@ -47,6 +51,10 @@ pub(super) fn nginx(ctx: &Ctx) -> anyhow::Result<()> {
 /// keeps renewing it) unless `delete_cert`.
 pub(super) fn tls(ctx: &Ctx, delete_cert: bool) -> anyhow::Result<()> {
     let site = ctx.site;
+    if !site.nginx.managed {
+        println!("tls: not managed by dtops (site.toml nginx.managed = false); nothing to do");
+        return Ok(());
+    }
     let on_disk = nginx::phase_on_disk(ctx)?;
     if on_disk.is_some() {
         let (entries, _) = site_entries(ctx, Phase::One)?;

@@ -116,7 +116,8 @@ pub fn https_get(name: &str, addr: SocketAddr, path: &str) -> Result<HttpAnswer,
 
 /// The serial number of the certificate nginx serves for `name` (SNI) at `addr`.
 pub fn served_serial(name: &str, addr: SocketAddr) -> Result<String, String> {
-    let out = CommandLine::new(["openssl", "s_client", "-connect"])
+    // s_client has no connect or read timeout of its own.
+    let out = CommandLine::new(["timeout", "10", "openssl", "s_client", "-connect"])
         .arg(addr.to_string())
         .args(["-servername", name])
         .stdin(Vec::new())

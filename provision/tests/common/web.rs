@@ -266,7 +266,10 @@ impl WebSandbox {
 
     /// The serial of the certificate nginx serves for `name`.
     pub fn served_serial(&self, name: &str) -> String {
-        let out = std::process::Command::new(require("openssl"))
+        // s_client has no timeout of its own.
+        let out = std::process::Command::new("timeout")
+            .arg("10")
+            .arg(require("openssl"))
             .args(["s_client", "-connect"])
             .arg(format!("127.0.0.1:{}", self.https_port))
             .args(["-servername", name])
