@@ -520,4 +520,59 @@ mod tests {
         let err = error_for("retention_days = 30", "retention_days = 0");
         assert!(err.contains("backup.retention_days"), "{err}");
     }
+
+    #[test]
+    fn nginx_and_tls_settings_are_checked_and_have_defaults() {
+        let line = line_of("listen_https = ");
+        let err = error_for("listen_https = [\"443\"]", "listen_https = [\"80\"]");
+        assert!(err.starts_with(&format!("site.toml:{line}:")), "{err}");
+        assert!(
+            err.contains("nginx.listen_https: must use another port"),
+            "{err}"
+        );
+        let err = error_for(
+            "listen_http = [\"80\"]",
+            "listen_http = [\"80 default_server\"]",
+        );
+        assert!(err.contains("not a listen address"), "{err}");
+        let err = error_for("staging_server = \"https://", "staging_server = \"http://");
+        assert!(err.contains("tls.staging_server"), "{err}");
+
+        // A site.toml from before these settings still reads, with the runbook's defaults.
+        let old: String = COMMITTED
+            .lines()
+            .filter(|l| {
+                ![
+                    "managed =",
+                    "http_include =",
+                    "site_root =",
+                    "listen_http =",
+                    "listen_https =",
+                    "staging_server =",
+                    "letsencrypt_dir =",
+                    "work_dir =",
+                    "logs_dir =",
+                ]
+                .iter()
+                .any(|key| l.starts_with(key))
+            })
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let site = Site::parse(&old, "site.toml").unwrap();
+        assert!(site.nginx.managed);
+        assert_eq!(
+            site.nginx_http_include(),
+            PathBuf::from("/etc/nginx/conf.d/datatools-license.conf")
+        );
+        assert_eq!(
+            site.nginx_site_root(),
+            PathBuf::from("/var/www/datatools-license/site")
+        );
+        assert_eq!(site.nginx.listen_https[0].to_string(), "443");
+        assert_eq!(
+            site.cert_live_dir(),
+            PathBuf::from("/etc/letsencrypt/live/datatools.unalogix.com")
+        );
+        assert!(site.tls.dns_resolver.is_none() && site.tls.ca_bundle.is_none());
+    }
 }
