@@ -447,3 +447,118 @@ fn the_job_renders_for_both_runtimes_as_valid_bash_with_every_value_quoted() {
         assert!(syntax.status.success(), "{}", stderr(&syntax));
     }
 }
+
+/// A directory with links to the programs the job needs, so PATH can leave one out.
+fn path_without(dir: &Path, missing: &str) -> String {
+    let farm = dir.join("bin");
+    std::fs::create_dir_all(&farm).unwrap();
+    for tool in [
+        "bash",
+        "mktemp",
+        "cat",
+        "date",
+        "gzip",
+        "gunzip",
+        "tail",
+        "psql",
+        "pg_dump",
+        "ln",
+        "rm",
+        "stat",
+        "sha256sum",
+        "cut",
+        "awk",
+        "find",
+        "flock",
+        "mkdir",
+        "mv",
+        "chmod",
+        "basename",
+        "dirname",
+        "sleep",
+        "perl",
+        "rclone",
+    ] {
+        if tool == missing {
+            continue;
+        }
+        let found = which::which(tool).unwrap_or_else(|_| panic!("{tool} is needed"));
+        let _ = std::os::unix::fs::symlink(found, farm.join(tool));
+    }
+    farm.display().to_string()
+}
+
+#[test]
+fn the_offsite_copy_is_real_and_its_failures_are_loud_and_prune_nothing() {
+    let offsite = tempfile::tempdir().unwrap();
+    let target = format!("{}/", offsite.path().join("bucket").display());
+    let sandbox = Sandbox::with_site(|text| {
+        text.replace(
+            "# offsite = { tool = \"rclone\", target = \"remote:datatools-license-backups/\" }",
+            &format!("offsite = {{ tool = \"rclone\", target = {target:?} }}"),
+        )
+    });
+    let first = sandbox.provision();
+    assert!(first.contains("changed  first backup"), "{first}");
+    // The copy is byte-identical, and status says when it was made.
+    let local = backups(&sandbox).pop().unwrap();
+    let copied = offsite
+        .path()
+        .join("bucket")
+        .join(local.file_name().unwrap());
+    assert_eq!(
+        std::fs::read(&copied).unwrap(),
+        std::fs::read(&local).unwrap()
+    );
+    let status = run_ok(&sandbox, &["status"]);
+    assert!(
+        status.contains(&format!("off-site {target} (last copy")),
+        "{status}"
+    );
+
+    let old = sandbox.path(&format!("{BACKUPS}/db-20200101T000000Z.sql.gz"));
+    std::fs::copy(&local, &old).unwrap();
+    set_mtime_days_ago(&old, 400);
+    let backup_with = |path: &str| {
+        dtops()
+            .arg("--site")
+            .arg(&sandbox.site)
+            .arg("--root")
+            .arg(sandbox.root())
+            .args(["--runtime", "native", "backup"])
+            .env("PATH", path)
+            .output()
+            .unwrap()
+    };
+
+    // Configured but not installed: the local backup is still taken, the run fails, nothing pruned.
+    let count = backups(&sandbox).len();
+    let out = backup_with(&path_without(sandbox.root(), "rclone"));
+    let text = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(!out.status.success(), "{text}");
+    assert!(text.contains("rclone, which is not installed"), "{text}");
+    assert!(text.contains("nothing was pruned"), "{text}");
+    assert_eq!(
+        backups(&sandbox).len(),
+        count + 1,
+        "the local backup is kept"
+    );
+    assert!(old.exists());
+    assert!(run_ok(&sandbox, &["status"]).contains("LAST RUN FAILED"));
+
+    // The copy fails (the target is unwritable): loud, nothing pruned.
+    std::fs::remove_dir_all(offsite.path().join("bucket")).unwrap();
+    std::fs::write(offsite.path().join("bucket"), "a file where the bucket was").unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    let out = sandbox.dtops(&["backup"]);
+    let text = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(!out.status.success(), "{text}");
+    assert!(text.contains("the off-site copy to"), "{text}");
+    assert!(old.exists());
+
+    // Fixed: the next run copies and only then prunes.
+    std::fs::remove_file(offsite.path().join("bucket")).unwrap();
+    run_ok(&sandbox, &["backup"]);
+    assert!(!old.exists());
+    assert!(!run_ok(&sandbox, &["status"]).contains("LAST RUN FAILED"));
+}
