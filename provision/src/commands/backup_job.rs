@@ -140,7 +140,17 @@ impl Job {
                  (`dtops plan` shows the difference)",
                 path.display()
             ),
-            Some(_) => Ok(Job { path }),
+            Some(_) => {
+                let mode = ctx.host.state(&path)?.map_or(0, |s| s.ownership.mode);
+                if mode & 0o100 == 0 {
+                    bail!(
+                        "the backup job {} is not executable (cron would skip it); run `dtops \
+                         provision`",
+                        path.display()
+                    );
+                }
+                Ok(Job { path })
+            }
         }
     }
 
