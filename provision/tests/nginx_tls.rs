@@ -389,8 +389,25 @@ fn rollback_tls_goes_back_to_phase1_and_rollback_nginx_removes_only_our_files() 
     assert!(ok, "{out}");
     assert!(!web.live_dir().exists(), "{out}");
 
-    // `rollback all` takes the traffic away first: our nginx site goes before the app.
+    // A certificate deleted behind dtops' back while phase 2 names it: nginx -t fails because
+    // of our site, which is ours to repair (phase 1, a new certificate, phase 2).
     web.provision(&[]);
+    let (ok, out) = web.certbot(&["delete", "--cert-name", SITE]);
+    assert!(ok, "{out}");
+    assert!(
+        !web.nginx.test().0,
+        "nginx -t fails without the certificate"
+    );
+    let out = web.provision(&[]);
+    assert!(
+        out.contains("nginx -t fails because of our own site"),
+        "{out}"
+    );
+    assert!(out.contains("certificate: issued by"), "{out}");
+    assert!(web.nginx.test().0);
+    assert_eq!(web.https(LICENSES, "/health").0, 200);
+
+    // `rollback all` takes the traffic away first: our nginx site goes before the app.
     let (ok, out) = web.dtops(&["rollback", "all"]);
     assert!(ok, "{out}");
     let nginx_at = out.find("nginx: will remove").expect(&out);

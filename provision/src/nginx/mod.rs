@@ -138,6 +138,23 @@ pub fn blamed_file(message: &str) -> Option<PathBuf> {
     })
 }
 
+/// Whether a failing `nginx -t` is about our own site: nginx blames one of our files, or our
+/// certificate is missing (deleted behind dtops' back while phase 2 referenced it). Ours to
+/// repair; anything else is another tenant's to fix.
+pub fn failure_is_ours(ctx: &Ctx, words: &str) -> bool {
+    let site = ctx.site;
+    let ours = [
+        site.nginx.site_file.as_path().to_path_buf(),
+        site.nginx.enabled_link.as_path().to_path_buf(),
+        site.nginx_http_include(),
+    ];
+    let blamed = blamed_file(words);
+    let live = ctx.host.path(&site.cert_live_dir()).display().to_string();
+    ours.iter()
+        .any(|p| blamed.as_deref() == Some(ctx.host.path(p).as_path()))
+        || (blamed.is_none() && words.contains(&format!("{live}/")))
+}
+
 /// Tests, then reloads through site.toml's `commands.reload_nginx`. A HUP with a failing
 /// configuration is accepted silently by nginx (it keeps the old one), so test first.
 pub fn reload(ctx: &Ctx) -> anyhow::Result<()> {

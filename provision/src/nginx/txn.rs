@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{blamed_file, dump, test, NginxLock};
+use super::{blamed_file, dump, failure_is_ours, test, NginxLock};
 use crate::engine::Ctx;
 use crate::host::{FileKind, Ownership};
 
@@ -131,16 +131,10 @@ pub fn apply(ctx: &Ctx, entries: &[Entry]) -> Result<Vec<String>, TxnError> {
     if changes.is_empty() {
         return Ok(changes);
     }
-    // Refuse when the configuration already fails, unless nginx blames one of our own files
-    // (a leftover of ours is ours to replace).
+    // Refuse when the configuration already fails, unless the failure is our own site's (a
+    // leftover of ours is ours to replace).
     if let Err(words) = test(ctx)? {
-        let ours = blamed_file(&words).is_some_and(|blamed| {
-            entries.iter().any(|e| {
-                ctx.host.path(e.path()) == blamed
-                    || matches!(e, Entry::Link { target, .. } if ctx.host.path(target) == blamed)
-            })
-        });
-        if !ours {
+        if !failure_is_ours(ctx, &words) {
             let blame = blamed_file(&words)
                 .map(|p| format!(" ({} is the broken file)", p.display()))
                 .unwrap_or_default();

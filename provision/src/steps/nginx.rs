@@ -56,14 +56,7 @@ impl Step for NginxCheckStep {
             anyhow::anyhow!("{e:#}\nnginx must be installed and running (apt-get install nginx)")
         })?;
         if let Err(words) = nginx::test(ctx)? {
-            let ours = [
-                ctx.site.nginx.site_file.as_path(),
-                ctx.site.nginx.enabled_link.as_path(),
-                &ctx.site.nginx_http_include(),
-            ]
-            .iter()
-            .any(|p| nginx::blamed_file(&words) == Some(ctx.host.path(p)));
-            if !ours {
+            if !nginx::failure_is_ours(ctx, &words) {
                 return Err(TxnError::AlreadyBroken {
                     blame: nginx::blamed_file(&words)
                         .map(|p| format!(" ({} is the broken file)", p.display()))
@@ -73,7 +66,9 @@ impl Step for NginxCheckStep {
                 .into());
             }
             return Ok(Plan::Ok(format!(
-                "nginx {version}; nginx -t fails in our own file, which the next step replaces"
+                "nginx {version}; nginx -t fails because of our own site, which the next steps \
+                 repair: {}",
+                words.replace('\n', " / ")
             )));
         }
         Ok(Plan::Ok(format!(

@@ -4,7 +4,7 @@
 //! ever looked up through the system resolver. Each process is stopped when its handle drops,
 //! and a missing binary fails the test loudly (scripts/test installs them).
 
-use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::net::{TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -107,9 +107,8 @@ impl Drop for Process {
 /// A port free for both TCP and UDP on 127.0.0.1 (a DNS server listens on both).
 fn free_dns_port() -> u16 {
     loop {
-        let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
-        let port = udp.local_addr().unwrap().port();
-        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+        let port = free_port();
+        if UdpSocket::bind(("127.0.0.1", port)).is_ok() {
             return port;
         }
     }

@@ -22,12 +22,32 @@ pub fn dtops() -> Command {
     command
 }
 
+/// A TCP port free on 127.0.0.1 now, for a server a test starts later. Drawn from below the
+/// kernel's ephemeral range: client connections (curl, probes, Postgres clients of tests running
+/// in parallel) take their source ports from that range, and one could occupy a port picked
+/// there before its server binds it.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    use std::hash::{BuildHasher, Hasher};
+    let ephemeral_low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|t| t.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32768);
+    const FLOOR: u16 = 10000;
+    if ephemeral_low <= FLOOR + 1000 {
+        return std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+    }
+    loop {
+        let mut random = std::collections::hash_map::RandomState::new().build_hasher();
+        random.write_u32(std::process::id());
+        let port = FLOOR + (random.finish() % u64::from(ephemeral_low - FLOOR)) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 pub fn stdout(output: &Output) -> String {

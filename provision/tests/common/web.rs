@@ -385,7 +385,7 @@ pub fn pem_serial(pem: &str) -> String {
         .to_string()
 }
 
-/// Requests the other tenant's site every 50 ms until dropped, remembering every failure.
+/// Requests the other tenant's site every 100 ms until dropped, remembering every failure.
 struct TenantWatch {
     stop: Arc<AtomicBool>,
     seen: Arc<Mutex<(usize, Vec<String>)>>,
@@ -406,7 +406,7 @@ impl TenantWatch {
                     seen.1.push(e);
                 }
                 drop(seen);
-                std::thread::sleep(Duration::from_millis(50));
+                std::thread::sleep(Duration::from_millis(100));
             }
         });
         TenantWatch {
