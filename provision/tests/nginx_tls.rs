@@ -114,30 +114,46 @@ fn a_forced_renewal_runs_the_deploy_hook_and_nginx_serves_the_new_certificate() 
     let first = web.live_serial();
     assert_eq!(web.served_serial(LICENSES), first);
 
-    // A lineage without the hook (as the original runbook's certbot command left it) gets it
-    // back from the next provision, without a new certificate.
+    // A lineage as the original runbook's certbot command left it (webroot /var/www/html, no
+    // deploy hook) gets dtops' settings from the next provision, without a new certificate;
+    // the forced renewal below only works with them.
     let conf = web
         .sandbox
         .path(&format!("/etc/letsencrypt/renewal/{SITE}.conf"));
     let text = std::fs::read_to_string(&conf).unwrap();
-    let without: String = text
+    let ours = web
+        .sandbox
+        .path("/var/www/datatools-license/acme")
+        .display()
+        .to_string();
+    let runbook_webroot = web.sandbox.path("/var/www/html").display().to_string();
+    assert!(text.contains(&format!("webroot_path = {ours},")), "{text}");
+    let runbook: String = text
         .lines()
         .filter(|l| !l.starts_with("renew_hook"))
-        .map(|l| format!("{l}\n"))
+        .map(|l| format!("{}\n", l.replace(&ours, &runbook_webroot)))
         .collect();
-    assert_ne!(without, text);
-    std::fs::write(&conf, without).unwrap();
+    std::fs::write(&conf, runbook).unwrap();
     let (ok, status) = web.dtops(&["status"]);
     assert!(ok && status.contains("NO deploy hook"), "{status}");
+    assert!(
+        status.contains("renewals would FAIL (webroot_path"),
+        "{status}"
+    );
     let out = web.provision(&[]);
     assert!(out.contains("changed  certificate: "), "{out}");
-    assert!(out.contains("renewals now run the deploy hook"), "{out}");
+    assert!(
+        out.contains("renewals now use the webroot") && out.contains("no deploy hook"),
+        "{out}"
+    );
     assert_eq!(web.live_serial(), first, "no new certificate");
     let (ok, status) = web.dtops(&["status"]);
     assert!(
         ok && status.contains("deploy hook reloads nginx"),
         "{status}"
     );
+    assert!(!status.contains("would FAIL"), "{status}");
+    assert!(web.provision(&[]).contains(" 0 changed, 0 failed"));
 
     let (ok, out) = web.certbot(&["renew", "--force-renewal", "--cert-name", SITE]);
     assert!(ok, "{out}");

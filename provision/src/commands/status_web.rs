@@ -102,11 +102,23 @@ pub(super) fn certificate_line(ctx: &Ctx) -> String {
     } else {
         "from another ACME server than site.toml names"
     };
-    let hook = match params.get("renew_hook") {
+    let mut hook = match params.get("renew_hook") {
         Some(hook) if *hook == certbot::deploy_hook(ctx) => "deploy hook reloads nginx".to_string(),
         Some(_) => "deploy hook differs from dtops' (renewals may not reload nginx)".into(),
         None => "NO deploy hook: renewals will not reload nginx".into(),
     };
+    if let Ok(Some((_, found))) = certbot::renewal::read(ctx) {
+        let other: Vec<String> = certbot::renewal::drift(&found, &certbot::renewal::wanted(ctx))
+            .into_iter()
+            .filter(|d| !d.contains("deploy hook"))
+            .collect();
+        if !other.is_empty() {
+            hook.push_str(&format!(
+                "; renewals would FAIL ({}): dtops provision fixes it",
+                other.join("; ")
+            ));
+        }
+    }
     let due = if info.due() { "; DUE for renewal" } else { "" };
     format!(
         "{}: {}{due}; {kind} ({server}); {hook}",

@@ -6,7 +6,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use crate::certbot::{self, CertInfo};
+use crate::certbot::{self, renewal, CertInfo};
 use crate::engine::{Change, Ctx, Plan, Step};
 use crate::host::{FileKind, Ownership};
 use crate::nginx::{self, Phase};
@@ -278,11 +278,13 @@ impl Step for CertificateStep {
         match need(ctx)? {
             (Some(need), _) => Ok(Plan::Change(Change::new(need.describe(ctx)))),
             (None, Some(info)) => {
-                if hook_missing(ctx)? {
+                let drift = renewal_drift(ctx)?;
+                if !drift.is_empty() {
                     return Ok(Plan::Change(Change::new(format!(
-                        "set the deploy hook of {} (renewals must test and reload nginx): {}",
+                        "fix the renewal settings in {} (certbot.timer's renewals would fail or \
+                         not reload nginx): {}",
                         ctx.site.cert_renewal_conf().display(),
-                        certbot::deploy_hook(ctx)
+                        drift.join("; ")
                     ))));
                 }
                 Ok(Plan::Ok(format!(
@@ -298,7 +300,7 @@ impl Step for CertificateStep {
     fn apply(&self, ctx: &Ctx, _change: &Change) -> anyhow::Result<String> {
         let (need, _) = need(ctx)?;
         let Some(need) = need else {
-            return set_hook(ctx);
+            return fix_renewal(ctx);
         };
         let server = ctx.tls.server(ctx.site);
         let mut command = certbot::certonly(ctx, server, need.force_renewal());
@@ -336,20 +338,24 @@ impl Step for CertificateStep {
     }
 }
 
-/// The lineage's renewal configuration lacks dtops' deploy hook (a certificate obtained by
-/// hand, or `[commands]` changed since): certbot.timer's renewals would not reload nginx.
-fn hook_missing(ctx: &Ctx) -> anyhow::Result<bool> {
-    Ok(certbot::renewal_params(ctx)?
-        .is_some_and(|p| p.get("renew_hook") != Some(&certbot::deploy_hook(ctx))))
+/// How the lineage's renewal configuration differs from what renewals need (a certificate
+/// obtained by hand with the runbook's webroot and no hook, or `[commands]` changed since).
+fn renewal_drift(ctx: &Ctx) -> anyhow::Result<Vec<String>> {
+    Ok(match renewal::read(ctx)? {
+        Some((_, found)) => renewal::drift(&found, &renewal::wanted(ctx)),
+        None => Vec::new(),
+    })
 }
 
-/// Writes the deploy hook into `renewal/<cert_name>.conf` (certbot 2.1 has no `reconfigure`);
-/// the previous file is kept in `.dtops/previous/`.
-fn set_hook(ctx: &Ctx) -> anyhow::Result<String> {
+/// Sets the authenticator, webroot and deploy hook in `renewal/<cert_name>.conf` (certbot 2.1
+/// has no `reconfigure`); the previous file is kept in `.dtops/previous/`.
+fn fix_renewal(ctx: &Ctx) -> anyhow::Result<String> {
     let path = ctx.site.cert_renewal_conf();
-    let Some(bytes) = ctx.host.read(&path)? else {
+    let Some((text, found)) = renewal::read(ctx)? else {
         return Ok("nothing to do any more".into());
     };
+    let wanted = renewal::wanted(ctx);
+    let fixed = renewal::drift(&found, &wanted);
     let own = ctx
         .host
         .state(&path)?
@@ -366,19 +372,21 @@ fn set_hook(ctx: &Ctx) -> anyhow::Result<String> {
     ctx.host.create_parents(&keep)?;
     ctx.host.write_atomic(
         &keep,
-        &bytes,
+        text.as_bytes(),
         Ownership {
             uid: 0,
             gid: 0,
             mode: 0o600,
         },
     )?;
-    let text =
-        certbot::with_renew_hook(&String::from_utf8_lossy(&bytes), &certbot::deploy_hook(ctx));
-    ctx.host.write_atomic(&path, text.as_bytes(), own)?;
+    let new = renewal::with_settings(&text, &wanted);
+    ctx.host.write_atomic(&path, new.as_bytes(), own)?;
     Ok(format!(
-        "{}: renewals now run the deploy hook (previous file in {})",
+        "{}: renewals now use the webroot {} and run the deploy hook (was: {}; previous file \
+         in {})",
         path.display(),
+        wanted.webroot,
+        fixed.join("; "),
         keep.display()
     ))
 }

@@ -1,6 +1,9 @@
 //! The certificate: what is on disk (openssl reads it), what certbot's renewal configuration
 //! says, and the certbot command lines dtops runs. certbot keeps its own state under
-//! `tls.letsencrypt_dir`; dtops never edits or deletes a lineage except on `--delete-cert`.
+//! `tls.letsencrypt_dir`; dtops edits only a lineage's renewal settings (`renewal`) and deletes
+//! one only on `--delete-cert`.
+
+pub mod renewal;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -132,79 +135,7 @@ pub fn cert_info(ctx: &Ctx) -> anyhow::Result<Option<CertInfo>> {
 
 /// `[renewalparams]` of `renewal/<cert_name>.conf` (key -> value), if the file exists.
 pub fn renewal_params(ctx: &Ctx) -> anyhow::Result<Option<BTreeMap<String, String>>> {
-    let Some(bytes) = ctx.host.read(&ctx.site.cert_renewal_conf())? else {
-        return Ok(None);
-    };
-    Ok(Some(parse_renewal_params(&String::from_utf8_lossy(&bytes))))
-}
-
-fn parse_renewal_params(text: &str) -> BTreeMap<String, String> {
-    let mut section = String::new();
-    let mut params = BTreeMap::new();
-    for line in text.lines().map(str::trim) {
-        if line.starts_with('[') {
-            section = line.trim_matches(|c| c == '[' || c == ']').to_string();
-        } else if section == "renewalparams" {
-            if let Some((key, value)) = line.split_once('=') {
-                params.insert(key.trim().to_string(), unquote(value.trim()).to_string());
-            }
-        }
-    }
-    params
-}
-
-/// configobj (certbot's format) quotes values holding `,`, `#` or quotes.
-fn unquote(value: &str) -> &str {
-    for quote in ["\"\"\"", "'''", "\"", "'"] {
-        if value.len() >= 2 * quote.len() && value.starts_with(quote) && value.ends_with(quote) {
-            return &value[quote.len()..value.len() - quote.len()];
-        }
-    }
-    value
-}
-
-/// `text` (a renewal configuration) with `renew_hook` in `[renewalparams]` set to `hook`,
-/// quoted as configobj reads it; every other line is kept.
-pub fn with_renew_hook(text: &str, hook: &str) -> String {
-    let quoted = if !hook.contains('"') {
-        format!("\"{hook}\"")
-    } else {
-        format!("'''{hook}'''")
-    };
-    let line = format!("renew_hook = {quoted}");
-    let mut out = Vec::new();
-    let mut section = String::new();
-    let mut done = false;
-    for raw in text.lines() {
-        let trimmed = raw.trim();
-        if trimmed.starts_with('[') {
-            if section == "renewalparams" && !done {
-                out.push(line.clone());
-                done = true;
-            }
-            section = trimmed.trim_matches(|c| c == '[' || c == ']').to_string();
-            out.push(raw.to_string());
-            continue;
-        }
-        let key = trimmed.split('=').next().unwrap_or_default().trim();
-        if section == "renewalparams" && key == "renew_hook" {
-            if !done {
-                out.push(line.clone());
-                done = true;
-            }
-            continue;
-        }
-        out.push(raw.to_string());
-    }
-    if !done {
-        if section != "renewalparams" {
-            out.push("[renewalparams]".into());
-        }
-        out.push(line);
-    }
-    let mut text = out.join("\n");
-    text.push('\n');
-    text
+    Ok(renewal::read(ctx)?.map(|(_, r)| r.params))
 }
 
 /// A word for a shell command line (certbot runs hooks with the shell).
@@ -412,34 +343,13 @@ mod tests {
     }
 
     #[test]
-    fn renewal_params_and_failures_are_read() {
-        let params = parse_renewal_params(
-            "version = 2.1.0\n[renewalparams]\nserver = https://x/dir\nrenew_hook = \"a 'b' && c\"\n[[webroot_map]]\na.test = /w\n",
-        );
-        assert_eq!(params["server"], "https://x/dir");
-        assert_eq!(params["renew_hook"], "a 'b' && c");
-        assert!(!params.contains_key("a.test"));
-
+    fn failures_are_summarised_and_classified() {
         let out = "Certbot failed to authenticate some domains (authenticator: webroot). The \
                    Certificate Authority reported these problems:\n  Domain: b.test\n  Type:   \
                    dns\n  Detail: DNS problem: NXDOMAIN looking up A for b.test\n\nHint: x\n";
         let summary = failure_summary(out);
         assert!(summary.starts_with("Domain: b.test\nType:   dns\nDetail: DNS problem"));
         assert!(failure_kind(&summary).0.starts_with("DNS"));
-    }
-
-    #[test]
-    fn the_renew_hook_is_set_in_renewalparams_only() {
-        let conf = "version = 2.1.0\n[renewalparams]\nauthenticator = webroot\n\
-                    renew_hook = old\n[[webroot_map]]\na.test = /w\n";
-        let hook = "flock -w 1 /l sh -c 'nginx -t && kill'";
-        let text = with_renew_hook(conf, hook);
-        assert_eq!(parse_renewal_params(&text)["renew_hook"], hook);
-        assert_eq!(text.matches("renew_hook").count(), 1, "{text}");
-        assert!(text.ends_with("[[webroot_map]]\na.test = /w\n"), "{text}");
-        let text = with_renew_hook("version = 2.1.0\n[renewalparams]\nserver = x\n", hook);
-        assert_eq!(parse_renewal_params(&text)["renew_hook"], hook);
-        assert_eq!(parse_renewal_params(&text)["server"], "x");
     }
 
     #[test]
