@@ -106,3 +106,8 @@ fn read_token(path: &Path) -> anyhow::Result<String> {
     }
     Ok(token)
 }
+
+/// Percent-encodes a query-string value (`form_urlencoded`, as the server's decoder expects).
+pub fn query_value(value: &str) -> String {
+    form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}

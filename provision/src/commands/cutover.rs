@@ -294,11 +294,9 @@ async fn test_ping(public: &str, secret: &str, admin: &str, token: &str) -> anyh
         ("email", "cutover-check@example.com"),
         ("full_name", "dtops cutover"),
     ];
-    let body = fields
-        .iter()
-        .map(|(k, v)| format!("{k}={}", encode(v)))
-        .collect::<Vec<_>>()
-        .join("&");
+    let body = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(fields)
+        .finish();
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()?;
@@ -326,7 +324,10 @@ async fn test_ping(public: &str, secret: &str, admin: &str, token: &str) -> anyh
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let events: serde_json::Value = http
-            .get(format!("{admin}/internal/events?sale={}", encode(&sale_id)))
+            .get(format!(
+                "{admin}/internal/events?sale={}",
+                crate::admin_client::query_value(&sale_id)
+            ))
             .bearer_auth(token)
             .send()
             .await
@@ -371,17 +372,4 @@ fn print_ping_url(url: &str) {
          done\n\
          \n`dtops events` shows every delivery; ADMIN.md \"Running a Gumroad webhook\" has the rest."
     );
-}
-
-/// Percent-encodes a form value (RFC 3986 unreserved characters pass through).
-fn encode(text: &str) -> String {
-    let mut out = String::new();
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }

@@ -7,7 +7,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use super::mint::str_field;
-use crate::admin_client::AdminClient;
+use crate::admin_client::{query_value, AdminClient};
 use crate::cli::{EventArgs, EventsArgs, ResendArgs};
 
 pub async fn list(args: EventsArgs) -> anyhow::Result<ExitCode> {
@@ -17,10 +17,10 @@ pub async fn list(args: EventsArgs) -> anyhow::Result<ExitCode> {
         path.push_str("&failed=true");
     }
     if let Some(email) = &args.email {
-        path.push_str(&format!("&email={}", query_encode(email)));
+        path.push_str(&format!("&email={}", query_value(email)));
     }
     if let Some(sale) = &args.sale {
-        path.push_str(&format!("&sale={}", query_encode(sale)));
+        path.push_str(&format!("&sale={}", query_value(sale)));
     }
     let events = client.call(Method::GET, &path, None).await?;
     if args.json {
@@ -195,17 +195,4 @@ fn time(value: &Value) -> String {
         .as_str()
         .map(|s| s.chars().take(19).collect::<String>().replace('T', " "))
         .unwrap_or_default()
-}
-
-/// Percent-encodes a query value (RFC 3986 unreserved characters pass through).
-fn query_encode(value: &str) -> String {
-    let mut out = String::new();
-    for b in value.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }

@@ -6,7 +6,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use super::mint::str_field;
-use crate::admin_client::AdminClient;
+use crate::admin_client::{query_value, AdminClient};
 use crate::cli::{ListArgs, RevokeArgs};
 
 pub async fn list(args: ListArgs) -> anyhow::Result<ExitCode> {
@@ -14,7 +14,7 @@ pub async fn list(args: ListArgs) -> anyhow::Result<ExitCode> {
     let mut path = format!("/internal/licenses?limit={}", args.limit);
     if let Some(email) = &args.email {
         path.push_str("&email=");
-        path.push_str(&form_encode(email));
+        path.push_str(&query_value(email));
     }
     let licenses = client.call(Method::GET, &path, None).await?;
     if args.json {
@@ -73,17 +73,4 @@ pub async fn revoke(args: RevokeArgs) -> anyhow::Result<ExitCode> {
 
 fn date(value: &Value) -> Option<String> {
     value.as_str().map(|s| s.chars().take(19).collect())
-}
-
-/// Percent-encodes a query value (RFC 3986 unreserved characters pass through).
-fn form_encode(value: &str) -> String {
-    let mut out = String::new();
-    for b in value.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
