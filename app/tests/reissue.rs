@@ -174,3 +174,83 @@ async fn reissue_covers_every_active_license_and_old_blobs_verify_during_the_win
     assert_eq!(proxied.status(), 404);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn reissue_can_email_each_buyer_the_re_signed_blob() {
+    let server = TestServer::start().await;
+    let a = mint(&server, "a@example.com").await;
+    let b = mint(&server, "b@example.com").await;
+
+    // Without a mail provider, asking for email is refused before anything is re-signed.
+    let (cluster, mut env) = server.stop_keeping_database().await;
+    let new_key = SigningKeyPair::generate();
+    let key_file = env.path("license_privkey");
+    std::fs::write(&key_file, new_key.seed_hex()).unwrap();
+    env.set("DATATOOLS_LICENSE_PRIVKEY_FILE", key_file.to_str().unwrap())
+        .set(
+            "DATATOOLS_TRUSTED_PUBKEYS",
+            SigningKeyPair::dev().public_hex(),
+        );
+    let server = TestServer::serve(cluster, env, false).await;
+    let refused = server
+        .admin(Method::POST, "/internal/reissue")
+        .json(&serde_json::json!({"email": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 400);
+    let unchanged: i64 = sqlx::query_scalar("select count(*) from license_reissues")
+        .fetch_one(&server.state.db)
+        .await
+        .unwrap();
+    assert_eq!(unchanged, 0);
+
+    // With the outbox as the mail provider, each buyer gets the new blob.
+    let (cluster, mut env) = server.stop_keeping_database().await;
+    let outbox = env.path("outbox");
+    env.set("DATATOOLS_OUTBOX_DIR", outbox.to_str().unwrap());
+    let server = TestServer::serve(cluster, env, false).await;
+    let report: Value = server
+        .admin(Method::POST, "/internal/reissue")
+        .json(&serde_json::json!({"email": true}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(report["emailed"], 2, "{report}");
+    assert_eq!(
+        report["email_failures"].as_array().unwrap().len(),
+        0,
+        "{report}"
+    );
+    let mails: Vec<String> = std::fs::read_dir(&outbox)
+        .unwrap()
+        .flatten()
+        .map(|e| std::fs::read_to_string(e.path()).unwrap())
+        .collect();
+    assert_eq!(mails.len(), 2);
+    for (license, to) in [(&a, "a@example.com"), (&b, "b@example.com")] {
+        let key = license["license_key"].as_str().unwrap();
+        let new_blob: String =
+            sqlx::query_scalar("select blob from licenses where license_key = $1")
+                .bind(key)
+                .fetch_one(&server.state.db)
+                .await
+                .unwrap();
+        assert_ne!(new_blob, license["blob"].as_str().unwrap());
+        let mail = mails
+            .iter()
+            .find(|m| m.contains(&format!("To: {to}")))
+            .unwrap_or_else(|| panic!("no mail to {to}: {mails:?}"));
+        assert!(mail.contains("re-signed"), "{mail}");
+        assert!(mail.contains(&new_blob), "the mail carries the new blob");
+    }
+    let emailed: i64 =
+        sqlx::query_scalar("select count(*) from license_reissues where emailed_at is not null")
+            .fetch_one(&server.state.db)
+            .await
+            .unwrap();
+    assert_eq!(emailed, 2);
+}

@@ -287,6 +287,10 @@ pub struct RotateArgs {
     /// Also re-sign every active (unrevoked, unexpired) license with the new key.
     #[arg(long)]
     pub reissue: bool,
+    /// With --reissue: email each buyer the re-signed license (needs the PR 2 mailer: Postmark
+    /// configured on the api).
+    #[arg(long, requires = "reissue")]
+    pub email: bool,
 }
 
 #[derive(Debug, Args)]

@@ -77,3 +77,12 @@ pub async fn replace_blob(
     .fetch_optional(db)
     .await
 }
+
+/// Records that the buyer was emailed the blob of re-issue `id`.
+pub async fn mark_emailed(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<()> {
+    sqlx::query("update license_reissues set emailed_at = now() where id = $1")
+        .bind(id)
+        .execute(db)
+        .await
+        .map(|_| ())
+}

@@ -17,6 +17,8 @@ pub enum LicenseEmail {
     Purchase,
     Renewal,
     Resend,
+    /// Re-signed with a new signing key (`dtops keys rotate --reissue --email`).
+    Reissue,
 }
 
 fn environment() -> &'static Environment<'static> {
@@ -56,11 +58,13 @@ pub fn license_email(
             attachment_name => ATTACHMENT_NAME,
             renewed => kind == LicenseEmail::Renewal,
             resent => kind == LicenseEmail::Resend,
+            reissued => kind == LicenseEmail::Reissue,
         })?;
     let subject = match kind {
         LicenseEmail::Purchase => "Your DataTools license",
         LicenseEmail::Renewal => "Your renewed DataTools license",
         LicenseEmail::Resend => "Your DataTools license (sent again)",
+        LicenseEmail::Reissue => "Your DataTools license, re-signed with our new key",
     };
     Ok(Email {
         from: from.to_string(),

@@ -7,9 +7,9 @@
 //! signing key changes. The old blob is kept in `license_reissues`. Running it again re-issues
 //! nothing.
 //!
-//! Buyers are not emailed here. TODO(PR 2 mailer): once the Postmark mailer sends license
-//! emails, send each new blob to its buyer and set `license_reissues.emailed_at`; the rows
-//! with `emailed_at is null` are exactly the ones still to send.
+//! With `{"email": true}` each buyer is emailed the new blob through the configured mailer
+//! (Postmark, or the outbox in development) and `license_reissues.emailed_at` is set; a failed
+//! send is listed in the report and can be repeated with `dtops resend KEY`.
 
 use axum::extract::State;
 use axum::middleware;
@@ -37,6 +37,16 @@ pub struct ReissueReport {
     /// Active licenses that already carried the current key.
     pub already_current: i64,
     pub unverifiable: Vec<Unverifiable>,
+    /// Buyers emailed the new blob (only when the request asked for it).
+    pub emailed: usize,
+    pub email_failures: Vec<Unverifiable>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReissueRequest {
+    #[serde(default)]
+    email: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -53,7 +63,25 @@ pub struct Unverifiable {
     pub reason: String,
 }
 
-async fn reissue_all(_: AdminAuth, State(state): State<AppState>) -> Result<Json<ReissueReport>> {
+async fn reissue_all(
+    _: AdminAuth,
+    State(state): State<AppState>,
+    body: axum::body::Bytes,
+) -> Result<Json<ReissueReport>> {
+    // The body is optional: an empty POST re-issues without emailing.
+    let request: ReissueRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        ReissueRequest::default()
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| super::error::ApiError::BadRequest(e.to_string()))?
+    };
+    if request.email && state.mailer.is_none() {
+        return Err(super::error::ApiError::BadRequest(
+            "email was asked for but no mail provider is configured (POSTMARK_TOKEN_FILE or \
+             DATATOOLS_OUTBOX_DIR); nothing was re-issued"
+                .into(),
+        ));
+    }
     let key = &state.config.signing_key;
     let key_id = key.key_id().to_string();
     let now = chrono::Utc::now();
@@ -62,6 +90,8 @@ async fn reissue_all(_: AdminAuth, State(state): State<AppState>) -> Result<Json
         reissued: Vec::new(),
         already_current: 0,
         unverifiable: Vec::new(),
+        emailed: 0,
+        email_failures: Vec::new(),
     };
     for active in reissues::active_not_signed_by(&state.db, &key_id, now).await? {
         let mut content = match license::verify_signature(&active.blob, &state.config.trusted_keys)
@@ -92,7 +122,10 @@ async fn reissue_all(_: AdminAuth, State(state): State<AppState>) -> Result<Json
             &blob,
         )
         .await?;
-        if swapped.is_some() {
+        if let Some(reissue_id) = swapped {
+            if request.email {
+                email_buyer(&state, reissue_id, &active.license_key, &mut report).await?;
+            }
             report.reissued.push(Reissued {
                 license_key: active.license_key,
                 email: active.email,
@@ -110,4 +143,43 @@ async fn reissue_all(_: AdminAuth, State(state): State<AppState>) -> Result<Json
         "re-issued licenses with the current key"
     );
     Ok(Json(report))
+}
+
+/// Emails one re-issued license to its buyer; a failure is reported, not fatal.
+async fn email_buyer(
+    state: &AppState,
+    reissue_id: i64,
+    license_key: &str,
+    report: &mut ReissueReport,
+) -> Result<()> {
+    let Some(license) = crate::db::licenses::find(&state.db, license_key).await? else {
+        return Ok(());
+    };
+    let product = state
+        .config
+        .products
+        .tier(&license.tier)
+        .map(|t| t.description.clone())
+        .filter(|d| !d.is_empty())
+        .unwrap_or_else(|| "DataTools".into());
+    let sent = crate::gumroad::process::deliver(
+        state,
+        None,
+        &license,
+        crate::email::LicenseEmail::Reissue,
+        &product,
+        &license.email,
+    )
+    .await?;
+    match sent {
+        Ok(_) => {
+            reissues::mark_emailed(&state.db, reissue_id).await?;
+            report.emailed += 1;
+        }
+        Err(e) => report.email_failures.push(Unverifiable {
+            license_key: license.license_key.clone(),
+            reason: format!("{}: {e}", e.class()),
+        }),
+    }
+    Ok(())
 }

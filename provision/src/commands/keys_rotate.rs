@@ -46,7 +46,7 @@ pub fn run(global: &GlobalArgs, args: &RotateArgs) -> anyhow::Result<ExitCode> {
         }
     }
     if args.reissue {
-        reissue(&ctx)?;
+        reissue(&ctx, args.email)?;
     } else {
         println!(
             "keys: licenses issued before now still carry the old key id; `dtops keys rotate \
@@ -118,7 +118,7 @@ fn rotate(ctx: &Ctx, window_days: u32) -> anyhow::Result<()> {
 }
 
 /// Asks the api to re-sign every active license with the key it now holds.
-fn reissue(ctx: &Ctx) -> anyhow::Result<()> {
+fn reissue(ctx: &Ctx, email: bool) -> anyhow::Result<()> {
     let client = crate::admin_client::AdminClient::new(&AdminArgs {
         admin_url: format!("http://127.0.0.1:{}", ctx.site.ports.api),
         token_file: Some(ctx.host.path(&ctx.site.secret_file("admin_token"))),
@@ -126,7 +126,9 @@ fn reissue(ctx: &Ctx) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let answer = runtime.block_on(client.call(reqwest::Method::POST, "/internal/reissue", None))?;
+    let body = serde_json::json!({ "email": email });
+    let answer =
+        runtime.block_on(client.call(reqwest::Method::POST, "/internal/reissue", Some(&body)))?;
     let count = |key: &str| answer[key].as_array().map_or(0, Vec::len);
     println!(
         "keys: re-issued {} active license(s) with key {}; {} already carried it; {} could not \
@@ -143,11 +145,25 @@ fn reissue(ctx: &Ctx) -> anyhow::Result<()> {
             entry["reason"].as_str().unwrap_or("?")
         );
     }
-    // Buyers are not emailed from here: once the Postmark mailer is live (PR 2), re-issued
-    // blobs are queued for it (see app/src/http/reissue.rs).
-    println!(
-        "keys: buyers are not emailed by this command; each new blob is in `dtops licenses --json`"
-    );
+    if email {
+        println!(
+            "keys: emailed {} buyer(s) their re-signed license",
+            answer["emailed"]
+        );
+        for entry in answer["email_failures"].as_array().into_iter().flatten() {
+            println!(
+                "  not emailed: {} ({}); retry with `dtops resend {}`",
+                entry["license_key"].as_str().unwrap_or("?"),
+                entry["reason"].as_str().unwrap_or("?"),
+                entry["license_key"].as_str().unwrap_or("?"),
+            );
+        }
+    } else {
+        println!(
+            "keys: buyers were not emailed (add --email once Postmark is live); each new blob is \
+             in `dtops licenses --json`"
+        );
+    }
     Ok(())
 }
 
