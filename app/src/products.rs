@@ -119,6 +119,14 @@ impl Catalogue {
         self.tiers.get(name)
     }
 
+    /// What to call a license of `tier` in an email: the tier's description, else "DataTools".
+    pub fn tier_label(&self, tier: &str) -> String {
+        self.tier(tier)
+            .map(|t| t.description.clone())
+            .filter(|d| !d.is_empty())
+            .unwrap_or_else(|| "DataTools".into())
+    }
+
     pub fn tier_names(&self) -> Vec<&str> {
         self.tiers.keys().map(String::as_str).collect()
     }

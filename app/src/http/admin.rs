@@ -3,7 +3,6 @@
 //! Reached only over an SSH tunnel to 127.0.0.1: every route needs the Bearer admin token and
 //! refuses proxied requests (see [`super::auth`]).
 
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::middleware;
 use axum::routing::{get, post};
@@ -13,13 +12,12 @@ use serde::{Deserialize, Serialize};
 use super::auth::{refuse_proxied, AdminAuth};
 use super::error::{ApiError, Result};
 use super::json::ApiJson;
+use super::params::{self, OptionalJson};
 use super::AppState;
 use crate::db::licenses::{self, LicenseRecord};
-use crate::license::LicenseKey;
 use crate::mint::{self, InvalidField, MintRequest};
 
 const DEFAULT_LIST_LIMIT: i64 = 100;
-const MAX_LIST_LIMIT: i64 = 1000;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -80,14 +78,7 @@ async fn list_licenses(
     State(state): State<AppState>,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<Vec<LicenseRecord>>> {
-    let limit = query.limit.unwrap_or(DEFAULT_LIST_LIMIT);
-    if !(1..=MAX_LIST_LIMIT).contains(&limit) {
-        return Err(InvalidField {
-            field: "limit",
-            message: format!("{limit} is out of range; use 1 to {MAX_LIST_LIMIT}"),
-        }
-        .into());
-    }
+    let limit = params::list_limit(query.limit, DEFAULT_LIST_LIMIT)?;
     let email = query
         .email
         .as_deref()
@@ -101,7 +92,7 @@ async fn show_license(
     State(state): State<AppState>,
     Path(license_key): Path<String>,
 ) -> Result<Json<LicenseRecord>> {
-    let key = parse_key(&license_key)?;
+    let key = params::license_key(&license_key)?;
     let record = licenses::find(&state.db, key.as_str())
         .await?
         .ok_or(ApiError::NotFound)?;
@@ -118,15 +109,9 @@ async fn revoke_license(
     _: AdminAuth,
     State(state): State<AppState>,
     Path(license_key): Path<String>,
-    body: Bytes,
+    OptionalJson(request): OptionalJson<RevokeRequest>,
 ) -> Result<Json<LicenseRecord>> {
-    let key = parse_key(&license_key)?;
-    // The body is optional: an empty POST revokes with the default reason.
-    let request: RevokeRequest = if body.iter().all(u8::is_ascii_whitespace) {
-        RevokeRequest::default()
-    } else {
-        serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(e.to_string()))?
-    };
+    let key = params::license_key(&license_key)?;
     let reason = request.reason.unwrap_or_else(|| "revoked by admin".into());
     if reason.chars().count() > mint::MAX_NOTES_LEN {
         return Err(InvalidField {
@@ -140,14 +125,4 @@ async fn revoke_license(
         .ok_or(ApiError::NotFound)?;
     tracing::info!(license_key = %record.license_key, "revoked license");
     Ok(Json(record))
-}
-
-fn parse_key(text: &str) -> Result<LicenseKey> {
-    text.parse().map_err(|message| {
-        InvalidField {
-            field: "license_key",
-            message,
-        }
-        .into()
-    })
 }

@@ -4,7 +4,6 @@
 //!
 //! Same guards as the rest of `/internal/*`: the Bearer admin token, and 404 through the proxy.
 
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::middleware;
 use axum::routing::{get, post};
@@ -14,16 +13,15 @@ use serde_json::{json, Value};
 
 use super::auth::{refuse_proxied, AdminAuth};
 use super::error::{ApiError, Result};
+use super::params::{self, OptionalJson};
 use super::AppState;
 use crate::db::gumroad_events::{self as events, EventRecord, ListFilter};
 use crate::db::licenses;
 use crate::email::LicenseEmail;
 use crate::gumroad::{process, Ping};
-use crate::license::LicenseKey;
 use crate::mint::{self, InvalidField};
 
 const DEFAULT_LIST_LIMIT: i64 = 50;
-const MAX_LIST_LIMIT: i64 = 1000;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -58,14 +56,7 @@ async fn list_events(
     State(state): State<AppState>,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<Vec<Value>>> {
-    let limit = query.limit.unwrap_or(DEFAULT_LIST_LIMIT);
-    if !(1..=MAX_LIST_LIMIT).contains(&limit) {
-        return Err(InvalidField {
-            field: "limit",
-            message: format!("{limit} is out of range; use 1 to {MAX_LIST_LIMIT}"),
-        }
-        .into());
-    }
+    let limit = params::list_limit(query.limit, DEFAULT_LIST_LIMIT)?;
     let trimmed = |v: &Option<String>| {
         v.as_deref()
             .map(str::trim)
@@ -163,17 +154,9 @@ async fn resend(
     _: AdminAuth,
     State(state): State<AppState>,
     Path(license_key): Path<String>,
-    body: Bytes,
+    OptionalJson(request): OptionalJson<ResendRequest>,
 ) -> Result<Json<ResendResponse>> {
-    let key: LicenseKey = license_key.parse().map_err(|message| InvalidField {
-        field: "license_key",
-        message,
-    })?;
-    let request: ResendRequest = if body.iter().all(u8::is_ascii_whitespace) {
-        ResendRequest::default()
-    } else {
-        serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(e.to_string()))?
-    };
+    let key = params::license_key(&license_key)?;
     let license = licenses::find(&state.db, key.as_str())
         .await?
         .ok_or(ApiError::NotFound)?;
@@ -201,16 +184,7 @@ async fn resend(
             .and_then(|e| e.product_name),
         None => None,
     };
-    let product = product
-        .or_else(|| {
-            state
-                .config
-                .products
-                .tier(&license.tier)
-                .map(|t| t.description.clone())
-                .filter(|d| !d.is_empty())
-        })
-        .unwrap_or_else(|| "DataTools".into());
+    let product = product.unwrap_or_else(|| state.config.products.tier_label(&license.tier));
     let sent = process::deliver(&state, event, &license, LicenseEmail::Resend, &product, &to)
         .await?
         .map_err(ApiError::Mail)?;

@@ -7,6 +7,7 @@ mod error;
 mod events;
 mod health;
 mod json;
+mod params;
 mod reissue;
 mod webhooks;
 

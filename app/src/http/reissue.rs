@@ -19,6 +19,7 @@ use serde::Serialize;
 
 use super::auth::{refuse_proxied, AdminAuth};
 use super::error::Result;
+use super::params::OptionalJson;
 use super::AppState;
 use crate::db::reissues;
 use crate::license;
@@ -66,15 +67,9 @@ pub struct Unverifiable {
 async fn reissue_all(
     _: AdminAuth,
     State(state): State<AppState>,
-    body: axum::body::Bytes,
+    // Optional: an empty POST re-issues without emailing.
+    OptionalJson(request): OptionalJson<ReissueRequest>,
 ) -> Result<Json<ReissueReport>> {
-    // The body is optional: an empty POST re-issues without emailing.
-    let request: ReissueRequest = if body.iter().all(u8::is_ascii_whitespace) {
-        ReissueRequest::default()
-    } else {
-        serde_json::from_slice(&body)
-            .map_err(|e| super::error::ApiError::BadRequest(e.to_string()))?
-    };
     if request.email && state.mailer.is_none() {
         return Err(super::error::ApiError::BadRequest(
             "email was asked for but no mail provider is configured (POSTMARK_TOKEN_FILE or \
@@ -155,13 +150,7 @@ async fn email_buyer(
     let Some(license) = crate::db::licenses::find(&state.db, license_key).await? else {
         return Ok(());
     };
-    let product = state
-        .config
-        .products
-        .tier(&license.tier)
-        .map(|t| t.description.clone())
-        .filter(|d| !d.is_empty())
-        .unwrap_or_else(|| "DataTools".into());
+    let product = state.config.products.tier_label(&license.tier);
     let sent = crate::gumroad::process::deliver(
         state,
         None,
