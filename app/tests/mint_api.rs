@@ -56,29 +56,13 @@ async fn perpetual_and_tier_default_terms() {
     let mut body = mint_body();
     body["tier"] = json!("lifetime");
     body.as_object_mut().unwrap().remove("years");
-    let minted: Value = server
-        .admin(Method::POST, "/internal/mint")
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let minted: Value = server.mint(&body).await;
     assert_eq!(minted["expires_at"], Value::Null);
 
     let mut body = mint_body();
     body["years"] = Value::Null;
     body["perpetual"] = json!(true);
-    let minted: Value = server
-        .admin(Method::POST, "/internal/mint")
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let minted: Value = server.mint(&body).await;
     assert_eq!(minted["expires_at"], Value::Null);
     assert_eq!(minted["tier"], "core");
     server.stop().await;
@@ -288,15 +272,7 @@ async fn list_show_and_revoke() {
     for email in ["Buyer@Example.com", "other@example.com"] {
         let mut body = mint_body();
         body["email"] = json!(email);
-        let v: Value = server
-            .admin(Method::POST, "/internal/mint")
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let v: Value = server.mint(&body).await;
         keys.push(v["license_key"].as_str().unwrap().to_string());
     }
     let listed: Vec<Value> = server

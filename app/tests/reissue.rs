@@ -12,14 +12,7 @@ use serde_json::Value;
 async fn mint(server: &TestServer, email: &str) -> Value {
     let mut body = mint_body();
     body["email"] = email.into();
-    let response = server
-        .admin(Method::POST, "/internal/mint")
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    response.json().await.unwrap()
+    server.mint(&body).await
 }
 
 #[tokio::test]

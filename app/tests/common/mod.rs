@@ -129,6 +129,18 @@ impl TestServer {
             .bearer_auth(ADMIN_TOKEN)
     }
 
+    /// `POST /internal/mint` with `body`; insists on 200 and returns the license record.
+    pub async fn mint(&self, body: &serde_json::Value) -> serde_json::Value {
+        let response = self
+            .admin(reqwest::Method::POST, "/internal/mint")
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "mint refused {body}");
+        response.json().await.unwrap()
+    }
+
     pub async fn stop(self) {
         self.stop_keeping_database().await;
     }
