@@ -1,26 +1,51 @@
 //! The DataTools license server.
 //!
-//! A guided tour, in the order a request meets the code:
+//! The modules, from the leaves up; each depends only on the ones listed before it:
+//! `config` <- `db`, `email`, `license`, `products` <- `mint` <- `state` <- `delivery` <-
+//! `gumroad` <- `http` <- `server`. A request meets them the other way round: `http` routes it
+//! (`/health`, `/webhooks/gumroad`, the `/internal/*` admin API behind its guards), the handler
+//! mints (`mint`) or stores a Gumroad delivery that a `gumroad` worker processes later, and
+//! `delivery` emails the license through `email`.
+//!
+//! The public surface is deliberate: what `dtops` and the tests need, nothing more.
+#![warn(unreachable_pub)]
 
-/// Configuration from the environment (`DATABASE_URL`, `*_FILE` secrets, signing keys).
+/// Email address checks (the sender, buyers).
+mod address;
+/// The admin API's request and response bodies, shared with `dtops`.
+pub mod api;
+/// Configuration from the environment: the variable names, defaults, and the checked result.
 pub mod config;
 /// Postgres: the pool, embedded migrations, and the queries.
 pub mod db;
+/// Emailing a license and recording the attempt on its event.
+mod delivery;
 /// Email: the `Mailer` (Postmark, or an outbox directory) and the license email template.
-pub mod email;
-/// Gumroad sales: decoding a Ping, processing stored events, the background worker.
-pub mod gumroad;
+mod email;
+/// Gumroad sales: decoding a Ping, processing stored events, the background workers.
+mod gumroad;
 /// HTTP routes: `/health`, the `/internal/*` admin API, and `/webhooks/gumroad`.
-pub mod http;
+mod http;
 /// The `DTLIC2:` license format: signing and strict verification.
 pub mod license;
 /// Minting: validation, signing and storage of a new license.
-pub mod mint;
+mod mint;
 /// The product catalogue (`products.toml`): tiers and Gumroad products.
 pub mod products;
 /// Secrets in types that never print their value.
 pub mod secret;
 /// Starting and stopping the server process.
 pub mod server;
-/// A throwaway Postgres cluster for `dtops dev` and the tests.
+/// The shared state of handlers and workers.
+pub mod state;
+/// A throwaway Postgres cluster for `dtops dev`, the native runtime, the tests and the bench.
 pub mod throwaway_pg;
+
+/// Checks an email address the way the server does (for `dtops`, before a request is sent);
+/// the error is a sentence about the address.
+pub fn check_email_address(email: &str) -> Result<(), String> {
+    address::check(email)
+}
+
+/// The Gumroad Ping decoder (public for the fuzz targets).
+pub use gumroad::Ping;

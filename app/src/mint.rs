@@ -1,45 +1,21 @@
 //! Minting: a validated request becomes a signed license stored in the database.
 
-use chrono::{DateTime, Months, SubsecRound, Utc};
-use serde::Deserialize;
+use chrono::{DateTime, SubsecRound, Utc};
 use sqlx::PgPool;
 
-use crate::db::licenses::{self, LicenseRecord, NewLicense};
+use crate::api::{LicenseRecord, MintRequest};
+use crate::db::licenses::{self, NewLicense};
 use crate::license::{self, License, LicenseKey, SigningKeyPair, Term};
 use crate::products::{Catalogue, TermSpec, MAX_YEARS};
 
-pub const MAX_NAME_LEN: usize = 200;
-pub const MAX_EMAIL_LEN: usize = 254;
-pub const MAX_NOTES_LEN: usize = 2000;
-pub const MAX_SOURCE_REF_LEN: usize = 200;
-
-/// The runbook §8 body of `POST /internal/mint`. Unknown fields are refused so a typo such as
-/// `"yeras"` is an error instead of a silently ignored term.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MintRequest {
-    pub name: String,
-    pub email: String,
-    pub tier: String,
-    /// Term in years; the tier's default when absent.
-    #[serde(default)]
-    pub years: Option<u32>,
-    /// A license that never expires (instead of `years`).
-    #[serde(default)]
-    pub perpetual: bool,
-    #[serde(default)]
-    pub source: Option<String>,
-    #[serde(default)]
-    pub notes: Option<String>,
-    /// Makes the mint idempotent: a second mint with the same reference returns the first license.
-    #[serde(default)]
-    pub source_ref: Option<String>,
-}
+pub(crate) const MAX_NAME_LEN: usize = 200;
+pub(crate) const MAX_NOTES_LEN: usize = 2000;
+pub(crate) const MAX_SOURCE_REF_LEN: usize = 200;
 
 /// A request field that is not acceptable, and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{field}: {message}")]
-pub struct InvalidField {
+pub(crate) struct InvalidField {
     pub field: &'static str,
     pub message: String,
 }
@@ -52,22 +28,28 @@ fn invalid(field: &'static str, message: impl Into<String>) -> InvalidField {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum MintError {
+pub(crate) enum MintError {
     #[error(transparent)]
     Invalid(#[from] InvalidField),
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),
+    /// The database said one thing, then another (a license that vanished mid-mint).
+    #[error("inconsistent data: {0}")]
+    Inconsistent(String),
 }
 
 /// The outcome of a mint: the license, and whether this call created it.
 #[derive(Debug, Clone)]
-pub struct Minted {
+pub(crate) struct Minted {
     pub record: LicenseRecord,
     pub created: bool,
 }
 
 /// Checks a request and works out the license's term; nothing is written.
-pub fn validate(request: &MintRequest, catalogue: &Catalogue) -> Result<TermSpec, InvalidField> {
+pub(crate) fn validate(
+    request: &MintRequest,
+    catalogue: &Catalogue,
+) -> Result<TermSpec, InvalidField> {
     let name = request.name.trim();
     if name.is_empty() {
         return Err(invalid("name", "must not be empty"));
@@ -141,57 +123,19 @@ fn check_text(field: &'static str, value: &str, max_chars: usize) -> Result<(), 
     Ok(())
 }
 
-/// A deliberately plain address check: one `@`, a non-empty local part, a dotted domain, no
-/// spaces or control characters. The real test of an address is delivering mail to it.
-pub fn check_email(email: &str) -> Result<(), InvalidField> {
-    let bad = |why: &str| invalid("email", format!("{email:?} is not an email address: {why}"));
-    if email.len() > MAX_EMAIL_LEN {
-        return Err(invalid(
-            "email",
-            format!(
-                "is {} bytes long; the limit is {MAX_EMAIL_LEN}",
-                email.len()
-            ),
-        ));
-    }
-    if email.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(bad("it contains spaces or control characters"));
-    }
-    let (local, domain) = email
-        .split_once('@')
-        .ok_or_else(|| bad("there is no '@'"))?;
-    if local.is_empty() || local.len() > 64 {
-        return Err(bad("the part before '@' must be 1-64 characters"));
-    }
-    if domain.contains('@') {
-        return Err(bad("there is more than one '@'"));
-    }
-    let labels: Vec<&str> = domain.split('.').collect();
-    if labels.len() < 2
-        || labels
-            .iter()
-            .any(|l| l.is_empty() || l.starts_with('-') || l.ends_with('-'))
-    {
-        return Err(bad("the domain must look like example.com"));
-    }
-    Ok(())
+/// The buyer's address, checked ([`crate::address::check`]); 422 naming `email` otherwise.
+pub(crate) fn check_email(email: &str) -> Result<(), InvalidField> {
+    crate::address::check(email).map_err(|message| invalid("email", message))
 }
 
 /// When a license issued at `issued_at` with `term` ends.
-pub fn expiry(issued_at: DateTime<Utc>, term: TermSpec) -> Term {
-    match term {
-        TermSpec::Years { years } => Term::Until(
-            issued_at
-                .checked_add_months(Months::new(12 * years))
-                .expect("at most ten years from now is representable"),
-        ),
-        TermSpec::Named(_) => Term::Perpetual,
-    }
+pub(crate) fn expiry(issued_at: DateTime<Utc>, term: TermSpec) -> Term {
+    term.term_from(issued_at)
 }
 
 /// Validates, signs and stores a license. With a `source_ref` already used, returns the license
 /// minted the first time (`created: false`) and signs nothing new.
-pub async fn mint(
+pub(crate) async fn mint(
     db: &PgPool,
     catalogue: &Catalogue,
     key: &SigningKeyPair,
@@ -244,7 +188,11 @@ pub async fn mint(
             let source_ref = request.source_ref.as_deref().unwrap_or_default();
             let record = licenses::find_by_source_ref(db, source_ref)
                 .await?
-                .ok_or(sqlx::Error::RowNotFound)?;
+                .ok_or_else(|| {
+                    MintError::Inconsistent(format!(
+                        "source_ref {source_ref:?} was taken, yet no license carries it"
+                    ))
+                })?;
             Ok(Minted {
                 record,
                 created: false,

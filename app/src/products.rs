@@ -15,7 +15,10 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use chrono::{DateTime, Months, Utc};
 use serde::Deserialize;
+
+use crate::license::Term;
 
 /// The catalogue built into the binary: the repository's `products.toml`.
 pub const EMBEDDED_PRODUCTS_TOML: &str = include_str!("../../products.toml");
@@ -28,6 +31,21 @@ pub const MAX_YEARS: u32 = 10;
 pub enum TermSpec {
     Years { years: u32 },
     Named(Perpetual),
+}
+
+impl TermSpec {
+    /// When a license issued at `issued_at` with this term ends. A year is a calendar year
+    /// (2028-02-29 + 1 year = 2029-02-28).
+    pub fn term_from(self, issued_at: DateTime<Utc>) -> Term {
+        match self {
+            TermSpec::Years { years } => Term::Until(
+                issued_at
+                    .checked_add_months(Months::new(12 * years))
+                    .expect("at most ten years from now is representable"),
+            ),
+            TermSpec::Named(_) => Term::Perpetual,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -17,7 +17,6 @@ use chrono::{DateTime, TimeZone, Utc};
 use datatools_license::license::{
     self, License, LicenseKey, SigningKeyPair, Term, TrustedKeys, VerifyError, MAX_BLOB_LEN, PREFIX,
 };
-use datatools_license::mint;
 use datatools_license::products::TermSpec;
 use ed25519_dalek::{Signer, SigningKey};
 use serde::{Deserialize, Serialize};
@@ -342,7 +341,7 @@ fn build() -> VectorFile {
     };
     assert_eq!(
         one_year.term,
-        mint::expiry(one_year.issued_at, TermSpec::Years { years: 1 }),
+        TermSpec::Years { years: 1 }.term_from(one_year.issued_at),
         "the one-year vector's term is what the server mints"
     );
     let perpetual = License {

@@ -246,7 +246,7 @@ async fn twenty_identical_deliveries_at_once_on_two_instances_give_one_license_a
     let other = {
         let mut env = common::Env::new(&server.cluster.url("datatools"));
         gumroad::configure(&mut env, &postmark.url);
-        let state = datatools_license::server::state(env.config().unwrap()).unwrap();
+        let state = datatools_license::state::AppState::new(env.config().unwrap()).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(datatools_license::server::serve(

@@ -3,7 +3,7 @@
 mod common;
 
 use common::{cluster, Env};
-use datatools_license::{db, server};
+use datatools_license::db;
 
 #[tokio::test]
 async fn migrate_twice_and_concurrently() {
@@ -11,7 +11,11 @@ async fn migrate_twice_and_concurrently() {
     cluster.create_database("m").await.unwrap();
     let env = Env::new(&cluster.url("m"));
     let pools: Vec<_> = (0..4)
-        .map(|_| server::state(env.config().unwrap()).unwrap().db)
+        .map(|_| {
+            datatools_license::state::AppState::new(env.config().unwrap())
+                .unwrap()
+                .db
+        })
         .collect();
 
     // Four at once: the advisory lock serialises them; all succeed.

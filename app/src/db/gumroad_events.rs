@@ -1,59 +1,43 @@
 //! The `gumroad_events` table: every authenticated Gumroad delivery, and the worker's queue.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 use sqlx::PgExecutor;
+
+use crate::api::{EmailStatus, Event, EventStatus, Resource};
 
 /// How long a worker owns an event it took. Processing is one mint and one email (the mail
 /// client times out well before this), so an expired lease means the worker died.
-pub const LEASE_SECONDS: i64 = 60;
+pub(crate) const LEASE_SECONDS: i64 = 60;
 
-/// An event as the admin API shows it (the raw body only in [`EventRecord::raw_body`]).
-#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
-pub struct EventRecord {
-    pub id: i64,
-    pub received_at: DateTime<Utc>,
-    pub content_type: String,
+/// A stored delivery: the event as the admin API shows it, and the body exactly as it arrived.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct StoredEvent {
+    #[sqlx(flatten)]
+    pub event: Event,
     pub raw_body: String,
-    pub sale_id: Option<String>,
-    pub resource_name: String,
-    pub product_id: Option<String>,
-    pub product_name: Option<String>,
-    pub email: Option<String>,
-    pub seller_id: Option<String>,
-    pub subscription_id: Option<String>,
-    pub is_recurring_charge: bool,
-    pub test: bool,
-    pub retry_count: i32,
-    pub duplicate_of: Option<i64>,
-    pub status: String,
-    pub attempts: i32,
-    pub next_attempt_at: DateTime<Utc>,
-    pub lease_until: Option<DateTime<Utc>>,
-    pub last_error: Option<String>,
-    pub outcome: Option<String>,
-    pub license_key: Option<String>,
-    pub email_status: Option<String>,
-    pub email_to: Option<String>,
-    pub email_message_id: Option<String>,
-    pub email_error: Option<String>,
-    pub emailed_at: Option<DateTime<Utc>>,
-    pub processed_at: Option<DateTime<Utc>>,
 }
 
-const COLUMNS: &str = "id, received_at, content_type, raw_body, sale_id, resource_name, \
+impl std::ops::Deref for StoredEvent {
+    type Target = Event;
+    fn deref(&self) -> &Event {
+        &self.event
+    }
+}
+
+/// Every column of [`Event`] (all but the body).
+const EVENT_COLUMNS: &str = "id, received_at, content_type, sale_id, resource_name, \
     product_id, product_name, email, seller_id, subscription_id, is_recurring_charge, test, \
     retry_count, duplicate_of, status, attempts, next_attempt_at, lease_until, last_error, \
     outcome, license_key, email_status, email_to, email_message_id, email_error, emailed_at, \
     processed_at";
 
 /// What the webhook copies out of a delivery before storing it.
-#[derive(Debug, Clone, Default)]
-pub struct NewEvent<'a> {
+#[derive(Debug, Clone)]
+pub(crate) struct NewEvent<'a> {
     pub content_type: &'a str,
     pub raw_body: &'a str,
     pub sale_id: Option<&'a str>,
-    pub resource_name: &'a str,
+    pub resource_name: Resource,
     pub product_id: Option<&'a str>,
     pub product_name: Option<&'a str>,
     pub email: Option<&'a str>,
@@ -68,7 +52,7 @@ pub struct NewEvent<'a> {
 
 /// The stored delivery: its id, and the event it duplicates when it is a repeat.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Stored {
+pub(crate) struct Stored {
     pub id: i64,
     pub duplicate_of: Option<i64>,
 }
@@ -81,10 +65,10 @@ const INSERT: &str = "insert into gumroad_events (content_type, raw_body, sale_i
 /// Stores a delivery. The first one of a (sale_id, resource_name) is the event to process; a
 /// repeat is stored with `duplicate_of` pointing at it and status `duplicate`. The unique index
 /// decides which is first, so concurrent deliveries (two instances, one database) agree.
-pub async fn insert(db: &sqlx::PgPool, new: &NewEvent<'_>) -> sqlx::Result<Stored> {
+pub(crate) async fn insert(db: &sqlx::PgPool, new: &NewEvent<'_>) -> sqlx::Result<Stored> {
     let (status, error) = match new.failed {
-        Some(error) => ("failed", Some(error)),
-        None => ("received", None),
+        Some(error) => (EventStatus::Failed, Some(error)),
+        None => (EventStatus::Received, None),
     };
     let first: Option<i64> = bind_new(
         sqlx::query_scalar(&format!(
@@ -110,11 +94,11 @@ pub async fn insert(db: &sqlx::PgPool, new: &NewEvent<'_>) -> sqlx::Result<Store
          and duplicate_of is null and not test",
     )
     .bind(new.sale_id)
-    .bind(new.resource_name)
+    .bind(&new.resource_name)
     .fetch_one(db)
     .await?;
     let id: i64 = bind_new(sqlx::query_scalar(&format!("{INSERT} returning id")), new)
-        .bind("duplicate")
+        .bind(EventStatus::Duplicate)
         .bind(None::<&str>)
         .bind(Some(original))
         .fetch_one(db)
@@ -127,13 +111,13 @@ pub async fn insert(db: &sqlx::PgPool, new: &NewEvent<'_>) -> sqlx::Result<Store
 
 fn bind_new<'q, O>(
     query: sqlx::query::QueryScalar<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>,
-    new: &NewEvent<'q>,
+    new: &'q NewEvent<'q>,
 ) -> sqlx::query::QueryScalar<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments> {
     query
         .bind(new.content_type)
         .bind(new.raw_body)
         .bind(new.sale_id)
-        .bind(new.resource_name)
+        .bind(&new.resource_name)
         .bind(new.product_id)
         .bind(new.product_name)
         .bind(new.email)
@@ -147,7 +131,7 @@ fn bind_new<'q, O>(
 /// Takes the next due event for processing, or None. `skip locked` keeps workers (in this
 /// process or another instance) from taking the same event; a lease that ran out (a worker
 /// that died mid-way) makes the event due again.
-pub async fn claim_next(db: impl PgExecutor<'_>) -> sqlx::Result<Option<EventRecord>> {
+pub(crate) async fn claim_next(db: impl PgExecutor<'_>) -> sqlx::Result<Option<StoredEvent>> {
     sqlx::query_as(&format!(
         "update gumroad_events \
          set status = 'processing', attempts = attempts + 1, \
@@ -160,7 +144,7 @@ pub async fn claim_next(db: impl PgExecutor<'_>) -> sqlx::Result<Option<EventRec
              order by next_attempt_at, id \
              for update skip locked \
              limit 1) \
-         returning {COLUMNS}"
+         returning raw_body, {EVENT_COLUMNS}"
     ))
     .fetch_optional(db)
     .await
@@ -168,14 +152,14 @@ pub async fn claim_next(db: impl PgExecutor<'_>) -> sqlx::Result<Option<EventRec
 
 /// Takes one event now, whatever its status (a replay), unless a live worker holds it.
 /// Returns None when it is being processed right now.
-pub async fn claim(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<EventRecord>> {
+pub(crate) async fn claim(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<StoredEvent>> {
     sqlx::query_as(&format!(
         "update gumroad_events \
          set status = 'processing', attempts = attempts + 1, \
              lease_until = now() + make_interval(secs => {LEASE_SECONDS}) \
          where id = $1 and duplicate_of is null \
            and (status <> 'processing' or lease_until < now()) \
-         returning {COLUMNS}"
+         returning raw_body, {EVENT_COLUMNS}"
     ))
     .bind(id)
     .fetch_optional(db)
@@ -184,26 +168,26 @@ pub async fn claim(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<Even
 
 /// How an attempt ended.
 #[derive(Debug, Clone)]
-pub struct Finish<'a> {
+pub(crate) struct Finish<'a> {
     /// done, failed, ignored, or retrying (with `retry_at`).
-    pub status: &'a str,
+    pub status: EventStatus,
     pub outcome: Option<&'a str>,
     pub last_error: Option<&'a str>,
     pub retry_at: Option<DateTime<Utc>>,
 }
 
-pub async fn finish(
+pub(crate) async fn finish(
     db: impl PgExecutor<'_>,
     id: i64,
     finish: &Finish<'_>,
-) -> sqlx::Result<Option<EventRecord>> {
+) -> sqlx::Result<Option<StoredEvent>> {
     sqlx::query_as(&format!(
         "update gumroad_events \
          set status = $2, outcome = coalesce($3, outcome), last_error = $4, \
              next_attempt_at = coalesce($5, next_attempt_at), lease_until = null, \
              processed_at = case when $2 = 'retrying' then processed_at else now() end \
          where id = $1 \
-         returning {COLUMNS}"
+         returning raw_body, {EVENT_COLUMNS}"
     ))
     .bind(id)
     .bind(finish.status)
@@ -215,7 +199,11 @@ pub async fn finish(
 }
 
 /// Links the event to the license it minted, renewed, revoked or reinstated.
-pub async fn set_license(db: impl PgExecutor<'_>, id: i64, license_key: &str) -> sqlx::Result<()> {
+pub(crate) async fn set_license(
+    db: impl PgExecutor<'_>,
+    id: i64,
+    license_key: &str,
+) -> sqlx::Result<()> {
     sqlx::query("update gumroad_events set license_key = $2 where id = $1")
         .bind(id)
         .bind(license_key)
@@ -226,15 +214,14 @@ pub async fn set_license(db: impl PgExecutor<'_>, id: i64, license_key: &str) ->
 
 /// Records an email attempt on the event.
 #[derive(Debug, Clone)]
-pub struct EmailResult<'a> {
-    /// sent, retrying, failed, skipped.
-    pub status: &'a str,
+pub(crate) struct EmailResult<'a> {
+    pub status: EmailStatus,
     pub to: Option<&'a str>,
     pub message_id: Option<&'a str>,
     pub error: Option<&'a str>,
 }
 
-pub async fn set_email(
+pub(crate) async fn set_email(
     db: impl PgExecutor<'_>,
     id: i64,
     result: &EmailResult<'_>,
@@ -256,9 +243,9 @@ pub async fn set_email(
     Ok(())
 }
 
-pub async fn find(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<EventRecord>> {
+pub(crate) async fn find(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<StoredEvent>> {
     sqlx::query_as(&format!(
-        "select {COLUMNS} from gumroad_events where id = $1"
+        "select raw_body, {EVENT_COLUMNS} from gumroad_events where id = $1"
     ))
     .bind(id)
     .fetch_optional(db)
@@ -267,7 +254,7 @@ pub async fn find(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<Event
 
 /// Filters for the admin list; all optional.
 #[derive(Debug, Clone, Default)]
-pub struct ListFilter<'a> {
+pub(crate) struct ListFilter<'a> {
     /// Only events that need a look: failed, or retrying after an error.
     pub failed: bool,
     pub email: Option<&'a str>,
@@ -275,13 +262,13 @@ pub struct ListFilter<'a> {
     pub limit: i64,
 }
 
-/// Newest first.
-pub async fn list(
+/// Newest first, without their bodies.
+pub(crate) async fn list(
     db: impl PgExecutor<'_>,
     filter: &ListFilter<'_>,
-) -> sqlx::Result<Vec<EventRecord>> {
+) -> sqlx::Result<Vec<Event>> {
     sqlx::query_as(&format!(
-        "select {COLUMNS} from gumroad_events \
+        "select {EVENT_COLUMNS} from gumroad_events \
          where (not $1 or status in ('failed', 'retrying')) \
            and ($2::text is null or lower(email) = lower($2)) \
            and ($3::text is null or sale_id = $3) \
@@ -296,7 +283,7 @@ pub async fn list(
 }
 
 /// The license an earlier real (non-test) sale of this subscription got: a renewal extends it.
-pub async fn subscription_license(
+pub(crate) async fn subscription_license(
     db: impl PgExecutor<'_>,
     subscription_id: &str,
     except_event: i64,
@@ -314,7 +301,10 @@ pub async fn subscription_license(
 }
 
 /// The license a real sale got (its own, or the subscription's for a renewal charge).
-pub async fn sale_license(db: impl PgExecutor<'_>, sale_id: &str) -> sqlx::Result<Option<String>> {
+pub(crate) async fn sale_license(
+    db: impl PgExecutor<'_>,
+    sale_id: &str,
+) -> sqlx::Result<Option<String>> {
     sqlx::query_scalar(
         "select license_key from gumroad_events \
          where sale_id = $1 and resource_name = 'sale' and not test \
@@ -327,10 +317,10 @@ pub async fn sale_license(db: impl PgExecutor<'_>, sale_id: &str) -> sqlx::Resul
 }
 
 /// The latest refund / dispute / dispute_won received for a real sale, if any.
-pub async fn latest_reversal(
+pub(crate) async fn latest_reversal(
     db: impl PgExecutor<'_>,
     sale_id: &str,
-) -> sqlx::Result<Option<String>> {
+) -> sqlx::Result<Option<Resource>> {
     sqlx::query_scalar(
         "select resource_name from gumroad_events \
          where sale_id = $1 and not test and duplicate_of is null \
@@ -343,7 +333,7 @@ pub async fn latest_reversal(
 }
 
 /// The newest event linked to a license (for recording a re-send on it).
-pub async fn latest_for_license(
+pub(crate) async fn latest_for_license(
     db: impl PgExecutor<'_>,
     license_key: &str,
 ) -> sqlx::Result<Option<i64>> {
@@ -354,4 +344,12 @@ pub async fn latest_for_license(
     .bind(license_key)
     .fetch_optional(db)
     .await
+}
+
+/// The later deliveries recorded as repeats of event `id`.
+pub(crate) async fn duplicates_of(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Vec<i64>> {
+    sqlx::query_scalar("select id from gumroad_events where duplicate_of = $1 order by id")
+        .bind(id)
+        .fetch_all(db)
+        .await
 }

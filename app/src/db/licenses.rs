@@ -1,28 +1,11 @@
 //! The `licenses` table.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 use sqlx::PgExecutor;
 
-/// A row of `licenses`, as the admin API shows it.
-#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
-pub struct LicenseRecord {
-    pub license_key: String,
-    pub name: String,
-    pub email: String,
-    pub tier: String,
-    pub source: String,
-    pub source_ref: Option<String>,
-    pub notes: String,
-    pub issued_at: DateTime<Utc>,
-    pub expires_at: Option<DateTime<Utc>>,
-    pub revoked_at: Option<DateTime<Utc>>,
-    pub revoke_reason: Option<String>,
-    pub key_id: String,
-    pub blob: String,
-}
+use crate::api::LicenseRecord;
 
-pub struct NewLicense<'a> {
+pub(crate) struct NewLicense<'a> {
     pub license_key: &'a str,
     pub name: &'a str,
     pub email: &'a str,
@@ -41,7 +24,7 @@ const COLUMNS: &str = "license_key, name, email, tier, source, source_ref, notes
 
 /// Inserts a license. Returns `None` when `source_ref` is already taken: the caller then
 /// returns the existing license (an idempotent repeat, not an error).
-pub async fn insert(
+pub(crate) async fn insert(
     db: impl PgExecutor<'_>,
     new: &NewLicense<'_>,
 ) -> sqlx::Result<Option<LicenseRecord>> {
@@ -67,7 +50,7 @@ pub async fn insert(
     .await
 }
 
-pub async fn find_by_source_ref(
+pub(crate) async fn find_by_source_ref(
     db: impl PgExecutor<'_>,
     source_ref: &str,
 ) -> sqlx::Result<Option<LicenseRecord>> {
@@ -79,7 +62,7 @@ pub async fn find_by_source_ref(
     .await
 }
 
-pub async fn find(
+pub(crate) async fn find(
     db: impl PgExecutor<'_>,
     license_key: &str,
 ) -> sqlx::Result<Option<LicenseRecord>> {
@@ -92,7 +75,7 @@ pub async fn find(
 }
 
 /// Licenses for an address (case-insensitive), newest first; every license when `email` is None.
-pub async fn list(
+pub(crate) async fn list(
     db: impl PgExecutor<'_>,
     email: Option<&str>,
     limit: i64,
@@ -109,7 +92,7 @@ pub async fn list(
 }
 
 /// Marks a license revoked. Revoking twice keeps the first time and reason.
-pub async fn revoke(
+pub(crate) async fn revoke(
     db: impl PgExecutor<'_>,
     license_key: &str,
     reason: &str,
@@ -130,7 +113,7 @@ pub async fn revoke(
 /// Lifts a revocation, but only one made for `reason` (a won dispute reinstates a license the
 /// dispute revoked, never one revoked by hand or for a refund). Returns the license when it was
 /// reinstated.
-pub async fn reinstate(
+pub(crate) async fn reinstate(
     db: impl PgExecutor<'_>,
     license_key: &str,
     reason: &str,
@@ -147,7 +130,7 @@ pub async fn reinstate(
 }
 
 /// Locks a license row for the rest of the transaction (a renewal reads, re-signs, writes).
-pub async fn find_for_update(
+pub(crate) async fn find_for_update(
     db: impl PgExecutor<'_>,
     license_key: &str,
 ) -> sqlx::Result<Option<LicenseRecord>> {
@@ -160,7 +143,7 @@ pub async fn find_for_update(
 }
 
 /// A renewal: the same license key with a new expiry, tier and re-signed blob.
-pub async fn renew(
+pub(crate) async fn renew(
     db: impl PgExecutor<'_>,
     license_key: &str,
     tier: &str,

@@ -1,48 +1,9 @@
 //! Postgres access: the pool, migrations, and one module of small query functions per table.
 
-pub mod gumroad_events;
-pub mod licenses;
-pub mod reissues;
+pub(crate) mod gumroad_events;
+pub(crate) mod licenses;
+mod pool;
+pub(crate) mod reissues;
 
-use std::str::FromStr;
-use std::time::Duration;
-
-use sqlx::migrate::Migrator;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::PgPool;
-
-use crate::config::Config;
-
-/// The schema, embedded in the binary: `datatools-license migrate` applies it.
-pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
-
-/// How long a request waits for a connection before failing (keeps /health fast when the
-/// database is down).
-const ACQUIRE_TIMEOUT: Duration = Duration::from_millis(1500);
-
-/// A pool that connects on first use, so the server starts (and reports `"db":"error"` on
-/// /health) even while the database is still coming up.
-pub fn pool(config: &Config) -> Result<PgPool, sqlx::Error> {
-    let mut options = PgConnectOptions::from_str(&config.database_url)?;
-    if let Some(password) = &config.pg_password {
-        options = options.password(password.expose());
-    }
-    let max = std::env::var("DATATOOLS_DB_POOL_SIZE")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(16);
-    Ok(PgPoolOptions::new()
-        .max_connections(max)
-        .acquire_timeout(ACQUIRE_TIMEOUT)
-        // No ping before every query: it doubled Postgres' round trips per mint (scripts/bench:
-        // ~30% more throughput without it). A connection that died with a database restart
-        // fails one request with 503, which the admin client shows and Gumroad retries.
-        .test_before_acquire(false)
-        .connect_lazy_with(options))
-}
-
-/// Applies pending migrations. Safe to run twice and concurrently: sqlx holds a Postgres
-/// advisory lock for the duration.
-pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
-    MIGRATOR.run(pool).await
-}
+pub use pool::pool;
+pub use pool::{migrate, MIGRATOR};

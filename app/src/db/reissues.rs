@@ -6,7 +6,7 @@ use sqlx::PgExecutor;
 
 /// An active license (not revoked, not expired at `now`) as re-issuing needs it.
 #[derive(Debug, Clone, sqlx::FromRow)]
-pub struct ActiveLicense {
+pub(crate) struct ActiveLicense {
     pub license_key: String,
     pub email: String,
     pub key_id: String,
@@ -14,7 +14,7 @@ pub struct ActiveLicense {
 }
 
 /// Active licenses whose blob is signed by a key other than `key_id`, oldest first.
-pub async fn active_not_signed_by(
+pub(crate) async fn active_not_signed_by(
     db: impl PgExecutor<'_>,
     key_id: &str,
     now: DateTime<Utc>,
@@ -31,7 +31,7 @@ pub async fn active_not_signed_by(
 }
 
 /// How many active licenses already carry `key_id`.
-pub async fn count_active_signed_by(
+pub(crate) async fn count_active_signed_by(
     db: impl PgExecutor<'_>,
     key_id: &str,
     now: DateTime<Utc>,
@@ -49,7 +49,7 @@ pub async fn count_active_signed_by(
 /// Replaces the blob of `license_key` if it is still signed by `old_key_id`, keeping the old
 /// blob in `license_reissues`, in one statement. `None` when the license changed meanwhile (a
 /// concurrent re-issue): nothing was written.
-pub async fn replace_blob(
+pub(crate) async fn replace_blob(
     db: impl PgExecutor<'_>,
     license_key: &str,
     old_key_id: &str,
@@ -79,7 +79,7 @@ pub async fn replace_blob(
 }
 
 /// Records that the buyer was emailed the blob of re-issue `id`.
-pub async fn mark_emailed(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<()> {
+pub(crate) async fn mark_emailed(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<()> {
     sqlx::query("update license_reissues set emailed_at = now() where id = $1")
         .bind(id)
         .execute(db)

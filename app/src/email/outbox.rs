@@ -5,25 +5,25 @@ use std::path::{Path, PathBuf};
 
 use chrono::Utc;
 
-use super::{Email, MailError, Sent};
+use super::message::{Email, MailError, Sent};
 
 #[derive(Debug, Clone)]
-pub struct Outbox {
+pub(crate) struct Outbox {
     dir: PathBuf,
 }
 
 impl Outbox {
-    pub fn new(dir: PathBuf) -> Self {
+    pub(crate) fn new(dir: PathBuf) -> Self {
         Outbox { dir }
     }
 
-    pub fn dir(&self) -> &Path {
+    pub(crate) fn dir(&self) -> &Path {
         &self.dir
     }
 
     /// Writes `<UTC time>-<random>.eml` (written to a temporary name, then renamed, so a
     /// reader never sees half a message).
-    pub async fn send(&self, email: &Email) -> Result<Sent, MailError> {
+    pub(crate) async fn send(&self, email: &Email) -> Result<Sent, MailError> {
         let mut suffix = [0u8; 4];
         getrandom::getrandom(&mut suffix)
             .map_err(|e| MailError::Retryable(format!("outbox: random name: {e}")))?;

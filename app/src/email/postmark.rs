@@ -10,13 +10,11 @@ use reqwest::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{Email, MailError, Sent};
+use super::message::{Email, MailError, Sent};
 use crate::secret::Secret;
 
-pub const DEFAULT_API_URL: &str = "https://api.postmarkapp.com";
-
 #[derive(Debug, Clone)]
-pub struct Postmark {
+pub(crate) struct Postmark {
     http: reqwest::Client,
     base_url: String,
     token: Secret,
@@ -34,7 +32,7 @@ struct Answer {
 }
 
 impl Postmark {
-    pub fn new(base_url: &str, token: Secret, timeout: Duration) -> Result<Self, String> {
+    pub(crate) fn new(base_url: &str, token: Secret, timeout: Duration) -> Result<Self, String> {
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(5)))
@@ -48,11 +46,11 @@ impl Postmark {
         })
     }
 
-    pub fn base_url(&self) -> &str {
+    pub(crate) fn base_url(&self) -> &str {
         &self.base_url
     }
 
-    pub async fn send(&self, email: &Email) -> Result<Sent, MailError> {
+    pub(crate) async fn send(&self, email: &Email) -> Result<Sent, MailError> {
         let mut body = json!({
             "From": email.from,
             "To": email.to,
@@ -96,7 +94,8 @@ impl Postmark {
     }
 }
 
-/// Sorts Postmark's answer (research/postmark.md's table).
+/// Sorts Postmark's answer by its HTTP status and `ErrorCode` (422 + 300/406: the address;
+/// 10/400/401/...: our account; 429/5xx: later).
 fn classify(status: StatusCode, answer: Option<Answer>, text: &str) -> Result<Sent, MailError> {
     let snippet = || text.chars().take(200).collect::<String>();
     let Some(answer) = answer else {

@@ -4,16 +4,16 @@ use std::sync::OnceLock;
 
 use minijinja::{context, Environment, UndefinedBehavior};
 
-use super::{Attachment, Email};
-use crate::db::licenses::LicenseRecord;
+use super::message::{Attachment, Email};
+use crate::api::LicenseRecord;
 
 const TEMPLATE_NAME: &str = "license_email.txt";
 const TEMPLATE: &str = include_str!("license_email.txt.j2");
-pub const ATTACHMENT_NAME: &str = "datatools-license.txt";
+pub(super) const ATTACHMENT_NAME: &str = "datatools-license.txt";
 
 /// What the email is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LicenseEmail {
+pub(crate) enum LicenseEmail {
     Purchase,
     Renewal,
     Resend,
@@ -34,7 +34,7 @@ fn environment() -> &'static Environment<'static> {
 }
 
 /// The email carrying `license` to `to`. `product` is the product's name as the buyer saw it.
-pub fn license_email(
+pub(crate) fn license_email(
     kind: LicenseEmail,
     license: &LicenseRecord,
     product: &str,

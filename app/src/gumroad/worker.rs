@@ -10,12 +10,10 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use super::process;
+use super::process::process;
 use crate::db::gumroad_events;
-use crate::http::AppState;
+use crate::state::AppState;
 
-/// Tasks processing events at once (each holds at most one database connection while it works).
-pub const DEFAULT_WORKERS: usize = 2;
 /// How often an idle worker looks at the table: the webhook wakes one at once, but another
 /// instance's deliveries and due retries are seen by polling.
 const POLL_INTERVAL: Duration = Duration::from_secs(1);
@@ -23,13 +21,13 @@ const POLL_INTERVAL: Duration = Duration::from_secs(1);
 const ERROR_PAUSE: Duration = Duration::from_secs(5);
 
 /// Running workers; [`Workers::stop`] lets each finish its current event.
-pub struct Workers {
+pub(crate) struct Workers {
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
 
 impl Workers {
-    pub fn spawn(state: AppState, count: usize) -> Workers {
+    pub(crate) fn spawn(state: AppState, count: usize) -> Workers {
         let (stop, stopped) = watch::channel(false);
         let tasks = (0..count)
             .map(|n| tokio::spawn(run(state.clone(), stopped.clone(), n)))
@@ -37,7 +35,7 @@ impl Workers {
         Workers { stop, tasks }
     }
 
-    pub async fn stop(self) {
+    pub(crate) async fn stop(self) {
         let _ = self.stop.send(true);
         for task in self.tasks {
             let _ = task.await;
@@ -54,7 +52,7 @@ async fn run(state: AppState, mut stopped: watch::Receiver<bool>, n: usize) {
         let pause = match gumroad_events::claim_next(&state.db).await {
             Ok(Some(event)) => {
                 let id = event.id;
-                if let Err(e) = process::process(&state, event).await {
+                if let Err(e) = process(&state, event).await {
                     // The lease runs out and the event is taken again.
                     tracing::error!(event = id, error = %e, "gumroad event: cannot record the outcome");
                 }

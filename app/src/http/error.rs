@@ -1,16 +1,18 @@
-//! The API's error type: one JSON shape for every failure, and nothing internal in it.
+//! The API's error type: one JSON shape ([`ErrorBody`]) for every failure, nothing internal in it.
 
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::json;
 
+use crate::api::ErrorBody;
+use crate::email::MailError;
+use crate::gumroad::ProcessError;
 use crate::mint::{InvalidField, MintError};
 
-pub type Result<T, E = ApiError> = std::result::Result<T, E>;
+pub(crate) type Result<T, E = ApiError> = std::result::Result<T, E>;
 
 #[derive(Debug, thiserror::Error)]
-pub enum ApiError {
+pub(crate) enum ApiError {
     #[error("missing or wrong admin token")]
     Unauthorized,
     #[error("not found")]
@@ -22,15 +24,18 @@ pub enum ApiError {
     #[error("{0}")]
     Conflict(String),
     #[error("email not sent: {0}")]
-    Mail(crate::email::MailError),
+    Mail(MailError),
     #[error(transparent)]
     InvalidField(#[from] InvalidField),
     #[error("database error")]
     Db(#[from] sqlx::Error),
+    /// Our data contradicts itself: logged, a 500 for the client.
+    #[error("internal error")]
+    Internal(String),
 }
 
 impl ApiError {
-    pub fn status_code(&self) -> StatusCode {
+    pub(crate) fn status_code(&self) -> StatusCode {
         match self {
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::NotFound => StatusCode::NOT_FOUND,
@@ -40,6 +45,49 @@ impl ApiError {
             ApiError::Mail(_) => StatusCode::BAD_GATEWAY,
             ApiError::InvalidField(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Db(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn body(&self) -> ErrorBody {
+        let code = |error: &str| ErrorBody {
+            error: error.into(),
+            ..ErrorBody::default()
+        };
+        match self {
+            ApiError::Unauthorized => ErrorBody {
+                message: Some("send the admin token as `Authorization: Bearer <token>`".into()),
+                ..code("unauthorized")
+            },
+            ApiError::NotFound => code("not_found"),
+            ApiError::BadRequest(message) => ErrorBody {
+                message: Some(message.clone()),
+                ..code("bad_request")
+            },
+            ApiError::PayloadTooLarge => code("payload_too_large"),
+            ApiError::Conflict(message) => ErrorBody {
+                message: Some(message.clone()),
+                ..code("conflict")
+            },
+            ApiError::Mail(e) => ErrorBody {
+                class: Some(e.class().into()),
+                message: Some(format!("{}: {e}", e.class())),
+                ..code("email_not_sent")
+            },
+            ApiError::InvalidField(InvalidField { field, message }) => ErrorBody {
+                field: Some((*field).into()),
+                message: Some(message.clone()),
+                ..code("invalid_field")
+            },
+            ApiError::Db(e) => {
+                // The detail goes to the log only; clients learn that the database failed.
+                tracing::error!(error = %e, "database error");
+                code("database_unavailable")
+            }
+            ApiError::Internal(why) => {
+                tracing::error!(error = %why, "internal error");
+                code("internal_error")
+            }
         }
     }
 }
@@ -49,31 +97,23 @@ impl From<MintError> for ApiError {
         match e {
             MintError::Invalid(field) => field.into(),
             MintError::Db(db) => db.into(),
+            MintError::Inconsistent(why) => ApiError::Internal(why),
+        }
+    }
+}
+
+impl From<ProcessError> for ApiError {
+    fn from(e: ProcessError) -> Self {
+        match e {
+            ProcessError::Db(db) => db.into(),
+            ProcessError::Inconsistent(why) => ApiError::Internal(why),
         }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = match &self {
-            ApiError::Unauthorized => json!({"error": "unauthorized",
-                "message": "send the admin token as `Authorization: Bearer <token>`"}),
-            ApiError::NotFound => json!({"error": "not_found"}),
-            ApiError::BadRequest(message) => json!({"error": "bad_request", "message": message}),
-            ApiError::PayloadTooLarge => json!({"error": "payload_too_large"}),
-            ApiError::Conflict(message) => json!({"error": "conflict", "message": message}),
-            ApiError::Mail(e) => json!({"error": "email_not_sent", "class": e.class(),
-                "message": format!("{}: {e}", e.class())}),
-            ApiError::InvalidField(InvalidField { field, message }) => {
-                json!({"error": "invalid_field", "field": field, "message": message})
-            }
-            ApiError::Db(e) => {
-                // The detail goes to the log only; clients learn that the database failed.
-                tracing::error!(error = %e, "database error");
-                json!({"error": "database_unavailable"})
-            }
-        };
-        let mut response = (self.status_code(), Json(body)).into_response();
+        let mut response = (self.status_code(), Json(self.body())).into_response();
         if matches!(self, ApiError::Unauthorized) {
             response
                 .headers_mut()

@@ -8,12 +8,12 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
-use super::AppState;
+use crate::state::AppState;
 
 /// The probe answers within this even when the database hangs.
 const DB_CHECK_TIMEOUT: Duration = Duration::from_millis(1500);
 
-pub fn router() -> Router<AppState> {
+pub(super) fn router() -> Router<AppState> {
     Router::new().route("/health", get(health))
 }
 

@@ -7,7 +7,7 @@ use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
 
-pub struct ApiJson<T>(pub T);
+pub(crate) struct ApiJson<T>(pub(crate) T);
 
 impl<S, T> FromRequest<S> for ApiJson<T>
 where

@@ -11,11 +11,11 @@ use crate::license::LicenseKey;
 use crate::mint::InvalidField;
 
 /// Most rows a list returns.
-pub const MAX_LIST_LIMIT: i64 = 1000;
+pub(super) const MAX_LIST_LIMIT: i64 = 1000;
 
 /// A JSON body that may be left out: an empty (or blank) body is `T::default()`, so
 /// `curl -X POST .../revoke` works without `-d '{}'`.
-pub struct OptionalJson<T>(pub T);
+pub(crate) struct OptionalJson<T>(pub(crate) T);
 
 impl<S, T> FromRequest<S> for OptionalJson<T>
 where
@@ -41,7 +41,7 @@ where
 }
 
 /// A license key as a person typed it, normalised; 422 naming `license_key` otherwise.
-pub fn license_key(text: &str) -> Result<LicenseKey> {
+pub(super) fn license_key(text: &str) -> Result<LicenseKey> {
     text.parse().map_err(|message| {
         InvalidField {
             field: "license_key",
@@ -52,7 +52,7 @@ pub fn license_key(text: &str) -> Result<LicenseKey> {
 }
 
 /// `?limit=`, defaulting to `default`, within 1..=MAX_LIST_LIMIT.
-pub fn list_limit(limit: Option<i64>, default: i64) -> Result<i64> {
+pub(super) fn list_limit(limit: Option<i64>, default: i64) -> Result<i64> {
     let limit = limit.unwrap_or(default);
     if (1..=MAX_LIST_LIMIT).contains(&limit) {
         Ok(limit)

@@ -18,14 +18,15 @@ use axum::{Json, Router};
 use serde_json::json;
 
 use super::error::ApiError;
-use super::AppState;
+use crate::api::Resource;
 use crate::db::gumroad_events::{self, NewEvent};
 use crate::gumroad::Ping;
+use crate::state::AppState;
 
 /// Gumroad's bodies are a few KiB; nginx stops anything over 1 MiB before it gets here.
-pub const MAX_WEBHOOK_BODY: usize = 1024 * 1024;
+const MAX_WEBHOOK_BODY: usize = 1024 * 1024;
 
-pub fn router() -> Router<AppState> {
+pub(super) fn router() -> Router<AppState> {
     Router::new().route("/webhooks/gumroad", post(receive))
 }
 
@@ -94,9 +95,9 @@ async fn receive(
         raw_body: &raw,
         sale_id: ping.sale_id(),
         resource_name: if failure.is_some() {
-            "unknown"
+            Resource::Unknown
         } else {
-            ping.resource_name()
+            Resource::from(ping.resource_name())
         },
         product_id: ping.get("product_id"),
         product_name: ping.get("product_name"),
@@ -115,7 +116,7 @@ async fn receive(
                 event = stored.id,
                 duplicate_of = stored.duplicate_of,
                 sale_id = new.sale_id.unwrap_or(""),
-                resource = new.resource_name,
+                resource = %new.resource_name,
                 test = new.test,
                 retry_count = new.retry_count,
                 "gumroad delivery stored"

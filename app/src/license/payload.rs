@@ -72,7 +72,7 @@ fn required_nullable<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i6
 pub(super) const PAYLOAD_VERSION: u32 = 2;
 
 impl WirePayload {
-    pub fn from_license(license: &License) -> Self {
+    pub(super) fn from_license(license: &License) -> Self {
         WirePayload {
             v: PAYLOAD_VERSION,
             kid: license.key_id.to_string(),
@@ -87,7 +87,7 @@ impl WirePayload {
     }
 
     /// Converts to a [`License`]; `Err` carries what is wrong with the field.
-    pub fn into_license(self) -> Result<License, String> {
+    pub(super) fn into_license(self) -> Result<License, String> {
         let key_id: KeyId = self.kid.parse().map_err(|e| format!("kid: {e}"))?;
         let license_key: LicenseKey = self.lk.parse().map_err(|e| format!("lk: {e}"))?;
         let issued_at = timestamp(self.iat).ok_or("iat: not a valid unix time")?;

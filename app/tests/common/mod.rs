@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use datatools_license::config::Config;
-use datatools_license::http::{self, AppState};
+use datatools_license::state::AppState;
 use datatools_license::throwaway_pg::{Cluster, ClusterOptions};
 use datatools_license::{db, server};
 use tokio::net::TcpListener;
@@ -94,7 +94,7 @@ impl TestServer {
     /// deliveries are acknowledged and stored but not processed (a server that dies right after
     /// acknowledging).
     pub async fn serve(cluster: Cluster, env: Env, workers: bool) -> Self {
-        let state = server::state(env.config().unwrap()).unwrap();
+        let state = AppState::new(env.config().unwrap()).unwrap();
         db::migrate(&state.db).await.unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -105,7 +105,7 @@ impl TestServer {
         let task = if workers {
             tokio::spawn(server::serve(listener, state.clone(), shutdown))
         } else {
-            tokio::spawn(http::serve(listener, state.clone(), shutdown))
+            tokio::spawn(server::serve_http_only(listener, state.clone(), shutdown))
         };
         TestServer {
             cluster,

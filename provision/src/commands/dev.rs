@@ -74,7 +74,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
     })?;
     let public_key = config.signing_key.public_hex();
     let key_id = config.signing_key.key_id();
-    let state = server::state(config)?;
+    let state = datatools_license::state::AppState::new(config)?;
     db::migrate(&state.db)
         .await
         .context("cannot apply migrations")?;

@@ -103,8 +103,8 @@ checked_string!(
     /// An email address (a plain syntax check).
     EmailAddress,
     |v| {
-        datatools_license::mint::check_email(v)
-            .map_err(|e| format!("{v:?} is not an email address ({})", e.message))
+        datatools_license::check_email_address(v)
+            .map_err(|e| format!("{v:?} is not an email address ({e})"))
     }
 );
 

@@ -12,66 +12,29 @@
 //! send is listed in the report and can be repeated with `dtops resend KEY`.
 
 use axum::extract::State;
-use axum::middleware;
 use axum::routing::post;
 use axum::{Json, Router};
-use serde::Serialize;
 
-use super::auth::{refuse_proxied, AdminAuth};
-use super::error::Result;
-use super::params::OptionalJson;
-use super::AppState;
-use crate::db::reissues;
+use crate::api::{ReissueReport, ReissueRequest, Reissued, Unverifiable};
+use crate::db::{licenses, reissues};
+use crate::delivery::deliver;
+use crate::email::LicenseEmail;
+use crate::http::error::{ApiError, Result};
+use crate::http::params::OptionalJson;
 use crate::license;
+use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/internal/reissue", post(reissue_all))
-        .layer(middleware::from_fn(refuse_proxied))
-}
-
-#[derive(Debug, Serialize)]
-pub struct ReissueReport {
-    /// The key every re-issued blob is now signed with.
-    pub key_id: String,
-    pub reissued: Vec<Reissued>,
-    /// Active licenses that already carried the current key.
-    pub already_current: i64,
-    pub unverifiable: Vec<Unverifiable>,
-    /// Buyers emailed the new blob (only when the request asked for it).
-    pub emailed: usize,
-    pub email_failures: Vec<Unverifiable>,
-}
-
-#[derive(Debug, Default, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ReissueRequest {
-    #[serde(default)]
-    email: bool,
-}
-
-#[derive(Debug, Serialize)]
-pub struct Reissued {
-    pub license_key: String,
-    pub email: String,
-    pub old_key_id: String,
-    pub blob: String,
-}
-
-#[derive(Debug, Serialize)]
-pub struct Unverifiable {
-    pub license_key: String,
-    pub reason: String,
+pub(super) fn router() -> Router<AppState> {
+    Router::new().route("/reissue", post(reissue_all))
 }
 
 async fn reissue_all(
-    _: AdminAuth,
     State(state): State<AppState>,
     // Optional: an empty POST re-issues without emailing.
     OptionalJson(request): OptionalJson<ReissueRequest>,
 ) -> Result<Json<ReissueReport>> {
     if request.email && state.mailer.is_none() {
-        return Err(super::error::ApiError::BadRequest(
+        return Err(ApiError::BadRequest(
             "email was asked for but no mail provider is configured (POSTMARK_TOKEN_FILE or \
              DATATOOLS_OUTBOX_DIR); nothing was re-issued"
                 .into(),
@@ -147,15 +110,15 @@ async fn email_buyer(
     license_key: &str,
     report: &mut ReissueReport,
 ) -> Result<()> {
-    let Some(license) = crate::db::licenses::find(&state.db, license_key).await? else {
+    let Some(license) = licenses::find(&state.db, license_key).await? else {
         return Ok(());
     };
     let product = state.config.products.tier_label(&license.tier);
-    let sent = crate::gumroad::process::deliver(
+    let sent = deliver(
         state,
         None,
         &license,
-        crate::email::LicenseEmail::Reissue,
+        LicenseEmail::Reissue,
         &product,
         &license.email,
     )

@@ -1,0 +1,16 @@
+//! The admin API's request and response bodies, shared by the server and `dtops` (its client),
+//! so both sides agree on every field by construction.
+
+mod error;
+mod events;
+mod licenses;
+mod reissue;
+mod statuses;
+
+pub use error::ErrorBody;
+pub use events::{Event, EventDetail, EventList};
+pub use licenses::{
+    LicenseRecord, MintRequest, MintResponse, ResendRequest, ResendResponse, RevokeRequest,
+};
+pub use reissue::{ReissueReport, ReissueRequest, Reissued, Unverifiable};
+pub use statuses::{EmailStatus, EventStatus, Resource, UnknownStatus};

@@ -1,0 +1,249 @@
+//! Reading the configuration: every variable checked, every refusal naming the variable.
+
+use std::path::PathBuf;
+
+use super::defaults;
+use super::error::{invalid, secret_file, ConfigError};
+use super::settings::{Config, EmailConfig, Environment, GumroadConfig, PostmarkConfig};
+use super::signing::signing_key;
+use super::vars;
+use crate::license::TrustedKeys;
+use crate::products::Catalogue;
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_vars(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+    }
+
+    /// Reads configuration through `var` (tests and `dtops dev` pass a map).
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let environment = match var(vars::ENV).as_deref() {
+            None | Some("production") => Environment::Production,
+            Some("development") => Environment::Development,
+            Some(other) => {
+                return Err(invalid(
+                    vars::ENV,
+                    format!("{other:?} is not \"production\" or \"development\""),
+                ))
+            }
+        };
+
+        let database_url = var(vars::DATABASE_URL).ok_or(ConfigError::Missing(
+            vars::DATABASE_URL,
+            "set it to e.g. postgres://datatools_api@postgres:5432/datatools_licenses \
+             (the password goes in the file named by PG_PASSWORD_FILE)",
+        ))?;
+        check_database_url(&database_url)?;
+        let pg_password = secret_file(&var, vars::PG_PASSWORD_FILE)?;
+
+        let admin_token =
+            secret_file(&var, vars::ADMIN_TOKEN_FILE)?.ok_or(ConfigError::Missing(
+                vars::ADMIN_TOKEN_FILE,
+                "point it at a file holding the admin Bearer token (openssl rand -hex 32)",
+            ))?;
+        if admin_token.expose().len() < defaults::MIN_ADMIN_TOKEN_LEN {
+            return Err(invalid(
+                vars::ADMIN_TOKEN_FILE,
+                format!(
+                    "the token is shorter than {} characters; \
+                     generate one with `openssl rand -hex 32`",
+                    defaults::MIN_ADMIN_TOKEN_LEN
+                ),
+            ));
+        }
+
+        let signing_key = signing_key(&var, environment)?;
+        let mut trusted_keys = TrustedKeys::from(&signing_key);
+        if let Some(list) = var(vars::TRUSTED_PUBKEYS) {
+            for hex in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                trusted_keys
+                    .add_hex(hex)
+                    .map_err(|e| invalid(vars::TRUSTED_PUBKEYS, e))?;
+            }
+        }
+
+        let listen = var(vars::LISTEN)
+            .unwrap_or_else(|| defaults::LISTEN.to_string())
+            .parse()
+            .map_err(|e| invalid(vars::LISTEN, format!("{e}; expected e.g. 0.0.0.0:8000")))?;
+
+        let products = match var(vars::PRODUCTS_FILE) {
+            Some(path) => Catalogue::load(&PathBuf::from(path))
+                .map_err(|e| invalid(vars::PRODUCTS_FILE, e))?,
+            None => Catalogue::embedded(),
+        };
+
+        let db_pool_size = match var(vars::DB_POOL_SIZE) {
+            None => defaults::DB_POOL_SIZE,
+            Some(n) => n
+                .trim()
+                .parse()
+                .ok()
+                .filter(|n| (1..=1000).contains(n))
+                .ok_or_else(|| invalid(vars::DB_POOL_SIZE, format!("{n:?} is not 1 to 1000")))?,
+        };
+
+        let gumroad = gumroad_config(&var)?;
+        let email = email_config(&var)?;
+
+        Ok(Config {
+            database_url,
+            pg_password,
+            db_pool_size,
+            listen,
+            admin_token,
+            signing_key,
+            trusted_keys,
+            environment,
+            products,
+            gumroad,
+            email,
+        })
+    }
+}
+
+fn gumroad_config(var: &impl Fn(&str) -> Option<String>) -> Result<GumroadConfig, ConfigError> {
+    let webhook_secret = secret_file(var, vars::GUMROAD_WEBHOOK_SECRET_FILE)?;
+    if let Some(secret) = &webhook_secret {
+        if secret.expose().len() < defaults::MIN_WEBHOOK_SECRET_LEN {
+            return Err(invalid(
+                vars::GUMROAD_WEBHOOK_SECRET_FILE,
+                format!(
+                    "the secret is shorter than {} characters; \
+                     generate one with `openssl rand -hex 32`",
+                    defaults::MIN_WEBHOOK_SECRET_LEN
+                ),
+            ));
+        }
+        if !secret
+            .expose()
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.~".contains(&b))
+        {
+            return Err(invalid(
+                vars::GUMROAD_WEBHOOK_SECRET_FILE,
+                "the secret must be letters, digits, '-', '_', '.' or '~' so it can sit in the \
+                 Ping URL unencoded; generate one with `openssl rand -hex 32`",
+            ));
+        }
+    }
+    let seller_id = var(vars::GUMROAD_SELLER_ID).map(|s| s.trim().to_string());
+    let workers = match var(vars::GUMROAD_WORKERS) {
+        None => defaults::GUMROAD_WORKERS,
+        Some(n) => n
+            .trim()
+            .parse()
+            .ok()
+            .filter(|n| *n <= defaults::MAX_GUMROAD_WORKERS)
+            .ok_or_else(|| {
+                invalid(
+                    vars::GUMROAD_WORKERS,
+                    format!("{n:?} is not 0 to {}", defaults::MAX_GUMROAD_WORKERS),
+                )
+            })?,
+    };
+    Ok(GumroadConfig {
+        webhook_secret,
+        seller_id,
+        workers,
+    })
+}
+
+fn email_config(var: &impl Fn(&str) -> Option<String>) -> Result<EmailConfig, ConfigError> {
+    let from = var(vars::EMAIL_FROM).unwrap_or_else(|| defaults::EMAIL_FROM.into());
+    // Either a bare address or `Name <address>`, as Postmark accepts.
+    let address = match (from.rfind('<'), from.strip_suffix('>')) {
+        (Some(open), Some(inner)) => &inner[open + 1..],
+        _ => from.as_str(),
+    };
+    crate::address::check(address).map_err(|e| invalid(vars::EMAIL_FROM, e))?;
+
+    let token = secret_file(var, vars::POSTMARK_TOKEN_FILE)?;
+    let api_url =
+        var(vars::POSTMARK_API_URL).unwrap_or_else(|| defaults::POSTMARK_API_URL.to_string());
+    if !(api_url.starts_with("https://") || api_url.starts_with("http://")) {
+        return Err(invalid(
+            vars::POSTMARK_API_URL,
+            format!("{api_url:?} is not an http(s) URL; leave it unset for Postmark itself"),
+        ));
+    }
+    let outbox_dir = var(vars::OUTBOX_DIR).map(PathBuf::from);
+    if token.is_some() && outbox_dir.is_some() {
+        return Err(invalid(
+            vars::OUTBOX_DIR,
+            "is set together with POSTMARK_TOKEN_FILE; set one: Postmark sends real email, \
+             the outbox only writes files",
+        ));
+    }
+    Ok(EmailConfig {
+        from,
+        postmark: token.map(|token| PostmarkConfig { token, api_url }),
+        outbox_dir,
+    })
+}
+
+/// Refuses URLs this server cannot use, without ever echoing the URL (it might hold a password).
+fn check_database_url(url: &str) -> Result<(), ConfigError> {
+    let (scheme, rest) = url.split_once("://").ok_or_else(|| {
+        invalid(
+            vars::DATABASE_URL,
+            "is not a URL; expected postgres://USER@HOST:PORT/DB",
+        )
+    })?;
+    if scheme.contains('+') {
+        return Err(invalid(
+            vars::DATABASE_URL,
+            format!(
+                "scheme {scheme:?} is SQLAlchemy's; use postgres:// (the runbook's \
+                 postgresql+psycopg:// was for the old Python server)"
+            ),
+        ));
+    }
+    if scheme != "postgres" && scheme != "postgresql" {
+        return Err(invalid(
+            vars::DATABASE_URL,
+            format!("scheme {scheme:?} is not postgres:// or postgresql://"),
+        ));
+    }
+    let authority = rest.split(['/', '?']).next().unwrap_or("");
+    let has_userinfo_password = authority
+        .rsplit_once('@')
+        .is_some_and(|(userinfo, _)| userinfo.contains(':'));
+    let has_query_password = rest
+        .split_once('?')
+        .is_some_and(|(_, query)| query.split('&').any(|kv| kv.starts_with("password=")));
+    if has_userinfo_password || has_query_password {
+        return Err(invalid(
+            vars::DATABASE_URL,
+            "contains a password; remove it and put the password in the file named by \
+             PG_PASSWORD_FILE (environment variables leak into logs and `docker inspect`)",
+        ));
+    }
+    url.parse::<sqlx::postgres::PgConnectOptions>()
+        .map_err(|e| invalid(vars::DATABASE_URL, format!("cannot be parsed: {e}")))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_url_checks_never_echo_a_password() {
+        for url in [
+            "postgres://u:s3cret@h/db",
+            "postgres://u@h/db?password=s3cret",
+        ] {
+            let err = check_database_url(url).unwrap_err().to_string();
+            assert!(err.contains("contains a password"), "{err}");
+            assert!(!err.contains("s3cret"), "{err}");
+        }
+        let err = check_database_url("postgresql+psycopg://u@h/db")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("SQLAlchemy"), "{err}");
+        assert!(check_database_url("postgres://u@h:5433/db").is_ok());
+        assert!(check_database_url("postgres://u@localhost/db?host=/tmp/x").is_ok());
+    }
+}

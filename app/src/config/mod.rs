@@ -1,0 +1,16 @@
+//! Server configuration from the environment, with the runbook's variable names.
+//!
+//! Secrets come from files named by `*_FILE` variables, are read once here, and live in
+//! [`Secret`](crate::secret::Secret)s afterwards. Every error names the variable (and the path)
+//! and says what to do; none repeats a secret's value. This module is a leaf: it owns the
+//! variable names ([`vars`]) and the defaults ([`defaults`]) the rest of the server uses.
+
+pub mod defaults;
+mod error;
+mod load;
+mod settings;
+mod signing;
+pub mod vars;
+
+pub use error::ConfigError;
+pub use settings::{Config, EmailConfig, Environment, GumroadConfig, PostmarkConfig};

@@ -1,0 +1,65 @@
+//! The configuration the server runs with, once read and checked.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use crate::license::{SigningKeyPair, TrustedKeys};
+use crate::products::Catalogue;
+use crate::secret::Secret;
+
+/// Where the server runs. Production refuses the public in-tree development key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    Production,
+    Development,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Connection URL without a password (the password is `pg_password`).
+    pub database_url: String,
+    pub pg_password: Option<Secret>,
+    /// `DATATOOLS_DB_POOL_SIZE`: most connections held at once.
+    pub db_pool_size: u32,
+    pub listen: SocketAddr,
+    pub admin_token: Secret,
+    pub signing_key: SigningKeyPair,
+    /// The signing key plus any older keys still honoured during a rotation window.
+    pub trusted_keys: TrustedKeys,
+    pub environment: Environment,
+    pub products: Catalogue,
+    pub gumroad: GumroadConfig,
+    pub email: EmailConfig,
+}
+
+/// The Gumroad webhook (PR 2). Without a secret `/webhooks/gumroad` answers 404.
+#[derive(Debug, Clone, Default)]
+pub struct GumroadConfig {
+    /// `GUMROAD_WEBHOOK_SECRET_FILE`: the `?secret=` of the Ping URL.
+    pub webhook_secret: Option<Secret>,
+    /// `DATATOOLS_GUMROAD_SELLER_ID`: when set, deliveries for another seller are ignored.
+    pub seller_id: Option<String>,
+    /// `DATATOOLS_GUMROAD_WORKERS`: background tasks processing stored events (default 2; 0
+    /// makes an instance that only receives, e.g. while benchmarking the acknowledgement).
+    pub workers: usize,
+}
+
+/// Where license emails go. Neither provider set: licenses are minted, emails are not sent
+/// (the events say so, and `dtops resend` sends them once a provider is configured).
+#[derive(Debug, Clone)]
+pub struct EmailConfig {
+    /// `DATATOOLS_EMAIL_FROM`, default [`super::defaults::EMAIL_FROM`].
+    pub from: String,
+    pub postmark: Option<PostmarkConfig>,
+    /// `DATATOOLS_OUTBOX_DIR`: write emails as files there instead (development).
+    pub outbox_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PostmarkConfig {
+    /// `POSTMARK_TOKEN_FILE`: the Server API token.
+    pub token: Secret,
+    /// `POSTMARK_API_URL`, default [`super::defaults::POSTMARK_API_URL`] (tests point it at a
+    /// local server).
+    pub api_url: String,
+}

@@ -1,0 +1,39 @@
+//! The environment variables the server reads. dtops writes them (compose.yml, the native
+//! runtime, `dtops dev`), so it uses these names instead of retyping them.
+
+/// `postgres://USER@HOST:PORT/DB`, without a password.
+pub const DATABASE_URL: &str = "DATABASE_URL";
+/// File holding the database password.
+pub const PG_PASSWORD_FILE: &str = "PG_PASSWORD_FILE";
+/// `production` (the default) or `development` (allows the in-tree dev key).
+pub const ENV: &str = "DATATOOLS_ENV";
+/// `ADDRESS:PORT` to serve on.
+pub const LISTEN: &str = "DATATOOLS_LISTEN";
+/// File holding the admin Bearer token for `/internal/*`.
+pub const ADMIN_TOKEN_FILE: &str = "DATATOOLS_ADMIN_TOKEN_FILE";
+/// File holding the Ed25519 signing seed (hex).
+pub const LICENSE_PRIVKEY_FILE: &str = "DATATOOLS_LICENSE_PRIVKEY_FILE";
+/// The signing key's public half (hex), checked against the private key at start.
+pub const LICENSE_PUBKEY: &str = "DATATOOLS_LICENSE_PUBKEY";
+/// Older public keys (hex, comma-separated) still honoured during a rotation window.
+pub const TRUSTED_PUBKEYS: &str = "DATATOOLS_TRUSTED_PUBKEYS";
+/// A products.toml to use instead of the embedded one.
+pub const PRODUCTS_FILE: &str = "DATATOOLS_PRODUCTS_FILE";
+/// File holding the Gumroad Ping URL's `?secret=`.
+pub const GUMROAD_WEBHOOK_SECRET_FILE: &str = "GUMROAD_WEBHOOK_SECRET_FILE";
+/// Only deliveries for this Gumroad seller are acted on.
+pub const GUMROAD_SELLER_ID: &str = "DATATOOLS_GUMROAD_SELLER_ID";
+/// Background tasks processing stored Gumroad events.
+pub const GUMROAD_WORKERS: &str = "DATATOOLS_GUMROAD_WORKERS";
+/// The sender of license emails.
+pub const EMAIL_FROM: &str = "DATATOOLS_EMAIL_FROM";
+/// File holding the Postmark Server API token.
+pub const POSTMARK_TOKEN_FILE: &str = "POSTMARK_TOKEN_FILE";
+/// Postmark's base URL (tests point it at a local server).
+pub const POSTMARK_API_URL: &str = "POSTMARK_API_URL";
+/// Write emails as files in this directory instead of sending them (development).
+pub const OUTBOX_DIR: &str = "DATATOOLS_OUTBOX_DIR";
+/// Most database connections the server holds.
+pub const DB_POOL_SIZE: &str = "DATATOOLS_DB_POOL_SIZE";
+/// Log level: error, warn, info, debug, trace.
+pub const LOG: &str = "DATATOOLS_LOG";

@@ -1,0 +1,70 @@
+//! Emailing a license: render, send through the configured mailer, and record the attempt on
+//! the Gumroad event it belongs to (when there is one). Used by the Gumroad worker, the admin
+//! API's resend, and key-rotation re-issues.
+
+use crate::api::{EmailStatus, LicenseRecord};
+use crate::db::gumroad_events::{self as events, EmailResult};
+use crate::email::{license_email, LicenseEmail, MailError, Sent};
+use crate::state::AppState;
+
+/// Sends `license` to `to` and records the attempt on `event_id` (when given). With no mail
+/// provider configured this is a configuration error. The outer error is the database's (the
+/// attempt could not be recorded); the inner one is the mail's.
+pub(crate) async fn deliver(
+    state: &AppState,
+    event_id: Option<i64>,
+    license: &LicenseRecord,
+    kind: LicenseEmail,
+    product: &str,
+    to: &str,
+) -> sqlx::Result<Result<Sent, MailError>> {
+    let from = &state.config.email.from;
+    let result = match (
+        &state.mailer,
+        license_email(kind, license, product, from, to),
+    ) {
+        (_, Err(e)) => Err(MailError::Permanent(format!(
+            "the email template failed: {e:#}"
+        ))),
+        (None, _) => Err(MailError::Configuration(
+            "no mail provider is configured (set POSTMARK_TOKEN_FILE, or DATATOOLS_OUTBOX_DIR)"
+                .into(),
+        )),
+        (Some(mailer), Ok(email)) => mailer.send(&email).await,
+    };
+    if let Some(id) = event_id {
+        let (status, message_id, error) = match &result {
+            Ok(sent) => (EmailStatus::Sent, Some(sent.message_id.clone()), None),
+            Err(e @ MailError::Permanent(_)) => (
+                EmailStatus::Failed,
+                None,
+                Some(format!("{}: {e}", e.class())),
+            ),
+            Err(e) => (
+                EmailStatus::Retrying,
+                None,
+                Some(format!("{}: {e}", e.class())),
+            ),
+        };
+        events::set_email(
+            &state.db,
+            id,
+            &EmailResult {
+                status,
+                to: Some(to),
+                message_id: message_id.as_deref(),
+                error: error.as_deref(),
+            },
+        )
+        .await?;
+    }
+    match &result {
+        Ok(sent) => {
+            tracing::info!(license_key = %license.license_key, message_id = %sent.message_id, "license emailed")
+        }
+        Err(e) => {
+            tracing::warn!(license_key = %license.license_key, class = e.class(), error = %e, "license email not sent")
+        }
+    }
+    Ok(result)
+}

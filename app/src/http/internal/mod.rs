@@ -1,0 +1,31 @@
+//! The admin API under `/internal/`, reached only over an SSH tunnel to 127.0.0.1.
+//!
+//! One nested router: every route behind it is refused (404) when it came through the public
+//! proxy, before anything else, and needs the Bearer admin token (see `guard`). A route added
+//! here cannot forget either.
+//!
+//! - `licenses`: mint, list, show, revoke, resend;
+//! - `events`: Gumroad deliveries: list, show, replay;
+//! - `reissue`: re-sign every active license with the current key.
+
+mod events;
+mod guard;
+mod licenses;
+mod reissue;
+
+use axum::{middleware, Router};
+
+use crate::state::AppState;
+
+pub(super) fn router(state: &AppState) -> Router<AppState> {
+    Router::new()
+        .merge(licenses::router())
+        .merge(events::router())
+        .merge(reissue::router())
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            guard::require_admin_token,
+        ))
+        // Outermost: runs before the token check.
+        .layer(middleware::from_fn(guard::refuse_proxied))
+}

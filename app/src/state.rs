@@ -1,0 +1,44 @@
+//! What every request handler and background task shares.
+
+use std::sync::Arc;
+
+use sqlx::PgPool;
+use tokio::sync::Notify;
+
+use crate::config::Config;
+use crate::email::Mailer;
+
+/// The server's shared state: cheap to clone (everything inside is shared).
+#[derive(Clone)]
+pub struct AppState {
+    /// The database pool (connects lazily).
+    pub db: PgPool,
+    pub config: Arc<Config>,
+    /// None when no mail provider is configured (events then say so).
+    pub(crate) mailer: Option<Mailer>,
+    /// Wakes a Gumroad worker when the webhook has stored a delivery.
+    pub(crate) wake: Arc<Notify>,
+}
+
+impl AppState {
+    /// Builds the state for `config`: the pool (which connects on first use) and the mail
+    /// client, built once here.
+    pub fn new(config: Config) -> anyhow::Result<AppState> {
+        let db = crate::db::pool(&config)?;
+        let mailer = Mailer::from_config(&config.email).map_err(anyhow::Error::msg)?;
+        Ok(AppState {
+            db,
+            config: Arc::new(config),
+            mailer,
+            wake: Arc::new(Notify::new()),
+        })
+    }
+
+    /// Which mail provider is configured, for logs and banners (never a token).
+    pub fn mailer_description(&self) -> String {
+        self.mailer
+            .as_ref()
+            .map(Mailer::describe)
+            .unwrap_or_else(|| "none".into())
+    }
+}
