@@ -133,7 +133,7 @@ async fn a_variant_entry_refines_the_product_and_json_is_accepted() {
         .deliver_raw(
             &server.webhook_url(WEBHOOK_SECRET),
             "application/x-www-form-urlencoded",
-            body.into(),
+            String::from(body),
         )
         .await;
     let event = server.settled_event(event_id(&answer)).await;
@@ -682,7 +682,7 @@ async fn admin_lists_filter_by_email_and_sale_and_undecodable_bodies_are_kept() 
         .deliver_raw(
             &server.webhook_url(WEBHOOK_SECRET),
             "application/json",
-            "{not json".into(),
+            String::from("{not json"),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "kept and visible, never a 4xx");

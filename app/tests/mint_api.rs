@@ -370,3 +370,81 @@ async fn list_show_and_revoke() {
     assert_eq!(malformed.status(), StatusCode::UNPROCESSABLE_ENTITY);
     server.stop().await;
 }
+
+/// Every header a proxy or CDN adds means "from the internet": 404 before the token is even
+/// looked at, one request per header.
+#[tokio::test]
+async fn every_forwarding_header_is_refused_before_auth() {
+    let server = TestServer::start().await;
+    for header in [
+        "x-forwarded-for",
+        "x-forwarded-host",
+        "x-forwarded-proto",
+        "x-forwarded-port",
+        "x-forwarded-server",
+        "forwarded",
+        "via",
+        "x-real-ip",
+        "true-client-ip",
+        "cf-connecting-ip",
+        "cf-ray",
+        "x-client-ip",
+        "x-cluster-client-ip",
+        "fastly-client-ip",
+        "x-original-forwarded-for",
+    ] {
+        for token in [Some(common::ADMIN_TOKEN), None] {
+            let mut request = server
+                .client
+                .get(server.url("/internal/licenses"))
+                .header(header, "203.0.113.9");
+            if let Some(token) = token {
+                request = request.bearer_auth(token);
+            }
+            let response = request.send().await.unwrap();
+            assert_eq!(
+                response.status(),
+                StatusCode::NOT_FOUND,
+                "{header} with token {}",
+                token.is_some()
+            );
+        }
+    }
+    // Without any of them the same request is served.
+    let response = server
+        .admin(Method::GET, "/internal/licenses")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+/// RFC 9110: the auth scheme is case-insensitive, so `bearer` and `BEARER` work too.
+#[tokio::test]
+async fn the_bearer_scheme_is_case_insensitive() {
+    let server = TestServer::start().await;
+    for scheme in ["Bearer", "bearer", "BEARER", "bEaReR"] {
+        let response = server
+            .client
+            .get(server.url("/internal/licenses"))
+            .header("authorization", format!("{scheme} {}", common::ADMIN_TOKEN))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{scheme}");
+    }
+    for bad in [
+        format!("Basic {}", common::ADMIN_TOKEN),
+        format!("Bearer{}", common::ADMIN_TOKEN),
+        common::ADMIN_TOKEN.to_string(),
+    ] {
+        let response = server
+            .client
+            .get(server.url("/internal/licenses"))
+            .header("authorization", bad.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{bad}");
+    }
+}

@@ -36,6 +36,12 @@ pub struct Event {
     pub email_error: Option<String>,
     pub emailed_at: Option<DateTime<Utc>>,
     pub processed_at: Option<DateTime<Utc>>,
+    /// Set while the mail provider is being asked to send; still set afterwards means the
+    /// process died during the call.
+    pub email_sending_since: Option<DateTime<Utc>>,
+    /// A send was interrupted (the process died during the provider's call) and then retried:
+    /// the buyer may have received the email twice.
+    pub email_possibly_duplicated: bool,
 }
 
 /// `GET /internal/events`: newest first.
@@ -47,6 +53,7 @@ pub type EventList = Vec<Event>;
 pub struct EventDetail {
     #[serde(flatten)]
     pub event: Event,
+    /// The body as it arrived, as text (invalid UTF-8 replaced; a NUL shows as `\u0000`).
     pub raw_body: String,
     /// `{"fields": {...}, "nested": {...}}`, or `{"error": "..."}` when the body cannot be decoded.
     pub fields: Value,

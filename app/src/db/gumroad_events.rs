@@ -14,7 +14,8 @@ pub(crate) const LEASE_SECONDS: i64 = 60;
 pub(crate) struct StoredEvent {
     #[sqlx(flatten)]
     pub event: Event,
-    pub raw_body: String,
+    /// The body exactly as it arrived (bytes: it may hold a NUL or invalid UTF-8).
+    pub raw_body: Vec<u8>,
 }
 
 impl std::ops::Deref for StoredEvent {
@@ -29,13 +30,13 @@ const EVENT_COLUMNS: &str = "id, received_at, content_type, sale_id, resource_na
     product_id, product_name, email, seller_id, subscription_id, is_recurring_charge, test, \
     retry_count, duplicate_of, status, attempts, next_attempt_at, lease_until, last_error, \
     outcome, license_key, email_status, email_to, email_message_id, email_error, emailed_at, \
-    processed_at";
+    processed_at, email_sending_since, email_possibly_duplicated";
 
 /// What the webhook copies out of a delivery before storing it.
 #[derive(Debug, Clone)]
 pub(crate) struct NewEvent<'a> {
     pub content_type: &'a str,
-    pub raw_body: &'a str,
+    pub raw_body: &'a [u8],
     pub sale_id: Option<&'a str>,
     pub resource_name: Resource,
     pub product_id: Option<&'a str>,

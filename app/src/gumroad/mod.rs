@@ -9,6 +9,7 @@
 //!   restarts, safe with several instances on one database).
 
 mod error;
+mod intake;
 mod outcome;
 pub(crate) mod ping;
 mod process;
@@ -22,6 +23,7 @@ mod terms;
 mod worker;
 
 pub(crate) use error::ProcessError;
+pub(crate) use intake::{Intake, MAX_WEBHOOK_BODY};
 pub use ping::Ping;
 pub(crate) use process::process;
 pub(crate) use worker::Workers;

@@ -41,7 +41,7 @@ pub(crate) async fn process(
 }
 
 async fn route(state: &AppState, event: &StoredEvent) -> Result<Outcome, ProcessError> {
-    let ping = match Ping::parse(&event.content_type, event.raw_body.as_bytes()) {
+    let ping = match Ping::parse(&event.content_type, &event.raw_body) {
         Ok(ping) => ping,
         Err(e) => return Ok(Outcome::Failed(format!("cannot decode the delivery: {e}"))),
     };

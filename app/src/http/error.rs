@@ -17,6 +17,8 @@ pub(crate) enum ApiError {
     Unauthorized,
     #[error("not found")]
     NotFound,
+    #[error("method not allowed")]
+    MethodNotAllowed,
     #[error("{0}")]
     BadRequest(String),
     #[error("request body is larger than the limit")]
@@ -39,6 +41,7 @@ impl ApiError {
         match self {
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
@@ -60,6 +63,7 @@ impl ApiError {
                 ..code("unauthorized")
             },
             ApiError::NotFound => code("not_found"),
+            ApiError::MethodNotAllowed => code("method_not_allowed"),
             ApiError::BadRequest(message) => ErrorBody {
                 message: Some(message.clone()),
                 ..code("bad_request")

@@ -6,6 +6,7 @@
 //! - `internal`: the admin API, one nested router behind the proxy guard and the admin token.
 
 mod error;
+mod extract;
 mod health;
 mod internal;
 mod json;

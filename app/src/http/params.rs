@@ -64,3 +64,21 @@ pub(super) fn list_limit(limit: Option<i64>, default: i64) -> Result<i64> {
         .into())
     }
 }
+
+/// An optional text filter or field from a person: trimmed, empty means absent, and refused
+/// (422 naming `field`) when it holds a NUL or another control character, which no address,
+/// sale id or reason has (and Postgres text cannot hold a NUL).
+pub(super) fn text(field: &'static str, value: Option<&str>) -> Result<Option<String>> {
+    let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    if value.chars().any(char::is_control) {
+        return Err(InvalidField {
+            field,
+            message: "contains a control character (a NUL, a newline, an escape...); remove it"
+                .into(),
+        }
+        .into());
+    }
+    Ok(Some(value.to_string()))
+}

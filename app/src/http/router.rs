@@ -22,6 +22,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .nest("/internal", internal::router(&state))
         .merge(webhooks::router())
         .fallback(|| async { ApiError::NotFound })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn(log_request))
         .with_state(state)

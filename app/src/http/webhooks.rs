@@ -18,16 +18,16 @@ use axum::{Json, Router};
 use serde_json::json;
 
 use super::error::ApiError;
-use crate::api::Resource;
-use crate::db::gumroad_events::{self, NewEvent};
-use crate::gumroad::Ping;
+use crate::db::gumroad_events;
+use crate::gumroad::{Intake, MAX_WEBHOOK_BODY};
 use crate::state::AppState;
 
-/// Gumroad's bodies are a few KiB; nginx stops anything over 1 MiB before it gets here.
-const MAX_WEBHOOK_BODY: usize = 1024 * 1024;
-
 pub(super) fn router() -> Router<AppState> {
-    Router::new().route("/webhooks/gumroad", post(receive))
+    // Any other method answers like an unknown route: the path says nothing to a prober.
+    Router::new().route(
+        "/webhooks/gumroad",
+        post(receive).fallback(|| async { ApiError::NotFound }),
+    )
 }
 
 async fn receive(
@@ -79,36 +79,8 @@ async fn receive(
             }
         }
     };
-    let raw = String::from_utf8_lossy(&bytes);
-    let parsed = Ping::parse(&content_type, &bytes);
-    let failure = match (&parsed, too_large) {
-        (_, true) => Some(format!(
-            "the body was larger than {MAX_WEBHOOK_BODY} bytes and was not kept"
-        )),
-        (Err(e), _) => Some(format!("cannot decode the delivery: {e}")),
-        (Ok(_), false) => None,
-    };
-    let empty = Ping::default();
-    let ping = parsed.as_ref().unwrap_or(&empty);
-    let new = NewEvent {
-        content_type: &content_type,
-        raw_body: &raw,
-        sale_id: ping.sale_id(),
-        resource_name: if failure.is_some() {
-            Resource::Unknown
-        } else {
-            Resource::from(ping.resource_name())
-        },
-        product_id: ping.get("product_id"),
-        product_name: ping.get("product_name"),
-        email: ping.email(),
-        seller_id: ping.get("seller_id"),
-        subscription_id: ping.get("subscription_id"),
-        is_recurring_charge: ping.flag("is_recurring_charge"),
-        test: ping.flag("test"),
-        retry_count: ping.retry_count(),
-        failed: failure.as_deref(),
-    };
+    let intake = Intake::read(&content_type, &bytes, too_large);
+    let new = intake.new_event(&bytes);
     match gumroad_events::insert(&state.db, &new).await {
         Ok(stored) => {
             state.wake.notify_one();

@@ -175,7 +175,7 @@ impl TestServer {
         &self,
         url: &str,
         content_type: &str,
-        body: String,
+        body: impl Into<reqwest::Body>,
     ) -> (reqwest::StatusCode, Duration, Value) {
         let started = Instant::now();
         let response = self

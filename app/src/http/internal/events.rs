@@ -1,6 +1,6 @@
 //! Gumroad deliveries: list, show one in full, replay one.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
@@ -10,6 +10,7 @@ use crate::api::{EventDetail, EventList};
 use crate::db::gumroad_events::{self as events, ListFilter, StoredEvent};
 use crate::gumroad::{self, Ping};
 use crate::http::error::{ApiError, Result};
+use crate::http::extract::{ApiPath, ApiQuery};
 use crate::http::params;
 use crate::state::AppState;
 
@@ -34,16 +35,11 @@ struct ListQuery {
 
 async fn list_events(
     State(state): State<AppState>,
-    Query(query): Query<ListQuery>,
+    ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<EventList>> {
     let limit = params::list_limit(query.limit, DEFAULT_LIST_LIMIT)?;
-    let trimmed = |v: &Option<String>| {
-        v.as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-    };
-    let (email, sale) = (trimmed(&query.email), trimmed(&query.sale));
+    let email = params::text("email", query.email.as_deref())?;
+    let sale = params::text("sale", query.sale.as_deref())?;
     let filter = ListFilter {
         failed: query.failed,
         email: email.as_deref(),
@@ -55,7 +51,7 @@ async fn list_events(
 
 async fn show_event(
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<EventDetail>> {
     let event = events::find(&state.db, id)
         .await?
@@ -65,14 +61,14 @@ async fn show_event(
 
 /// One event: every column, the decoded fields, and the later deliveries of the same sale.
 async fn detail(state: &AppState, stored: StoredEvent) -> Result<EventDetail> {
-    let fields = match Ping::parse(&stored.content_type, stored.raw_body.as_bytes()) {
+    let fields = match Ping::parse(&stored.content_type, &stored.raw_body) {
         Ok(ping) => json!({"fields": ping.scalars, "nested": ping.nested}),
         Err(e) => json!({"error": e.to_string()}),
     };
     let duplicates = events::duplicates_of(&state.db, stored.id).await?;
     Ok(EventDetail {
         event: stored.event,
-        raw_body: stored.raw_body,
+        raw_body: String::from_utf8_lossy(&stored.raw_body).into_owned(),
         fields,
         duplicates,
     })
@@ -83,7 +79,7 @@ async fn detail(state: &AppState, stored: StoredEvent) -> Result<EventDetail> {
 /// replays the event it duplicates.
 async fn replay_event(
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<EventDetail>> {
     let event = events::find(&state.db, id)
         .await?

@@ -9,12 +9,35 @@ use axum::response::{IntoResponse, Response};
 use crate::http::error::ApiError;
 use crate::state::AppState;
 
-/// Headers a reverse proxy adds. nginx sets them on everything it forwards, so their presence
-/// means the request came from the internet, where `/internal/*` must not exist.
-const PROXY_HEADERS: [&str; 3] = ["x-forwarded-for", "x-real-ip", "forwarded"];
+/// Headers proxies and CDNs add to what they forward (besides every `x-forwarded-*` and
+/// `cf-*`). nginx sets some on everything it forwards and Cloudflare adds its own, so any of
+/// them means the request came from the internet, where `/internal/*` must not exist.
+const PROXY_HEADERS: [&str; 10] = [
+    "forwarded",
+    "via",
+    "x-real-ip",
+    "true-client-ip",
+    "x-client-ip",
+    "x-cluster-client-ip",
+    "fastly-client-ip",
+    "x-original-forwarded-for",
+    "x-proxyuser-ip",
+    "client-ip",
+];
 
 fn came_through_proxy(headers: &HeaderMap) -> bool {
-    PROXY_HEADERS.iter().any(|h| headers.contains_key(*h))
+    headers.keys().any(|name| {
+        let name = name.as_str(); // always lowercase
+        name.starts_with("x-forwarded-") || name.starts_with("cf-") || PROXY_HEADERS.contains(&name)
+    })
+}
+
+/// The token of an `Authorization: Bearer <token>` header; the scheme is case-insensitive
+/// (RFC 9110 §11.1).
+fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim_start().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
 /// Answers 404 (as if the route did not exist) to proxied requests, before authentication is
@@ -33,13 +56,7 @@ pub(super) async fn require_admin_token(
     request: Request,
     next: Next,
 ) -> Response {
-    let presented = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
-    match presented {
+    match bearer_token(request.headers()) {
         Some(token) if state.config.admin_token.matches(token) => next.run(request).await,
         _ => {
             tracing::warn!("admin API request with a missing or wrong token");

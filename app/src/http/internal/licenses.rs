@@ -1,6 +1,6 @@
 //! Licenses: mint, list, show, revoke, and email one again.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
@@ -13,6 +13,7 @@ use crate::db::licenses;
 use crate::delivery::deliver;
 use crate::email::LicenseEmail;
 use crate::http::error::{ApiError, Result};
+use crate::http::extract::{ApiPath, ApiQuery};
 use crate::http::json::ApiJson;
 use crate::http::params::{self, OptionalJson};
 use crate::mint::{self, InvalidField};
@@ -63,20 +64,18 @@ struct ListQuery {
 
 async fn list_licenses(
     State(state): State<AppState>,
-    Query(query): Query<ListQuery>,
+    ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<Vec<LicenseRecord>>> {
     let limit = params::list_limit(query.limit, DEFAULT_LIST_LIMIT)?;
-    let email = query
-        .email
-        .as_deref()
-        .map(str::trim)
-        .filter(|e| !e.is_empty());
-    Ok(Json(licenses::list(&state.db, email, limit).await?))
+    let email = params::text("email", query.email.as_deref())?;
+    Ok(Json(
+        licenses::list(&state.db, email.as_deref(), limit).await?,
+    ))
 }
 
 async fn show_license(
     State(state): State<AppState>,
-    Path(license_key): Path<String>,
+    ApiPath(license_key): ApiPath<String>,
 ) -> Result<Json<LicenseRecord>> {
     let key = params::license_key(&license_key)?;
     let record = licenses::find(&state.db, key.as_str())
@@ -87,11 +86,12 @@ async fn show_license(
 
 async fn revoke_license(
     State(state): State<AppState>,
-    Path(license_key): Path<String>,
+    ApiPath(license_key): ApiPath<String>,
     OptionalJson(request): OptionalJson<RevokeRequest>,
 ) -> Result<Json<LicenseRecord>> {
     let key = params::license_key(&license_key)?;
-    let reason = request.reason.unwrap_or_else(|| "revoked by admin".into());
+    let reason = params::text("reason", request.reason.as_deref())?
+        .unwrap_or_else(|| "revoked by admin".into());
     if reason.chars().count() > mint::MAX_NOTES_LEN {
         return Err(InvalidField {
             field: "reason",
@@ -110,7 +110,7 @@ async fn revoke_license(
 /// license itself is not changed. Waits for the provider's answer.
 async fn resend(
     State(state): State<AppState>,
-    Path(license_key): Path<String>,
+    ApiPath(license_key): ApiPath<String>,
     OptionalJson(request): OptionalJson<ResendRequest>,
 ) -> Result<Json<ResendResponse>> {
     let key = params::license_key(&license_key)?;
