@@ -6,6 +6,7 @@ use crate::api::{EmailStatus, LicenseRecord};
 use crate::db::gumroad_events::{self as events, EmailResult};
 use crate::email::{license_email, LicenseEmail, MailError, Sent};
 use crate::state::AppState;
+use crate::text::LogSafe;
 
 /// Sends `license` to `to` and records the attempt on `event_id` (when given). With no mail
 /// provider configured this is a configuration error. The outer error is the database's (the
@@ -63,7 +64,7 @@ pub(crate) async fn deliver(
             tracing::info!(license_key = %license.license_key, message_id = %sent.message_id, "license emailed")
         }
         Err(e) => {
-            tracing::warn!(license_key = %license.license_key, class = e.class(), error = %e, "license email not sent")
+            tracing::warn!(license_key = %license.license_key, class = e.class(), error = %LogSafe(&e.to_string()), "license email not sent")
         }
     }
     Ok(result)

@@ -38,6 +38,8 @@ pub mod secret;
 pub mod server;
 /// The shared state of handlers and workers.
 pub mod state;
+/// Text from outside: names, and values written into log lines.
+mod text;
 /// A throwaway Postgres cluster for `dtops dev`, the native runtime, the tests and the bench.
 pub mod throwaway_pg;
 

@@ -55,6 +55,13 @@ pub(crate) fn validate(
         return Err(invalid("name", "must not be empty"));
     }
     check_text("name", name, MAX_NAME_LEN)?;
+    if crate::text::has_hidden_characters(name) {
+        return Err(invalid(
+            "name",
+            "contains a line break, control or bidirectional-override character; type the \
+             name plainly",
+        ));
+    }
     check_email(&request.email)?;
     let tier = catalogue.tier(&request.tier).ok_or_else(|| {
         invalid(
@@ -131,6 +138,40 @@ pub(crate) fn check_email(email: &str) -> Result<(), InvalidField> {
 /// When a license issued at `issued_at` with `term` ends.
 pub(crate) fn expiry(issued_at: DateTime<Utc>, term: TermSpec) -> Term {
     term.term_from(issued_at)
+}
+
+/// The fields in which `request` asks for something other than `existing`, the license an
+/// earlier mint with the same `source_ref` made. Empty: the same request again.
+pub(crate) fn differences(
+    request: &MintRequest,
+    existing: &LicenseRecord,
+    catalogue: &Catalogue,
+) -> Result<Vec<&'static str>, InvalidField> {
+    let term = validate(request, catalogue)?;
+    let mut fields = Vec::new();
+    if request.name.trim() != existing.name {
+        fields.push("name");
+    }
+    if !request.email.eq_ignore_ascii_case(&existing.email) {
+        fields.push("email");
+    }
+    if request.tier != existing.tier {
+        fields.push("tier");
+    }
+    if expiry(existing.issued_at, term) != Term::from_expiry(existing.expires_at) {
+        fields.push(if request.perpetual {
+            "perpetual"
+        } else {
+            "years"
+        });
+    }
+    if request.source.as_deref().unwrap_or("manual") != existing.source {
+        fields.push("source");
+    }
+    if request.notes.as_deref().unwrap_or("") != existing.notes {
+        fields.push("notes");
+    }
+    Ok(fields)
 }
 
 /// Validates, signs and stores a license. With a `source_ref` already used, returns the license
@@ -228,6 +269,9 @@ mod tests {
             ("email", Box::new(|r| r.email = "no-at-sign".into())),
             ("email", Box::new(|r| r.email = "a@b".into())),
             ("email", Box::new(|r| r.email = "a b@example.com".into())),
+            ("email", Box::new(|r| r.email = "x<y@evil.com".into())),
+            ("name", Box::new(|r| r.name = "Eve\u{202E}gnp.exe".into())),
+            ("name", Box::new(|r| r.name = "Eve\nAdmin".into())),
             ("tier", Box::new(|r| r.tier = "platinum".into())),
             ("years", Box::new(|r| r.years = Some(0))),
             ("years", Box::new(|r| r.years = Some(11))),

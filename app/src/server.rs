@@ -9,7 +9,11 @@ use crate::gumroad::Workers;
 use crate::state::AppState;
 
 /// Logging to stderr; the level comes from `DATATOOLS_LOG` (error, warn, info, debug, trace).
+/// Colours only on a terminal, and never with `NO_COLOR` set: escape codes in a log file are
+/// noise (and `docker logs` is a file).
 pub fn init_tracing() {
+    use std::io::IsTerminal;
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let level = std::env::var(vars::LOG)
         .ok()
         .and_then(|v| v.parse().ok())
@@ -17,6 +21,7 @@ pub fn init_tracing() {
     let _ = tracing_subscriber::fmt()
         .with_max_level(level)
         .with_writer(std::io::stderr)
+        .with_ansi(colour)
         .try_init();
 }
 

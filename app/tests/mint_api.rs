@@ -448,3 +448,50 @@ async fn the_bearer_scheme_is_case_insensitive() {
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{bad}");
     }
 }
+
+/// A reused source_ref with a different request is a 409 naming what differs, never another
+/// buyer's license handed back as a success; the same request again still gets the first one.
+#[tokio::test]
+async fn a_reused_source_ref_with_a_different_request_is_a_conflict() {
+    let server = TestServer::start().await;
+    let mut body = mint_body();
+    body["source_ref"] = json!("crm:order-77");
+    let first = server.mint(&body).await;
+    let again = server.mint(&body).await;
+    assert_eq!(again["license_key"], first["license_key"]);
+    assert_eq!(again["created"], false);
+
+    for (change, fields) in [
+        (json!({"email": "someone.else@example.com"}), "email"),
+        (json!({"name": "Someone Else", "tier": "pro"}), "name, tier"),
+        (json!({"years": 2}), "years"),
+    ] {
+        let mut other = body.clone();
+        for (k, v) in change.as_object().unwrap() {
+            other[k] = v.clone();
+        }
+        let response = server
+            .admin(Method::POST, "/internal/mint")
+            .json(&other)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::CONFLICT, "{change}");
+        let answer: Value = response.json().await.unwrap();
+        assert_eq!(answer["error"], "conflict");
+        let message = answer["message"].as_str().unwrap();
+        assert!(
+            message.contains(&format!("different {fields};")),
+            "{message}"
+        );
+        assert!(
+            !message.contains(first["blob"].as_str().unwrap()),
+            "the first license's blob must not be handed out: {message}"
+        );
+    }
+    let count: i64 = sqlx::query_scalar("select count(*) from licenses")
+        .fetch_one(&server.state.db)
+        .await
+        .unwrap();
+    assert_eq!(count, 1);
+}

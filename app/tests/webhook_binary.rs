@@ -12,8 +12,35 @@ use common::{cluster, Env};
 
 const BIN: &str = env!("CARGO_BIN_EXE_datatools-license");
 
-#[tokio::test]
-async fn the_binary_receives_processes_and_never_logs_the_secret() {
+/// The binary serving the webhook on a fresh database; stderr piped.
+struct Served {
+    _cluster: datatools_license::throwaway_pg::Cluster,
+    env: Env,
+    child: std::process::Child,
+    base: String,
+}
+
+impl Served {
+    /// Stops the server with SIGTERM and returns what it logged.
+    fn stop(mut self) -> String {
+        let kill = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+        assert!(self.child.wait().unwrap().success());
+        let mut log = String::new();
+        self.child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut log)
+            .unwrap();
+        log
+    }
+}
+
+async fn serve_binary(extra: &[(&str, &str)]) -> Served {
     let cluster = cluster();
     cluster.create_database("hook").await.unwrap();
     let mut env = Env::new(&cluster.url("hook"));
@@ -31,6 +58,9 @@ async fn the_binary_receives_processes_and_never_logs_the_secret() {
         .set("GUMROAD_WEBHOOK_SECRET_FILE", secret.to_str().unwrap())
         .set("DATATOOLS_PRODUCTS_FILE", products.to_str().unwrap())
         .set("DATATOOLS_OUTBOX_DIR", outbox.to_str().unwrap());
+    for (name, value) in extra {
+        env.set(name, *value);
+    }
     let command = |arg: &str| {
         let mut c = Command::new(BIN);
         c.arg(arg)
@@ -49,6 +79,19 @@ async fn the_binary_receives_processes_and_never_logs_the_secret() {
         assert!(Instant::now() < deadline, "server did not come up");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    Served {
+        _cluster: cluster,
+        env,
+        child,
+        base,
+    }
+}
+
+#[tokio::test]
+async fn the_binary_receives_processes_and_never_logs_the_secret() {
+    let served = serve_binary(&[]).await;
+    let (client, base) = (reqwest::Client::new(), served.base.clone());
+    let outbox = served.env.path("outbox");
     let body = sale("BIN-1==", "bin@example.com").encode();
     let post = |secret: &str| {
         client
@@ -85,20 +128,7 @@ async fn the_binary_receives_processes_and_never_logs_the_secret() {
     assert!(mail.contains("To: bin@example.com"), "{mail}");
     assert!(mail.contains("\nDTLIC2:"), "{mail}");
 
-    let kill = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
-    assert!(child.wait().unwrap().success());
-    let mut log = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut log)
-        .unwrap();
-    let log = strip_ansi(&log);
+    let log = strip_ansi(&served.stop());
     assert!(
         log.contains("gumroad webhook: missing or wrong secret") && log.contains("198.51.100.7"),
         "{log}"
@@ -135,4 +165,48 @@ fn strip_ansi(text: &str) -> String {
         }
     }
     out
+}
+
+/// A delivery's fields are logged with control characters escaped: a value cannot forge a log
+/// line or drive the terminal of whoever reads the log, and colours are written only to a
+/// terminal (stderr here is a pipe, as under docker).
+#[tokio::test]
+async fn delivery_fields_cannot_forge_log_lines_or_send_escapes() {
+    let served = serve_binary(&[]).await;
+    let forged = "2026-01-01T00:00:00Z  INFO forged: admin token accepted";
+    let body = sale("LOG-1==", "log@example.com")
+        .field("resource_name", &format!("sale\n{forged}\u{1b}[2J"))
+        .field("sale_id", &format!("LOG-1\r\n{forged}"))
+        .encode();
+    let response = reqwest::Client::new()
+        .post(format!(
+            "{}/webhooks/gumroad?secret={}",
+            served.base,
+            url_encode(WEBHOOK_SECRET)
+        ))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    // Give the worker a moment to log the outcome too.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let log = served.stop();
+    assert!(
+        !log.contains('\u{1b}'),
+        "an escape byte reached the log:\n{log:?}"
+    );
+    assert!(
+        log.lines().all(|line| !line.starts_with("2026-01-01")),
+        "a forged line:\n{log}"
+    );
+    assert!(
+        log.contains("forged"),
+        "the value is logged, escaped:\n{log}"
+    );
+    assert!(
+        log.contains("\\u{a}"),
+        "the newline is shown escaped:\n{log}"
+    );
 }

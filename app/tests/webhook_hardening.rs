@@ -85,3 +85,26 @@ async fn a_nul_byte_is_stored_failed_and_answered_200() {
         "only the valid sale was emailed"
     );
 }
+
+/// A buyer can type anything into Gumroad's name field: control and bidi-override characters
+/// are dropped from the license's name and the sale goes through (a refused mint would lose it).
+#[tokio::test]
+async fn a_buyer_name_with_hidden_characters_is_cleaned_not_refused() {
+    let (server, postmark) = setup().await;
+    let form =
+        sale("NAME-1", "name@example.com").field("full_name", "Eve\u{202E}\nAdmin\u{1b}[31m ");
+    let (status, _, answer) = server.deliver(&form).await;
+    assert_eq!(status, StatusCode::OK);
+    let event = server
+        .settled_event(answer["event"].as_i64().unwrap())
+        .await;
+    assert_eq!(event["status"], "done", "{event:#}");
+    let key = event["license_key"].as_str().unwrap();
+    let name: String = sqlx::query_scalar("select name from licenses where license_key = $1")
+        .bind(key)
+        .fetch_one(&server.state.db)
+        .await
+        .unwrap();
+    assert_eq!(name, "Eve Admin[31m");
+    assert_eq!(postmark.requests().len(), 1);
+}

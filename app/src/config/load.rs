@@ -184,13 +184,15 @@ fn email_config(var: &impl Fn(&str) -> Option<String>) -> Result<EmailConfig, Co
 }
 
 /// Refuses URLs this server cannot use, without ever echoing the URL (it might hold a password).
-fn check_database_url(url: &str) -> Result<(), ConfigError> {
-    let (scheme, rest) = url.split_once("://").ok_or_else(|| {
+fn check_database_url(text: &str) -> Result<(), ConfigError> {
+    let url = url::Url::parse(text).map_err(|e| {
+        // url's errors never quote the input.
         invalid(
             vars::DATABASE_URL,
-            "is not a URL; expected postgres://USER@HOST:PORT/DB",
+            format!("is not a URL ({e}); expected postgres://USER@HOST:PORT/DB"),
         )
     })?;
+    let scheme = url.scheme();
     if scheme.contains('+') {
         return Err(invalid(
             vars::DATABASE_URL,
@@ -206,21 +208,18 @@ fn check_database_url(url: &str) -> Result<(), ConfigError> {
             format!("scheme {scheme:?} is not postgres:// or postgresql://"),
         ));
     }
-    let authority = rest.split(['/', '?']).next().unwrap_or("");
-    let has_userinfo_password = authority
-        .rsplit_once('@')
-        .is_some_and(|(userinfo, _)| userinfo.contains(':'));
-    let has_query_password = rest
-        .split_once('?')
-        .is_some_and(|(_, query)| query.split('&').any(|kv| kv.starts_with("password=")));
-    if has_userinfo_password || has_query_password {
+    // Judged on the parsed URL, as Postgres reads it: `passwor%64=` is `password=` too.
+    let query_password = url
+        .query_pairs()
+        .any(|(key, _)| key.eq_ignore_ascii_case("password"));
+    if url.password().is_some() || query_password {
         return Err(invalid(
             vars::DATABASE_URL,
             "contains a password; remove it and put the password in the file named by \
              PG_PASSWORD_FILE (environment variables leak into logs and `docker inspect`)",
         ));
     }
-    url.parse::<sqlx::postgres::PgConnectOptions>()
+    text.parse::<sqlx::postgres::PgConnectOptions>()
         .map_err(|e| invalid(vars::DATABASE_URL, format!("cannot be parsed: {e}")))?;
     Ok(())
 }
@@ -234,6 +233,9 @@ mod tests {
         for url in [
             "postgres://u:s3cret@h/db",
             "postgres://u@h/db?password=s3cret",
+            "postgres://u@h/db?sslmode=disable&passwor%64=s3cret",
+            "postgres://u@h/db?PASSWORD=s3cret",
+            "postgres://u:s3cret%40x@h:5432/db",
         ] {
             let err = check_database_url(url).unwrap_err().to_string();
             assert!(err.contains("contains a password"), "{err}");

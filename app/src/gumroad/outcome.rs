@@ -8,6 +8,7 @@ use super::error::ProcessError;
 use crate::api::EventStatus;
 use crate::db::gumroad_events::{self as events, Finish, StoredEvent};
 use crate::state::AppState;
+use crate::text::LogSafe;
 
 /// How one attempt ended.
 #[derive(Debug)]
@@ -60,11 +61,11 @@ pub(crate) async fn record(
     };
     tracing::info!(
         event = event.id,
-        sale_id = event.sale_id.as_deref().unwrap_or(""),
-        resource = %event.resource_name,
+        sale_id = %LogSafe(event.sale_id.as_deref().unwrap_or("")),
+        resource = %LogSafe(event.resource_name.as_str()),
         test = event.test,
         status = %finish.status,
-        detail = finish.last_error.or(finish.outcome).unwrap_or(""),
+        detail = %LogSafe(finish.last_error.or(finish.outcome).unwrap_or("")),
         "gumroad event processed"
     );
     events::finish(&state.db, event.id, &finish)

@@ -15,6 +15,7 @@ use super::sale::sale;
 use crate::api::Resource;
 use crate::db::gumroad_events::StoredEvent;
 use crate::state::AppState;
+use crate::text::LogSafe;
 
 /// Processes an event the caller has claimed (status `processing`) and records how it ended.
 /// A database outage becomes a retry; an inconsistency fails the event for a human.
@@ -33,7 +34,7 @@ pub(crate) async fn process(
             }
         }
         Err(ProcessError::Inconsistent(why)) => {
-            tracing::error!(event = event.id, error = %why, "gumroad event: inconsistent data");
+            tracing::error!(event = event.id, error = %LogSafe(&why), "gumroad event: inconsistent data");
             Outcome::Failed(format!("inconsistent data: {why}"))
         }
     };

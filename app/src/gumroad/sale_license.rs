@@ -102,11 +102,12 @@ async fn mint_for_sale(
     email: &str,
     terms: &SaleTerms<'_>,
 ) -> Result<(LicenseRecord, bool), MintError> {
+    // Gumroad's checkout lets a buyer type anything: keep what a name can be.
     let name = ping
         .get("full_name")
-        .map(str::trim)
+        .map(crate::text::clean_name)
         .filter(|n| !n.is_empty())
-        .unwrap_or(email);
+        .unwrap_or_else(|| email.to_string());
     let (years, perpetual) = match terms.term {
         crate::products::TermSpec::Years { years } => (Some(years), false),
         crate::products::TermSpec::Named(_) => (None, true),

@@ -21,6 +21,7 @@ use super::error::ApiError;
 use crate::db::gumroad_events;
 use crate::gumroad::{Intake, MAX_WEBHOOK_BODY};
 use crate::state::AppState;
+use crate::text::LogSafe;
 
 pub(super) fn router() -> Router<AppState> {
     // Any other method answers like an unknown route: the path says nothing to a prober.
@@ -87,8 +88,8 @@ async fn receive(
             tracing::info!(
                 event = stored.id,
                 duplicate_of = stored.duplicate_of,
-                sale_id = new.sale_id.unwrap_or(""),
-                resource = %new.resource_name,
+                sale_id = %LogSafe(new.sale_id.unwrap_or("")),
+                resource = %LogSafe(new.resource_name.as_str()),
                 test = new.test,
                 retry_count = new.retry_count,
                 "gumroad delivery stored"

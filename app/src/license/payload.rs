@@ -14,6 +14,13 @@ pub enum Term {
     Perpetual,
 }
 
+impl Term {
+    /// The term of a license whose expiry is `expires_at` (None: perpetual).
+    pub fn from_expiry(expires_at: Option<DateTime<Utc>>) -> Term {
+        expires_at.map_or(Term::Perpetual, Term::Until)
+    }
+}
+
 /// A decoded license: everything the desktop app learns from a blob.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct License {

@@ -42,6 +42,20 @@ async fn mint_license(
         chrono::Utc::now(),
     )
     .await?;
+    if !minted.created {
+        // The same source_ref again: the same request gets the first license back; a different
+        // one is almost surely a script about to email someone else's license.
+        let fields = mint::differences(&request, &minted.record, &state.config.products)?;
+        if !fields.is_empty() {
+            return Err(ApiError::Conflict(format!(
+                "source_ref {:?} already minted license {} with a different {}; use a new \
+                 source_ref for a new license, or repeat the original request",
+                request.source_ref.as_deref().unwrap_or(""),
+                minted.record.license_key,
+                fields.join(", ")
+            )));
+        }
+    }
     tracing::info!(
         license_key = %minted.record.license_key,
         tier = %minted.record.tier,
