@@ -70,7 +70,7 @@ async fn serve_binary(extra: &[(&str, &str)]) -> Served {
         c
     };
     assert!(command("migrate").output().unwrap().status.success());
-    let mut child = command("serve").stderr(Stdio::piped()).spawn().unwrap();
+    let child = command("serve").stderr(Stdio::piped()).spawn().unwrap();
 
     let client = reqwest::Client::new();
     let base = format!("http://127.0.0.1:{port}");
