@@ -37,7 +37,7 @@ fn main() -> ExitCode {
         match cli.command.unwrap_or(Command::Serve) {
             Command::Serve => server::run(config).await,
             Command::Migrate => {
-                let pool = db::pool(&config)?;
+                let pool = db::migration_pool(&config)?;
                 db::migrate(&pool).await?;
                 println!("migrations applied");
                 Ok(())

@@ -173,6 +173,31 @@ impl Cluster {
         Ok(())
     }
 
+    /// Restarts the server (`pg_ctl restart -m fast`, as a minor upgrade or `systemctl restart`
+    /// does): every client connection is cut, the data stays.
+    pub fn restart(&mut self) -> Result<(), ClusterError> {
+        let data = self.data_dir();
+        // -l: the restarted server must not inherit pg_ctl's output pipe.
+        let log = self.dir.join("postgres.log");
+        self.run(
+            "pg_ctl",
+            &[
+                "-D",
+                path_str(&data),
+                "-l",
+                path_str(&log),
+                "-m",
+                "fast",
+                "-w",
+                "-t",
+                "30",
+                "restart",
+            ],
+        )?;
+        self.running = true;
+        Ok(())
+    }
+
     /// Stops the server without waiting for clients (simulates a crashed database).
     pub fn kill(&mut self) -> Result<(), ClusterError> {
         if self.running {

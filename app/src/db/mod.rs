@@ -5,5 +5,6 @@ pub(crate) mod licenses;
 mod pool;
 pub(crate) mod reissues;
 
-pub use pool::pool;
+pub(crate) use pool::{is_connection_loss, note_error};
 pub use pool::{migrate, MIGRATOR};
+pub use pool::{migration_pool, pool};

@@ -26,6 +26,7 @@ pub(crate) async fn process(
     let outcome = match route(state, &event).await {
         Ok(outcome) => outcome,
         Err(ProcessError::Db(e)) => {
+            crate::db::note_error(&e);
             tracing::error!(event = event.id, error = %e, "gumroad event: database error; will retry");
             Outcome::Retry {
                 outcome: String::new(),

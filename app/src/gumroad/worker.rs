@@ -60,6 +60,7 @@ async fn run(state: AppState, mut stopped: watch::Receiver<bool>, n: usize) {
             }
             Ok(None) => POLL_INTERVAL,
             Err(e) => {
+                crate::db::note_error(&e);
                 tracing::warn!(error = %e, "gumroad worker: cannot read the queue");
                 ERROR_PAUSE
             }

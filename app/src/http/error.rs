@@ -31,6 +31,9 @@ pub(crate) enum ApiError {
     InvalidField(#[from] InvalidField),
     #[error("database error")]
     Db(#[from] sqlx::Error),
+    /// Not answered within the route's deadline (a hung database, a slow provider).
+    #[error("timed out")]
+    Timeout,
     /// Our data contradicts itself: logged, a 500 for the client.
     #[error("internal error")]
     Internal(String),
@@ -47,7 +50,7 @@ impl ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Mail(_) => StatusCode::BAD_GATEWAY,
             ApiError::InvalidField(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::Db(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Db(_) | ApiError::Timeout => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -85,9 +88,14 @@ impl ApiError {
             },
             ApiError::Db(e) => {
                 // The detail goes to the log only; clients learn that the database failed.
+                crate::db::note_error(e);
                 tracing::error!(error = %e, "database error");
                 code("database_unavailable")
             }
+            ApiError::Timeout => ErrorBody {
+                message: Some("not answered in time; try again".into()),
+                ..code("timeout")
+            },
             ApiError::Internal(why) => {
                 tracing::error!(error = %why, "internal error");
                 code("internal_error")

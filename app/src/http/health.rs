@@ -22,7 +22,16 @@ const OK_BODY: &str = r#"{"status":"ok","db":"ok"}"#;
 const ERROR_BODY: &str = r#"{"status":"error","db":"error"}"#;
 
 async fn health(State(state): State<AppState>) -> Response {
-    let probe = sqlx::query_scalar::<_, i32>("select 1").fetch_one(&state.db);
+    let probe = async {
+        match select_one(&state).await {
+            // The pool's connection died with a database restart: one more try gets a new one.
+            Err(e) if crate::db::is_connection_loss(&e) => {
+                crate::db::note_error(&e);
+                select_one(&state).await
+            }
+            other => other,
+        }
+    };
     match tokio::time::timeout(DB_CHECK_TIMEOUT, probe).await {
         Ok(Ok(_)) => json_body(StatusCode::OK, OK_BODY),
         outcome => {
@@ -34,6 +43,10 @@ async fn health(State(state): State<AppState>) -> Response {
             json_body(StatusCode::SERVICE_UNAVAILABLE, ERROR_BODY)
         }
     }
+}
+
+async fn select_one(state: &AppState) -> sqlx::Result<i32> {
+    sqlx::query_scalar("select 1").fetch_one(&state.db).await
 }
 
 fn json_body(status: StatusCode, body: &'static str) -> Response {

@@ -12,6 +12,7 @@ mod internal;
 mod json;
 mod params;
 mod router;
+mod serve;
 mod webhooks;
 
-pub(crate) use router::serve;
+pub(crate) use serve::serve;

@@ -1,13 +1,11 @@
 //! The routers merged into one, the body limit, the request log, and serving.
 
-use std::future::Future;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use axum::extract::{DefaultBodyLimit, Request};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::Router;
-use tokio::net::TcpListener;
 
 use super::error::ApiError;
 use super::{health, internal, webhooks};
@@ -15,12 +13,18 @@ use crate::state::AppState;
 
 /// Request bodies above this are refused with 413 (a mint request is well under 4 KiB).
 const MAX_BODY_BYTES: usize = 64 * 1024;
+/// Gumroad gives up after 5 s and then retries only a few times: the webhook answers (503 at
+/// worst, which Gumroad retries) well within that, whatever the database does.
+pub(crate) const WEBHOOK_DEADLINE: Duration = Duration::from_secs(3);
+/// Everything else: long enough for a replay or a resend that waits for the mail provider.
+const REQUEST_DEADLINE: Duration = Duration::from_secs(30);
 
 pub(crate) fn router(state: AppState) -> Router {
     Router::new()
         .merge(health::router())
         .nest("/internal", internal::router(&state))
-        .merge(webhooks::router())
+        .layer(middleware::from_fn_with_state(REQUEST_DEADLINE, deadline))
+        .merge(webhooks::router().layer(middleware::from_fn_with_state(WEBHOOK_DEADLINE, deadline)))
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -28,15 +32,16 @@ pub(crate) fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serves until `shutdown` completes, then finishes in-flight requests.
-pub(crate) async fn serve(
-    listener: TcpListener,
-    state: AppState,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+/// Answers 503 (retry later) when the handler is not done by the deadline; reading the body is
+/// part of the handler, so a client trickling its body is cut off too.
+async fn deadline(State(limit): State<Duration>, request: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!(limit = ?limit, "request not answered in time; answered 503");
+            ApiError::Timeout.into_response()
+        }
+    }
 }
 
 /// One log line per request. Logs the path only: query strings can carry secrets

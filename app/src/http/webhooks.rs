@@ -97,6 +97,7 @@ async fn receive(
             Json(json!({"status": "received", "event": stored.id})).into_response()
         }
         Err(e) => {
+            crate::db::note_error(&e);
             // 503: Gumroad retries 5xx (about 1, 3 and 10 minutes later).
             tracing::error!(error = %e, "gumroad webhook: cannot store the delivery; answered 503");
             (
