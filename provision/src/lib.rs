@@ -21,6 +21,8 @@ mod keyring;
 /// The shared nginx: version, `nginx -t`, reloads, our site's phase, the swap-test-restore
 /// transaction, DNS and HTTP(S) probes.
 mod nginx;
+/// Waiting with a deadline (reloads, health, locks, processes).
+mod poll;
 /// Running external programs, with errors that carry their output.
 mod process;
 /// site.toml -> the files dtops manages (compose.yml, .env, ...), with their host path, owner, mode.

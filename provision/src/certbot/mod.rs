@@ -327,7 +327,7 @@ pub fn log_file(ctx: &Ctx) -> PathBuf {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::certbot::*;
 
     #[test]
     fn openssl_output_is_parsed() {

@@ -215,7 +215,7 @@ pub fn with_settings(text: &str, wanted: &Wanted) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::certbot::renewal::*;
 
     const RUNBOOK: &str = "# renew_before_expiry = 30 days\nversion = 2.1.0\n\
         archive_dir = /etc/letsencrypt/archive/a.test\n\n\

@@ -68,23 +68,6 @@ fn block_on<F: std::future::Future<Output = anyhow::Result<ExitCode>>>(
     tokio::runtime::Runtime::new()?.block_on(future)
 }
 
-/// The container runtime chosen by `--runtime`.
-fn runtime(global: &crate::cli::GlobalArgs) -> anyhow::Result<Box<dyn crate::runtime::Runtime>> {
-    use crate::cli::RuntimeKind;
-    use crate::runtime::RuntimeChoice;
-    let choice = match global.runtime {
-        RuntimeKind::Compose => RuntimeChoice::Compose,
-        RuntimeKind::Native => {
-            let api_bin = match &global.native_bin {
-                Some(path) => path.clone(),
-                None => std::env::current_exe()?.with_file_name("datatools-license"),
-            };
-            RuntimeChoice::Native { api_bin }
-        }
-    };
-    Ok(crate::runtime::build(&choice))
-}
-
 /// What every host-facing command works on: the site, the host (a sandbox under `--root`) and
 /// the container runtime.
 pub(crate) struct Deployment {
@@ -99,7 +82,7 @@ impl Deployment {
         Ok(Deployment {
             site: crate::site::Site::load(&global.site)?,
             host: crate::host::Host::new(global.root.clone()),
-            runtime: runtime(global)?,
+            runtime: crate::runtime::build(global.runtime, global.native_bin.as_deref())?,
             templates: global.templates.clone(),
         })
     }

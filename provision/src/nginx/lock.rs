@@ -2,11 +2,12 @@
 //! dtops makes it, and certbot's deploy hook (`flock` on the same file) waits for it too.
 
 use std::fs::{File, OpenOptions, TryLockError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context;
 
 use crate::engine::Ctx;
+use crate::poll;
 
 /// How long to wait for another holder (a reload takes well under a second).
 const WAIT: Duration = Duration::from_secs(60);
@@ -26,23 +27,21 @@ impl NginxLock {
             .truncate(false)
             .open(ctx.host.path(&real))
             .with_context(|| format!("cannot open the lock file {}", real.display()))?;
-        let started = Instant::now();
-        loop {
-            match file.try_lock() {
-                Ok(()) => return Ok(NginxLock { _file: file }),
-                Err(TryLockError::WouldBlock) if started.elapsed() < WAIT => {
-                    std::thread::sleep(Duration::from_millis(100));
-                }
-                Err(TryLockError::WouldBlock) => anyhow::bail!(
-                    "{} is still held after {} s (another dtops run or certbot's deploy hook is \
-                     changing nginx); try again when it is done",
-                    real.display(),
-                    WAIT.as_secs()
-                ),
-                Err(TryLockError::Error(e)) => {
-                    return Err(e).with_context(|| format!("cannot lock {}", real.display()))
-                }
-            }
+        let locked = poll::until(WAIT, Duration::from_millis(100), || match file.try_lock() {
+            Ok(()) => Ok(Ok(())),
+            Err(TryLockError::WouldBlock) => Err(()),
+            // Waiting does not fix this one: stop polling.
+            Err(TryLockError::Error(e)) => Ok(Err(e)),
+        });
+        match locked {
+            Ok(Ok(())) => Ok(NginxLock { _file: file }),
+            Ok(Err(e)) => Err(e).with_context(|| format!("cannot lock {}", real.display())),
+            Err(()) => anyhow::bail!(
+                "{} is still held after {} s (another dtops run or certbot's deploy hook is \
+                 changing nginx); try again when it is done",
+                real.display(),
+                WAIT.as_secs()
+            ),
         }
     }
 }

@@ -200,7 +200,7 @@ pub fn phase_on_disk(ctx: &Ctx) -> anyhow::Result<Option<Phase>> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::nginx::*;
 
     #[test]
     fn versions_decide_the_http2_syntax() {

@@ -142,7 +142,7 @@ pub fn served_serial(name: &str, addr: SocketAddr) -> Result<String, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::nginx::probe::*;
 
     #[test]
     fn curl_resolve_arguments_bracket_ipv6() {

@@ -6,13 +6,14 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use super::{RenderInputs, StackKind};
+use super::RenderInputs;
+use crate::runtime::RuntimeKind;
 use crate::site::OffsiteTool;
 
 #[derive(Debug, Serialize)]
 pub struct BackupContext {
     app: String,
-    runtime: StackKind,
+    runtime: RuntimeKind,
     /// `site.commands.docker_compose`: the compose program and its leading arguments.
     compose: Vec<String>,
     root: PathBuf,

@@ -178,7 +178,7 @@ fn check_pubkey(key: &str) -> anyhow::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::render::context::*;
 
     #[test]
     fn env_references_become_required_and_other_dollars_literal() {

@@ -16,21 +16,12 @@ mod yaml;
 
 use std::path::PathBuf;
 
+use crate::runtime::RuntimeKind;
 use crate::site::Site;
 
 pub use backup::backup_state_dir;
 pub use nginx::NginxFacts;
 pub use templates::Renderer;
-
-/// How the stack runs, which decides how the backup job reaches Postgres.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum StackKind {
-    /// `docker compose exec postgres ...` (production).
-    Compose,
-    /// The native runtime's Postgres on 127.0.0.1:<ports.postgres> (tests, no Docker engine).
-    Native,
-}
 
 /// What the templates are rendered from.
 pub struct RenderInputs<'a> {
@@ -43,7 +34,7 @@ pub struct RenderInputs<'a> {
     /// rotate`); they go into `.env` as DATATOOLS_TRUSTED_PUBKEYS.
     pub trusted_pubkeys: Vec<String>,
     /// Which runtime the stack uses (the backup job reaches Postgres through it).
-    pub runtime: StackKind,
+    pub runtime: RuntimeKind,
     /// nginx's version and our site's phase on this host. `None` (the default, and for
     /// `dtops render` unless asked) renders no nginx files.
     pub nginx: Option<NginxFacts>,

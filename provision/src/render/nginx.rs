@@ -171,7 +171,7 @@ fn check_listen(template: &str, text: &str) -> anyhow::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::render::nginx::*;
 
     #[test]
     fn listen_parameters_that_touch_other_tenants_are_refused() {

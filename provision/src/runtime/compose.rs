@@ -188,8 +188,8 @@ impl Runtime for ComposeRuntime {
         Ok(())
     }
 
-    fn kind(&self) -> crate::render::StackKind {
-        crate::render::StackKind::Compose
+    fn kind(&self) -> super::RuntimeKind {
+        super::RuntimeKind::Compose
     }
 
     fn stop_api(&self, ctx: &Ctx) -> anyhow::Result<()> {
@@ -219,8 +219,8 @@ impl Runtime for ComposeRuntime {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::host::Host;
+    use crate::runtime::compose::*;
     use crate::site::Site;
 
     #[test]

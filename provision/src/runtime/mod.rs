@@ -3,11 +3,13 @@
 //! environment and secret files compose.yml gives the container, and a real Postgres.
 
 mod compose;
+mod kind;
 mod native;
 
-use std::path::PathBuf;
+use std::path::Path;
 
 pub use compose::{compose_op, ComposeOp, ComposeRuntime};
+pub use kind::RuntimeKind;
 pub use native::NativeRuntime;
 
 use crate::engine::{Ctx, Plan};
@@ -29,7 +31,7 @@ pub trait Runtime {
     /// Stops the stack; the database volume is removed only when `remove_volume`.
     fn down(&self, ctx: &Ctx, remove_volume: bool) -> anyhow::Result<()>;
     /// Which kind of runtime this is (the backup job reaches Postgres through it).
-    fn kind(&self) -> crate::render::StackKind;
+    fn kind(&self) -> RuntimeKind;
     /// Stops the api only; Postgres keeps running (a restore into the live database).
     fn stop_api(&self, ctx: &Ctx) -> anyhow::Result<()>;
     /// Starts the api (and Postgres) when not running.
@@ -46,18 +48,19 @@ pub struct Running {
     pub api: bool,
 }
 
-/// Which runtime to use (the `--runtime` flag).
-#[derive(Debug, Clone)]
-pub enum RuntimeChoice {
-    Compose,
-    Native { api_bin: PathBuf },
-}
-
-pub fn build(choice: &RuntimeChoice) -> Box<dyn Runtime> {
-    match choice {
-        RuntimeChoice::Compose => Box::new(ComposeRuntime),
-        RuntimeChoice::Native { api_bin } => Box::new(NativeRuntime::new(api_bin.clone())),
-    }
+/// The runtime for `--runtime` (`native_bin`: `--native-bin`; default: the
+/// `datatools-license` binary next to dtops).
+pub fn build(kind: RuntimeKind, native_bin: Option<&Path>) -> anyhow::Result<Box<dyn Runtime>> {
+    Ok(match kind {
+        RuntimeKind::Compose => Box::new(ComposeRuntime),
+        RuntimeKind::Native => {
+            let api_bin = match native_bin {
+                Some(path) => path.to_path_buf(),
+                None => std::env::current_exe()?.with_file_name("datatools-license"),
+            };
+            Box::new(NativeRuntime::new(api_bin))
+        }
+    })
 }
 
 /// The compose command for this site, with the project pinned (name, file, directory), so it

@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{bail, Context};
 
@@ -19,6 +19,7 @@ use super::{Running, Runtime};
 use crate::api_spec::{api_spec, CONTAINER_SECRETS_DIR};
 use crate::engine::{Ctx, Plan};
 use crate::host::Ownership;
+use crate::poll;
 use crate::process::CommandLine;
 
 pub struct NativeRuntime {
@@ -268,11 +269,15 @@ impl NativeRuntime {
         if let Some(pid) = self.api_pid(ctx)? {
             ctx.host
                 .run(&CommandLine::new(["kill", "-TERM", &pid.to_string()]))?;
-            let deadline = Instant::now() + Duration::from_secs(15);
-            while Path::new(&format!("/proc/{pid}")).exists() && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            if Path::new(&format!("/proc/{pid}")).exists() {
+            let proc = PathBuf::from(format!("/proc/{pid}"));
+            let gone = poll::until(Duration::from_secs(15), Duration::from_millis(50), || {
+                if proc.exists() {
+                    Err(())
+                } else {
+                    Ok(())
+                }
+            });
+            if gone.is_err() {
                 bail!("the api (pid {pid}) did not stop within 15 s of SIGTERM");
             }
         }
@@ -368,8 +373,8 @@ impl Runtime for NativeRuntime {
         Ok(())
     }
 
-    fn kind(&self) -> crate::render::StackKind {
-        crate::render::StackKind::Native
+    fn kind(&self) -> super::RuntimeKind {
+        super::RuntimeKind::Native
     }
 
     fn stop_api(&self, ctx: &Ctx) -> anyhow::Result<()> {

@@ -430,7 +430,7 @@ impl Site {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::site::*;
 
     const COMMITTED: &str = include_str!("../../../site.toml");
 

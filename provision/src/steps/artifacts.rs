@@ -28,7 +28,7 @@ pub fn artifact_steps<'a>(
             license_pubkey: None,
             trusted_pubkeys: Vec::new(),
             nginx: None,
-            runtime: crate::render::StackKind::Compose,
+            runtime: crate::runtime::RuntimeKind::Compose,
         },
     )?;
     Ok(artifacts

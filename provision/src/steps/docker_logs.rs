@@ -143,7 +143,7 @@ impl Step for DaemonJsonStep {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::steps::docker_logs::*;
 
     #[test]
     fn merging_keeps_every_other_key_and_is_idempotent() {
