@@ -18,16 +18,18 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use toml_edit::{value, DocumentMut, Item};
 
+use super::deployment::Deployment;
 use crate::cli::{CutoverArgs, CutoverTarget, GlobalArgs};
 use crate::engine::{self, AppLock, Report};
+use crate::owner::Owner;
 use crate::poll;
 use crate::site::Stage;
-use crate::steps::{self, Owner};
+use crate::steps::{self, TlsOptions};
 
 const SECRET_MODE: u32 = 0o400;
 
 pub fn run(global: &GlobalArgs, args: &CutoverArgs) -> anyhow::Result<ExitCode> {
-    let deployment = super::Deployment::open(global)?;
+    let deployment = Deployment::open(global)?;
     let _lock = AppLock::acquire(&deployment.host, &deployment.site)?;
     let mut report = Report::stdout();
     let mut changed = false;
@@ -58,9 +60,13 @@ pub fn run(global: &GlobalArgs, args: &CutoverArgs) -> anyhow::Result<ExitCode> 
     }
 
     // site.toml changed: converge from the new one.
-    let deployment = super::Deployment::open(global)?;
+    let deployment = Deployment::open(global)?;
     let ctx = deployment.ctx(false);
-    let steps = steps::provision_steps(&deployment.site, global.templates.as_deref())?;
+    let steps = steps::provision_steps(
+        &deployment.site,
+        global.templates.as_deref(),
+        TlsOptions::default(),
+    )?;
     report.note(&format!(
         "converging {} to stage {} with {}:",
         deployment.site.app.name,
@@ -127,7 +133,7 @@ fn site_url(site: &crate::site::Site) -> String {
 /// Creates secrets/postmark_token from --postmark-token-file or stdin, unless it exists.
 /// Returns whether it was created.
 fn postmark_token(ctx: &engine::Ctx, args: &CutoverArgs) -> anyhow::Result<bool> {
-    let path = ctx.site.secret_file("postmark_token");
+    let path = ctx.env.site.secret_file("postmark_token");
     let given =
         match (&args.postmark_token_file, args.postmark_token_stdin) {
             (Some(file), _) => Some(std::fs::read_to_string(file).with_context(|| {
@@ -147,9 +153,9 @@ fn postmark_token(ctx: &engine::Ctx, args: &CutoverArgs) -> anyhow::Result<bool>
         if token.is_empty() || token.chars().any(char::is_whitespace) {
             bail!("the Postmark token given is empty or contains spaces; it is the Server API token from postmarkapp.com (Servers > API Tokens)");
         }
-        ctx.redactor.borrow_mut().add(token);
+        ctx.add_secret(token);
     }
-    if ctx.host.state(&path)?.is_some() {
+    if ctx.env.host.state(&path)?.is_some() {
         let current = read_secret(ctx, "postmark_token")?;
         if given.as_ref().is_some_and(|t| *t != current) {
             bail!(
@@ -167,25 +173,27 @@ fn postmark_token(ctx: &engine::Ctx, args: &CutoverArgs) -> anyhow::Result<bool>
             path.display()
         );
     };
-    let own = Owner::Container.ownership(ctx, SECRET_MODE)?;
-    ctx.host.create_new_file(&path, token.as_bytes(), own)?;
+    let own = Owner::Container.ownership(&ctx.env, SECRET_MODE)?;
+    ctx.env.host.create_new_file(&path, token.as_bytes(), own)?;
     println!("created {} ({own}; value not shown)", path.display());
     Ok(true)
 }
 
 /// Generates secrets/gumroad_secret when absent. Returns whether it was created.
 fn gumroad_secret(ctx: &engine::Ctx) -> anyhow::Result<bool> {
-    let path = ctx.site.secret_file("gumroad_secret");
-    if ctx.host.state(&path)?.is_some() {
+    let path = ctx.env.site.secret_file("gumroad_secret");
+    if ctx.env.host.state(&path)?.is_some() {
         read_secret(ctx, "gumroad_secret")?;
         return Ok(false);
     }
     let mut bytes = [0u8; 32];
     getrandom::getrandom(&mut bytes).map_err(|e| anyhow::anyhow!("OS random generator: {e}"))?;
     let secret = hex::encode(bytes);
-    ctx.redactor.borrow_mut().add(&secret);
-    let own = Owner::Container.ownership(ctx, SECRET_MODE)?;
-    ctx.host.create_new_file(&path, secret.as_bytes(), own)?;
+    ctx.add_secret(&secret);
+    let own = Owner::Container.ownership(&ctx.env, SECRET_MODE)?;
+    ctx.env
+        .host
+        .create_new_file(&path, secret.as_bytes(), own)?;
     println!(
         "created {} (64 random hex characters, {own})",
         path.display()
@@ -194,8 +202,9 @@ fn gumroad_secret(ctx: &engine::Ctx) -> anyhow::Result<bool> {
 }
 
 fn read_secret(ctx: &engine::Ctx, name: &str) -> anyhow::Result<String> {
-    let path = ctx.site.secret_file(name);
+    let path = ctx.env.site.secret_file(name);
     let bytes = ctx
+        .env
         .host
         .read(&path)?
         .with_context(|| format!("{} does not exist", path.display()))?;
@@ -203,7 +212,7 @@ fn read_secret(ctx: &engine::Ctx, name: &str) -> anyhow::Result<String> {
     if value.is_empty() {
         bail!("{} is empty", path.display());
     }
-    ctx.redactor.borrow_mut().add(&value);
+    ctx.add_secret(&value);
     Ok(value)
 }
 

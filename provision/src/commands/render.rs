@@ -9,8 +9,7 @@ use datatools_license::license::SigningKeyPair;
 
 use crate::api_spec::PUBKEY_VAR;
 use crate::cli::GlobalArgs;
-use crate::nginx::{NginxVersion, Phase};
-use crate::render::{render_all, NginxFacts, RenderInputs, Renderer};
+use crate::render::{render_all, NginxFacts, NginxVersion, Phase, RenderInputs, Renderer};
 use crate::site::Site;
 
 pub fn run(
@@ -54,7 +53,7 @@ pub fn run(
             dest.display(),
             artifact.path.display(),
             artifact.mode,
-            artifact.owner.describe(&site)
+            artifact.owner.chown_spec(&site)
         );
     }
     Ok(ExitCode::SUCCESS)

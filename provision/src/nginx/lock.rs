@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use crate::engine::Ctx;
+use crate::env::Env;
 use crate::poll;
 
 /// How long to wait for another holder (a reload takes well under a second).
@@ -17,15 +17,15 @@ pub struct NginxLock {
 }
 
 impl NginxLock {
-    pub fn acquire(ctx: &Ctx) -> anyhow::Result<NginxLock> {
-        let real = ctx.site.nginx_lock_file();
-        ctx.host.create_parents(&real)?;
+    pub fn acquire(env: &Env) -> anyhow::Result<NginxLock> {
+        let real = env.site.nginx_lock_file();
+        env.host.create_parents(&real)?;
         let file = OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
-            .open(ctx.host.path(&real))
+            .open(env.host.path(&real))
             .with_context(|| format!("cannot open the lock file {}", real.display()))?;
         let locked = poll::until(WAIT, Duration::from_millis(100), || match file.try_lock() {
             Ok(()) => Ok(Ok(())),

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::RenderInputs;
+use super::artifact::RenderInputs;
 use crate::api_spec::{
     self, CONTAINER_API_PORT, CONTAINER_PG_PORT, CONTAINER_SECRETS_DIR, PUBKEY_VAR,
 };
