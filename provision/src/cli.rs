@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::runtime::RuntimeKind;
+
 /// dtops: provision and operate the DataTools license server.
 #[derive(Debug, Parser)]
 #[command(version, about, long_about = None)]
@@ -33,12 +35,6 @@ pub struct GlobalArgs {
     /// The `datatools-license` binary the native runtime starts (default: next to dtops).
     #[arg(long, global = true, value_name = "FILE", env = "DTOPS_NATIVE_BIN")]
     pub native_bin: Option<PathBuf>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum RuntimeKind {
-    Compose,
-    Native,
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,19 +1,27 @@
 //! dtops: provisions and operates the DataTools license server.
 //!
-//! `cli` parses arguments; each subcommand lives in its own module under `commands`.
+//! `cli` parses arguments; each subcommand lives in its own module under `commands`. Imports
+//! run one way: commands -> steps -> engine -> (nginx, certbot, runtime, backup job) -> env ->
+//! (site, host); docs/dtops-internals.md draws the layers.
 
 /// The admin API client used by `mint`, `licenses` and `revoke`.
 mod admin_client;
 /// The api container's environment and secret files, shared by both runtimes.
 mod api_spec;
+/// The installed backup job, run by `dtops backup`/`restore`, `rollback db`, the first backup.
+mod backup_job;
 /// The certificate: certbot's command lines, the lineage on disk, its renewal settings.
 mod certbot;
 /// Command-line arguments (clap derive); doc comments are the help text.
 mod cli;
-/// One module per subcommand.
+/// One module per subcommand: the top layer, which calls everything below.
 mod commands;
-/// The desired-state engine: plan, apply, report, lock, pending handlers.
+/// What this host should have: site.toml rendered with the host's own facts.
+mod desired;
+/// The desired-state engine: steps and checks, converge, report, locks, pending handlers.
 mod engine;
+/// The narrow environment (site + host + templates) nginx, certbot and the runtimes take.
+mod env;
 /// The narrow layer for every host effect (files, users, commands); `--root` relocates it.
 mod host;
 /// Older license public keys still trusted during a key rotation's overlap window.
@@ -21,9 +29,14 @@ mod keyring;
 /// The shared nginx: version, `nginx -t`, reloads, our site's phase, the swap-test-restore
 /// transaction, DNS and HTTP(S) probes.
 mod nginx;
+/// Who owns what dtops writes (root, the site user, the api container).
+mod owner;
+/// Waiting with a deadline (reloads, health, locks, processes).
+mod poll;
 /// Running external programs, with errors that carry their output.
 mod process;
-/// site.toml -> the files dtops manages (compose.yml, .env, ...), with their host path, owner, mode.
+/// site.toml -> the files dtops manages (compose.yml, .env, ...), with their host path, owner,
+/// mode; pure (nothing here touches the host).
 mod render;
 /// Docker compose in production; the native runtime where there is no Docker engine.
 mod runtime;
@@ -31,7 +44,7 @@ mod runtime;
 mod secure_file;
 /// `site.toml`: the declarative description of the deployment.
 mod site;
-/// The steps of `dtops provision`.
+/// The steps and checks of `dtops provision`, in their one ordered list.
 mod steps;
 
 use std::process::ExitCode;

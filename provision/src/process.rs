@@ -180,7 +180,7 @@ impl fmt::Display for ProcessError {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::process::*;
 
     #[test]
     fn failures_carry_the_command_and_its_output() {

@@ -7,7 +7,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::engine::Ctx;
+use super::command::deploy_hook;
+use crate::env::Env;
 
 /// The parts of a renewal configuration dtops reads.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -25,26 +26,31 @@ pub struct Wanted {
     pub names: Vec<String>,
 }
 
-pub fn wanted(ctx: &Ctx) -> Wanted {
+pub fn wanted(env: &Env) -> Wanted {
     Wanted {
-        hook: super::deploy_hook(ctx),
-        webroot: ctx
+        hook: deploy_hook(env),
+        webroot: env
             .host
-            .path(ctx.site.nginx.webroot.as_path())
+            .path(env.site.nginx.webroot.as_path())
             .display()
             .to_string(),
-        names: ctx.site.tls_names().iter().map(|n| n.to_string()).collect(),
+        names: env.site.tls_names().iter().map(|n| n.to_string()).collect(),
     }
 }
 
 /// The lineage's renewal configuration, if it exists: its text and what it says.
-pub fn read(ctx: &Ctx) -> anyhow::Result<Option<(String, Renewal)>> {
-    let Some(bytes) = ctx.host.read(&ctx.site.cert_renewal_conf())? else {
+pub fn read(env: &Env) -> anyhow::Result<Option<(String, Renewal)>> {
+    let Some(bytes) = env.host.read(&env.site.cert_renewal_conf())? else {
         return Ok(None);
     };
     let text = String::from_utf8_lossy(&bytes).into_owned();
     let renewal = parse(&text);
     Ok(Some((text, renewal)))
+}
+
+/// `[renewalparams]` of `renewal/<cert_name>.conf` (key -> value), if the file exists.
+pub fn renewal_params(env: &Env) -> anyhow::Result<Option<BTreeMap<String, String>>> {
+    Ok(read(env)?.map(|(_, r)| r.params))
 }
 
 /// A section header's name and depth (`[a]` is 1, `[[b]]` is 2).
@@ -215,7 +221,7 @@ pub fn with_settings(text: &str, wanted: &Wanted) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::certbot::renewal::*;
 
     const RUNBOOK: &str = "# renew_before_expiry = 30 days\nversion = 2.1.0\n\
         archive_dir = /etc/letsencrypt/archive/a.test\n\n\

@@ -11,22 +11,25 @@
 //! nothing.
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{bail, Context};
 use toml_edit::{value, DocumentMut, Item};
 
+use super::deployment::Deployment;
 use crate::cli::{CutoverArgs, CutoverTarget, GlobalArgs};
 use crate::engine::{self, AppLock, Report};
+use crate::owner::Owner;
+use crate::poll;
 use crate::site::Stage;
-use crate::steps::{self, Owner};
+use crate::steps::{self, TlsOptions};
 
 const SECRET_MODE: u32 = 0o400;
 
 pub fn run(global: &GlobalArgs, args: &CutoverArgs) -> anyhow::Result<ExitCode> {
-    let deployment = super::Deployment::open(global)?;
+    let deployment = Deployment::open(global)?;
     let _lock = AppLock::acquire(&deployment.host, &deployment.site)?;
     let mut report = Report::stdout();
     let mut changed = false;
@@ -57,9 +60,13 @@ pub fn run(global: &GlobalArgs, args: &CutoverArgs) -> anyhow::Result<ExitCode> 
     }
 
     // site.toml changed: converge from the new one.
-    let deployment = super::Deployment::open(global)?;
+    let deployment = Deployment::open(global)?;
     let ctx = deployment.ctx(false);
-    let steps = steps::provision_steps(&deployment.site, global.templates.as_deref())?;
+    let steps = steps::provision_steps(
+        &deployment.site,
+        global.templates.as_deref(),
+        TlsOptions::default(),
+    )?;
     report.note(&format!(
         "converging {} to stage {} with {}:",
         deployment.site.app.name,
@@ -97,8 +104,7 @@ pub fn run(global: &GlobalArgs, args: &CutoverArgs) -> anyhow::Result<ExitCode> 
             if changed || args.ping {
                 let admin = format!("http://127.0.0.1:{}", site.ports.api);
                 let token = read_secret(&ctx, "admin_token")?;
-                let line = tokio::runtime::Runtime::new()?
-                    .block_on(test_ping(public, &secret, &admin, &token))?;
+                let line = test_ping(public, &secret, &admin, &token)?;
                 println!("\n{line}");
             } else {
                 println!(
@@ -127,7 +133,7 @@ fn site_url(site: &crate::site::Site) -> String {
 /// Creates secrets/postmark_token from --postmark-token-file or stdin, unless it exists.
 /// Returns whether it was created.
 fn postmark_token(ctx: &engine::Ctx, args: &CutoverArgs) -> anyhow::Result<bool> {
-    let path = ctx.site.secret_file("postmark_token");
+    let path = ctx.env.site.secret_file("postmark_token");
     let given =
         match (&args.postmark_token_file, args.postmark_token_stdin) {
             (Some(file), _) => Some(std::fs::read_to_string(file).with_context(|| {
@@ -147,9 +153,9 @@ fn postmark_token(ctx: &engine::Ctx, args: &CutoverArgs) -> anyhow::Result<bool>
         if token.is_empty() || token.chars().any(char::is_whitespace) {
             bail!("the Postmark token given is empty or contains spaces; it is the Server API token from postmarkapp.com (Servers > API Tokens)");
         }
-        ctx.redactor.borrow_mut().add(token);
+        ctx.add_secret(token);
     }
-    if ctx.host.state(&path)?.is_some() {
+    if ctx.env.host.state(&path)?.is_some() {
         let current = read_secret(ctx, "postmark_token")?;
         if given.as_ref().is_some_and(|t| *t != current) {
             bail!(
@@ -167,25 +173,27 @@ fn postmark_token(ctx: &engine::Ctx, args: &CutoverArgs) -> anyhow::Result<bool>
             path.display()
         );
     };
-    let own = Owner::Container.ownership(ctx, SECRET_MODE)?;
-    ctx.host.create_new_file(&path, token.as_bytes(), own)?;
+    let own = Owner::Container.ownership(&ctx.env, SECRET_MODE)?;
+    ctx.env.host.create_new_file(&path, token.as_bytes(), own)?;
     println!("created {} ({own}; value not shown)", path.display());
     Ok(true)
 }
 
 /// Generates secrets/gumroad_secret when absent. Returns whether it was created.
 fn gumroad_secret(ctx: &engine::Ctx) -> anyhow::Result<bool> {
-    let path = ctx.site.secret_file("gumroad_secret");
-    if ctx.host.state(&path)?.is_some() {
+    let path = ctx.env.site.secret_file("gumroad_secret");
+    if ctx.env.host.state(&path)?.is_some() {
         read_secret(ctx, "gumroad_secret")?;
         return Ok(false);
     }
     let mut bytes = [0u8; 32];
     getrandom::getrandom(&mut bytes).map_err(|e| anyhow::anyhow!("OS random generator: {e}"))?;
     let secret = hex::encode(bytes);
-    ctx.redactor.borrow_mut().add(&secret);
-    let own = Owner::Container.ownership(ctx, SECRET_MODE)?;
-    ctx.host.create_new_file(&path, secret.as_bytes(), own)?;
+    ctx.add_secret(&secret);
+    let own = Owner::Container.ownership(&ctx.env, SECRET_MODE)?;
+    ctx.env
+        .host
+        .create_new_file(&path, secret.as_bytes(), own)?;
     println!(
         "created {} (64 random hex characters, {own})",
         path.display()
@@ -194,8 +202,9 @@ fn gumroad_secret(ctx: &engine::Ctx) -> anyhow::Result<bool> {
 }
 
 fn read_secret(ctx: &engine::Ctx, name: &str) -> anyhow::Result<String> {
-    let path = ctx.site.secret_file(name);
+    let path = ctx.env.site.secret_file(name);
     let bytes = ctx
+        .env
         .host
         .read(&path)?
         .with_context(|| format!("{} does not exist", path.display()))?;
@@ -203,7 +212,7 @@ fn read_secret(ctx: &engine::Ctx, name: &str) -> anyhow::Result<String> {
     if value.is_empty() {
         bail!("{} is empty", path.display());
     }
-    ctx.redactor.borrow_mut().add(&value);
+    ctx.add_secret(&value);
     Ok(value)
 }
 
@@ -257,26 +266,18 @@ fn set_keeping_decor(item: &mut Item, new: Item) {
     }
 }
 
+/// site.toml is the operator's file, not a host path: replaced where it is, keeping its mode.
 fn write_atomic(path: &Path, content: &[u8]) -> anyhow::Result<()> {
     use std::os::unix::fs::PermissionsExt;
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .context("site.toml path has no file name")?;
-    let temp: PathBuf = dir.join(format!(".{}.dtops-tmp", name.to_string_lossy()));
-    let mode = std::fs::metadata(path)?.permissions().mode();
-    std::fs::write(&temp, content).with_context(|| format!("cannot write {}", temp.display()))?;
-    std::fs::set_permissions(&temp, std::fs::Permissions::from_mode(mode))?;
-    std::fs::rename(&temp, path).with_context(|| format!("cannot replace {}", path.display()))?;
-    Ok(())
+    let mode = std::fs::metadata(path)?.permissions().mode() & 0o7777;
+    crate::host::replace_file(path, content, mode, None)
+        .with_context(|| format!("cannot replace {}", path.display()))
 }
 
 /// Posts a Gumroad-shaped test ping (`test=true`: nothing is minted or emailed) through the
 /// public URL, then finds it in `gumroad_events` through the admin API.
-async fn test_ping(public: &str, secret: &str, admin: &str, token: &str) -> anyhow::Result<String> {
+fn test_ping(public: &str, secret: &str, admin: &str, token: &str) -> anyhow::Result<String> {
+    let runtime = tokio::runtime::Runtime::new()?;
     let mut suffix = [0u8; 6];
     getrandom::getrandom(&mut suffix).map_err(|e| anyhow::anyhow!("OS random generator: {e}"))?;
     let sale_id = format!("dtops-cutover-{}", hex::encode(suffix));
@@ -301,12 +302,14 @@ async fn test_ping(public: &str, secret: &str, admin: &str, token: &str) -> anyh
         .timeout(Duration::from_secs(10))
         .build()?;
     let url = format!("{public}/webhooks/gumroad?secret={secret}");
-    let response = http
-        .post(&url)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(body)
-        .send()
-        .await
+    let response = runtime
+        .block_on(async {
+            http.post(&url)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body)
+                .send()
+                .await
+        })
         .with_context(|| {
             format!("the test ping could not reach {public}/webhooks/gumroad (nginx, TLS, DNS?)")
         })?;
@@ -321,44 +324,53 @@ async fn test_ping(public: &str, secret: &str, admin: &str, token: &str) -> anyh
             }
         );
     }
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let events: serde_json::Value = http
-            .get(format!(
-                "{admin}/internal/events?sale={}",
-                crate::admin_client::query_value(&sale_id)
-            ))
-            .bearer_auth(token)
-            .send()
-            .await
-            .context("cannot reach the admin API on 127.0.0.1")?
-            .json()
-            .await?;
-        if let Some(event) = events.as_array().and_then(|a| a.first()) {
-            let status = event["status"].as_str().unwrap_or("?");
-            if status != "received" && status != "processing" {
-                let detail = event["outcome"]
-                    .as_str()
-                    .or(event["last_error"].as_str())
-                    .unwrap_or("");
-                let mut line = format!(
-                    "test ping through {public}: recorded as event {} in gumroad_events, {status}: {detail}",
-                    event["id"]
-                );
-                if product_id == "dtops-cutover-check" {
-                    line.push_str(
-                        "\n(products.toml has no Gumroad products yet: add them, rebuild and \
-                         restart the api before real sales arrive)",
-                    );
-                }
-                return Ok(line);
+    let events_url = format!(
+        "{admin}/internal/events?sale={}",
+        crate::admin_client::query_value(&sale_id)
+    );
+    // Polled until the api has processed it; an unreachable admin API ends the wait at once.
+    let processed = poll::until(Duration::from_secs(30), Duration::from_millis(200), || {
+        let found = runtime.block_on(async {
+            let events: serde_json::Value = http
+                .get(&events_url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .context("cannot reach the admin API on 127.0.0.1")?
+                .json()
+                .await?;
+            anyhow::Ok(events.as_array().and_then(|a| a.first()).cloned())
+        });
+        match found {
+            Err(e) => Ok(Err(e)),
+            Ok(Some(event))
+                if !matches!(event["status"].as_str(), Some("received" | "processing")) =>
+            {
+                Ok(Ok(event))
             }
+            Ok(_) => Err(()),
         }
-        if Instant::now() > deadline {
-            bail!("the test ping was acknowledged but is not in gumroad_events after 30 s");
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
+    });
+    let event = match processed {
+        Ok(found) => found?,
+        Err(()) => bail!("the test ping was acknowledged but is not in gumroad_events after 30 s"),
+    };
+    let status = event["status"].as_str().unwrap_or("?");
+    let detail = event["outcome"]
+        .as_str()
+        .or(event["last_error"].as_str())
+        .unwrap_or("");
+    let mut line = format!(
+        "test ping through {public}: recorded as event {} in gumroad_events, {status}: {detail}",
+        event["id"]
+    );
+    if product_id == "dtops-cutover-check" {
+        line.push_str(
+            "\n(products.toml has no Gumroad products yet: add them, rebuild and \
+             restart the api before real sales arrive)",
+        );
     }
+    Ok(line)
 }
 
 fn print_ping_url(url: &str) {

@@ -3,27 +3,28 @@
 
 use std::process::ExitCode;
 
+use super::deployment::Deployment;
 use crate::cli::GlobalArgs;
-use crate::engine::{self, Report, Step};
+use crate::engine::{self, Report, Task};
 use crate::process::CommandLine;
-use crate::steps::docker_logs::{restart_marker, DaemonJsonStep};
+use crate::steps::{restart_marker, DaemonJsonStep};
 
 pub fn run(global: &GlobalArgs, restart_docker: bool) -> anyhow::Result<ExitCode> {
-    let deployment = super::Deployment::open(global)?;
+    let deployment = Deployment::open(global)?;
     let ctx = deployment.ctx(false);
     let mut report = Report::stdout();
-    let steps: Vec<Box<dyn Step>> = vec![Box::new(DaemonJsonStep)];
-    if !engine::converge(&ctx, &steps, &mut report) {
+    if !engine::converge(&ctx, &[Task::step(DaemonJsonStep)], &mut report) {
         return Ok(ExitCode::FAILURE);
     }
-    let marker = restart_marker(&ctx);
-    if ctx.host.state(&marker)?.is_none() {
+    let marker = restart_marker(&deployment.site);
+    if deployment.host.state(&marker)?.is_none() {
         println!("Docker already runs with these settings; nothing to restart");
     } else if restart_docker {
         println!("restarting Docker: every container on this box restarts");
-        ctx.host
+        deployment
+            .host
             .run(&CommandLine::new(["systemctl", "restart", "docker"]))?;
-        ctx.host.remove_file(&marker)?;
+        deployment.host.remove_file(&marker)?;
         println!("Docker restarted; new containers get the log caps");
     } else {
         println!(
@@ -33,17 +34,4 @@ pub fn run(global: &GlobalArgs, restart_docker: bool) -> anyhow::Result<ExitCode
         );
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// The `dtops status` line for Docker's log caps.
-pub fn status_line(ctx: &crate::engine::Ctx) -> String {
-    match DaemonJsonStep.plan(ctx) {
-        Ok(crate::engine::Plan::Ok(detail)) => detail,
-        Ok(crate::engine::Plan::Change(_)) => format!(
-            "NOT capped in {} (dtops provision merges the runbook's caps)",
-            crate::steps::docker_logs::DAEMON_JSON
-        ),
-        Ok(crate::engine::Plan::Unknown(why)) => why,
-        Err(e) => format!("{e:#}"),
-    }
 }

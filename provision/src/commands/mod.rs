@@ -1,26 +1,24 @@
-//! One module per subcommand; `run` dispatches.
+//! One module per subcommand (a folder when it takes several files); `run` dispatches.
 
-pub(crate) mod backup_job;
+mod backup;
 mod cutover;
+mod deployment;
 mod dev;
 mod docker_logs;
 mod events;
 mod keys;
-mod keys_rotate;
 mod licenses;
 mod mint;
 mod provision;
 mod render;
 mod rollback;
-mod rollback_data;
-mod rollback_web;
 mod status;
-mod status_web;
 mod verify;
 
 use std::process::ExitCode;
 
 use crate::cli::{Cli, Command, KeysCommand};
+use crate::steps::TlsOptions;
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
@@ -33,7 +31,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Resend(args) => block_on(events::resend(args)),
         Command::Cutover(args) => cutover::run(&cli.global, &args),
         Command::Keys(KeysCommand::Generate { out }) => keys::generate(&out),
-        Command::Keys(KeysCommand::Rotate(args)) => keys_rotate::run(&cli.global, &args),
+        Command::Keys(KeysCommand::Rotate(args)) => keys::rotate(&cli.global, &args),
         Command::Verify(args) => verify::run(args),
         Command::Dev(args) => block_on(dev::run(args)),
         Command::Render {
@@ -48,7 +46,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => provision::run(
             &cli.global,
             dry_run,
-            crate::certbot::TlsOptions {
+            TlsOptions {
                 staging,
                 skip_dns_check,
             },
@@ -56,8 +54,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Plan => provision::run(&cli.global, true, Default::default()),
         Command::Status => status::run(&cli.global),
         Command::Rollback(args) => rollback::run(&cli.global, &args),
-        Command::Backup => backup_job::backup(&cli.global),
-        Command::Restore(args) => backup_job::restore(&cli.global, &args),
+        Command::Backup => backup::backup(&cli.global),
+        Command::Restore(args) => backup::restore(&cli.global, &args),
         Command::DockerLogs { restart_docker } => docker_logs::run(&cli.global, restart_docker),
     }
 }
@@ -66,52 +64,4 @@ fn block_on<F: std::future::Future<Output = anyhow::Result<ExitCode>>>(
     future: F,
 ) -> anyhow::Result<ExitCode> {
     tokio::runtime::Runtime::new()?.block_on(future)
-}
-
-/// The container runtime chosen by `--runtime`.
-fn runtime(global: &crate::cli::GlobalArgs) -> anyhow::Result<Box<dyn crate::runtime::Runtime>> {
-    use crate::cli::RuntimeKind;
-    use crate::runtime::RuntimeChoice;
-    let choice = match global.runtime {
-        RuntimeKind::Compose => RuntimeChoice::Compose,
-        RuntimeKind::Native => {
-            let api_bin = match &global.native_bin {
-                Some(path) => path.clone(),
-                None => std::env::current_exe()?.with_file_name("datatools-license"),
-            };
-            RuntimeChoice::Native { api_bin }
-        }
-    };
-    Ok(crate::runtime::build(&choice))
-}
-
-/// What every host-facing command works on: the site, the host (a sandbox under `--root`) and
-/// the container runtime.
-pub(crate) struct Deployment {
-    pub site: crate::site::Site,
-    pub host: crate::host::Host,
-    pub runtime: Box<dyn crate::runtime::Runtime>,
-    templates: Option<std::path::PathBuf>,
-}
-
-impl Deployment {
-    pub fn open(global: &crate::cli::GlobalArgs) -> anyhow::Result<Self> {
-        Ok(Deployment {
-            site: crate::site::Site::load(&global.site)?,
-            host: crate::host::Host::new(global.root.clone()),
-            runtime: runtime(global)?,
-            templates: global.templates.clone(),
-        })
-    }
-
-    /// The engine context; `dry_run` steps only observe.
-    pub fn ctx(&self, dry_run: bool) -> crate::engine::Ctx<'_> {
-        crate::engine::Ctx::new(
-            &self.site,
-            &self.host,
-            self.runtime.as_ref(),
-            self.templates.as_deref(),
-            dry_run,
-        )
-    }
 }

@@ -2,16 +2,13 @@
 
 use std::process::ExitCode;
 
+use super::deployment::Deployment;
 use crate::cli::GlobalArgs;
 use crate::engine::{self, AppLock, Report};
-use crate::steps;
+use crate::steps::{self, TlsOptions};
 
-pub fn run(
-    global: &GlobalArgs,
-    dry_run: bool,
-    tls: crate::certbot::TlsOptions,
-) -> anyhow::Result<ExitCode> {
-    let deployment = super::Deployment::open(global)?;
+pub fn run(global: &GlobalArgs, dry_run: bool, tls: TlsOptions) -> anyhow::Result<ExitCode> {
+    let deployment = Deployment::open(global)?;
     let (site, host, runtime) = (&deployment.site, &deployment.host, &deployment.runtime);
     // A dry run only observes; a real run holds the app lock from start to end.
     let _lock = if dry_run {
@@ -19,9 +16,8 @@ pub fn run(
     } else {
         Some(AppLock::acquire(host, site)?)
     };
-    let mut ctx = deployment.ctx(dry_run);
-    ctx.tls = tls;
-    let steps = steps::provision_steps(site, global.templates.as_deref())?;
+    let ctx = deployment.ctx(dry_run);
+    let steps = steps::provision_steps(site, global.templates.as_deref(), tls)?;
     let mut report = Report::stdout();
     let target = match host.sandbox() {
         Some(root) => format!(" in sandbox {}", root.display()),

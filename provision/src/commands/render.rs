@@ -1,8 +1,6 @@
 //! `dtops render --out DIR`: every managed file, rendered from site.toml, for inspection.
 
-use std::fs::OpenOptions;
-use std::io::{ErrorKind, Write};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::io::ErrorKind;
 use std::path::{Component, Path, PathBuf};
 use std::process::ExitCode;
 
@@ -11,8 +9,7 @@ use datatools_license::license::SigningKeyPair;
 
 use crate::api_spec::PUBKEY_VAR;
 use crate::cli::GlobalArgs;
-use crate::nginx::{NginxVersion, Phase};
-use crate::render::{render_all, NginxFacts, RenderInputs, Renderer};
+use crate::render::{render_all, NginxFacts, NginxVersion, Phase, RenderInputs, Renderer};
 use crate::site::Site;
 
 pub fn run(
@@ -45,10 +42,7 @@ pub fn run(
                 None => Vec::new(),
             },
             nginx: nginx_facts(nginx_version, nginx_phase)?,
-            runtime: match global.runtime {
-                crate::cli::RuntimeKind::Compose => crate::render::StackKind::Compose,
-                crate::cli::RuntimeKind::Native => crate::render::StackKind::Native,
-            },
+            runtime: global.runtime,
         },
     )?;
     for artifact in &artifacts {
@@ -59,7 +53,7 @@ pub fn run(
             dest.display(),
             artifact.path.display(),
             artifact.mode,
-            artifact.owner.describe(&site)
+            artifact.owner.chown_spec(&site)
         );
     }
     Ok(ExitCode::SUCCESS)
@@ -114,15 +108,6 @@ fn write(path: &Path, content: &str, mode: u32) -> anyhow::Result<()> {
         std::fs::create_dir_all(parent)
             .with_context(|| format!("cannot create {}", parent.display()))?;
     }
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(mode)
-        .open(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    // `mode` above only applies to a new file.
-    file.set_permissions(std::fs::Permissions::from_mode(mode))
-        .and_then(|()| file.write_all(content.as_bytes()))
+    crate::host::replace_file(path, content.as_bytes(), mode, None)
         .with_context(|| format!("cannot write {}", path.display()))
 }

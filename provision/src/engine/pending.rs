@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use super::Ctx;
+use crate::env::Env;
 use crate::host::Ownership;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -23,23 +23,23 @@ impl Handler {
     }
 }
 
-fn marker(ctx: &Ctx, handler: Handler) -> PathBuf {
-    ctx.site
+fn marker(env: &Env, handler: Handler) -> PathBuf {
+    env.site
         .state_dir()
         .join("pending")
         .join(handler.marker_name())
 }
 
-pub fn is_marked(ctx: &Ctx, handler: Handler) -> anyhow::Result<bool> {
-    Ok(ctx.host.state(&marker(ctx, handler))?.is_some())
+pub fn is_marked(env: &Env, handler: Handler) -> anyhow::Result<bool> {
+    Ok(env.host.state(&marker(env, handler))?.is_some())
 }
 
-pub fn mark(ctx: &Ctx, handler: Handler) -> anyhow::Result<()> {
-    let path = marker(ctx, handler);
+pub fn mark(env: &Env, handler: Handler) -> anyhow::Result<()> {
+    let path = marker(env, handler);
     let dir = path.parent().expect("marker has a parent");
-    if ctx.host.state(dir)?.is_none() {
-        ctx.host.create_parents(dir)?;
-        ctx.host.create_dir(
+    if env.host.state(dir)?.is_none() {
+        env.host.create_parents(dir)?;
+        env.host.create_dir(
             dir,
             Ownership {
                 uid: 0,
@@ -48,7 +48,7 @@ pub fn mark(ctx: &Ctx, handler: Handler) -> anyhow::Result<()> {
             },
         )?;
     }
-    ctx.host.write_atomic(
+    env.host.write_atomic(
         &path,
         b"pending\n",
         Ownership {
@@ -60,9 +60,7 @@ pub fn mark(ctx: &Ctx, handler: Handler) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn clear(ctx: &Ctx, handler: Handler) -> anyhow::Result<()> {
-    if !ctx.dry_run() {
-        ctx.host.remove_file(&marker(ctx, handler))?;
-    }
+pub fn clear(env: &Env, handler: Handler) -> anyhow::Result<()> {
+    env.host.remove_file(&marker(env, handler))?;
     Ok(())
 }

@@ -26,7 +26,7 @@ impl Redactor {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::engine::redact::*;
 
     #[test]
     fn replaces_every_occurrence() {

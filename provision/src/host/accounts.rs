@@ -3,7 +3,7 @@
 use std::io;
 use std::path::Path;
 
-use super::Host;
+use super::sandbox::Host;
 use crate::process::{CommandLine, ProcessError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

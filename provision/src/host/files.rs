@@ -5,7 +5,8 @@ use std::io::{self, Write};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
-use super::Host;
+use super::atomic::replace_file;
+use super::sandbox::Host;
 
 /// Who owns a file and its permission bits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,35 +76,16 @@ impl Host {
         }
     }
 
-    /// Replaces (or creates) `real` with `content`: a temporary file in the same directory is
-    /// created with the final owner and mode, filled, synced, then renamed over the target, so a
-    /// reader sees the old file or the new one, never half of one, and never a moment with
-    /// looser permissions.
+    /// Replaces (or creates) `real` with `content`, atomically, with owner and mode set before
+    /// the first byte is written (see `atomic::replace_file`).
     pub fn write_atomic(&self, real: &Path, content: &[u8], own: Ownership) -> io::Result<()> {
-        let target = self.path(real);
-        let dir = target.parent().ok_or_else(|| {
-            io::Error::other(format!("{} has no parent directory", real.display()))
-        })?;
-        let name = target.file_name().unwrap_or_default().to_string_lossy();
-        let temp = dir.join(format!(".{name}.dtops-{}", std::process::id()));
-        let _ = fs::remove_file(&temp);
-        let result = (|| {
-            let mut file = OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(own.mode)
-                .open(&temp)?;
-            std::os::unix::fs::fchown(&file, Some(own.uid), Some(own.gid))?;
-            // The umask may have narrowed the mode given at open; set it exactly.
-            file.set_permissions(fs::Permissions::from_mode(own.mode))?;
-            file.write_all(content)?;
-            file.sync_all()?;
-            fs::rename(&temp, &target)
-        })();
-        if result.is_err() {
-            let _ = fs::remove_file(&temp);
-        }
-        result.map_err(|e| with_path(e, real))
+        replace_file(
+            &self.path(real),
+            content,
+            own.mode,
+            Some((own.uid, own.gid)),
+        )
+        .map_err(|e| with_path(e, real))
     }
 
     /// Creates a new file that must not exist yet (secrets: never replaced), owner and mode set
@@ -173,7 +155,7 @@ fn with_path(e: io::Error, real: &Path) -> io::Error {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::host::files::*;
 
     #[test]
     fn writes_relocate_and_set_owner_and_mode() {

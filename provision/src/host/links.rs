@@ -5,7 +5,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use super::Host;
+use super::sandbox::Host;
 
 impl Host {
     /// Where the symlink at `real` points (as stored); `None` when there is no symlink there.
@@ -42,7 +42,7 @@ impl Host {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::host::links::*;
 
     #[test]
     fn links_point_at_the_relocated_target_and_replace_atomically() {

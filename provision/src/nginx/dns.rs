@@ -128,7 +128,7 @@ fn skip_name(msg: &[u8], mut at: usize) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::nginx::dns::*;
 
     #[test]
     fn answers_are_parsed_including_compressed_names() {

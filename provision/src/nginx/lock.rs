@@ -2,11 +2,12 @@
 //! dtops makes it, and certbot's deploy hook (`flock` on the same file) waits for it too.
 
 use std::fs::{File, OpenOptions, TryLockError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context;
 
-use crate::engine::Ctx;
+use crate::env::Env;
+use crate::poll;
 
 /// How long to wait for another holder (a reload takes well under a second).
 const WAIT: Duration = Duration::from_secs(60);
@@ -16,33 +17,31 @@ pub struct NginxLock {
 }
 
 impl NginxLock {
-    pub fn acquire(ctx: &Ctx) -> anyhow::Result<NginxLock> {
-        let real = ctx.site.nginx_lock_file();
-        ctx.host.create_parents(&real)?;
+    pub fn acquire(env: &Env) -> anyhow::Result<NginxLock> {
+        let real = env.site.nginx_lock_file();
+        env.host.create_parents(&real)?;
         let file = OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
-            .open(ctx.host.path(&real))
+            .open(env.host.path(&real))
             .with_context(|| format!("cannot open the lock file {}", real.display()))?;
-        let started = Instant::now();
-        loop {
-            match file.try_lock() {
-                Ok(()) => return Ok(NginxLock { _file: file }),
-                Err(TryLockError::WouldBlock) if started.elapsed() < WAIT => {
-                    std::thread::sleep(Duration::from_millis(100));
-                }
-                Err(TryLockError::WouldBlock) => anyhow::bail!(
-                    "{} is still held after {} s (another dtops run or certbot's deploy hook is \
-                     changing nginx); try again when it is done",
-                    real.display(),
-                    WAIT.as_secs()
-                ),
-                Err(TryLockError::Error(e)) => {
-                    return Err(e).with_context(|| format!("cannot lock {}", real.display()))
-                }
-            }
+        let locked = poll::until(WAIT, Duration::from_millis(100), || match file.try_lock() {
+            Ok(()) => Ok(Ok(())),
+            Err(TryLockError::WouldBlock) => Err(()),
+            // Waiting does not fix this one: stop polling.
+            Err(TryLockError::Error(e)) => Ok(Err(e)),
+        });
+        match locked {
+            Ok(Ok(())) => Ok(NginxLock { _file: file }),
+            Ok(Err(e)) => Err(e).with_context(|| format!("cannot lock {}", real.display())),
+            Err(()) => anyhow::bail!(
+                "{} is still held after {} s (another dtops run or certbot's deploy hook is \
+                 changing nginx); try again when it is done",
+                real.display(),
+                WAIT.as_secs()
+            ),
         }
     }
 }

@@ -9,6 +9,10 @@ use crate::process::CommandLine;
 
 const TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How long a probe waits for a reload to take effect (reloads are asynchronous: old workers
+/// answer for a moment).
+pub const RELOAD_WAIT: Duration = Duration::from_secs(15);
+
 /// An HTTP answer: status, `Location` (redirects are not followed), body, protocol version.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpAnswer {
@@ -142,7 +146,7 @@ pub fn served_serial(name: &str, addr: SocketAddr) -> Result<String, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::nginx::probe::*;
 
     #[test]
     fn curl_resolve_arguments_bracket_ipv6() {

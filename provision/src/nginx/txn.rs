@@ -6,8 +6,9 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{blamed_file, dump, failure_is_ours, test, NginxLock};
-use crate::engine::Ctx;
+use super::config::{dump, test, ConfigFailure};
+use super::lock::NginxLock;
+use crate::env::Env;
 use crate::host::{FileKind, Ownership};
 
 /// One path's desired state.
@@ -34,13 +35,13 @@ impl Entry {
     }
 
     /// Whether the host already matches; `Some(sentence)` says what would change.
-    pub fn difference(&self, ctx: &Ctx) -> anyhow::Result<Option<String>> {
+    pub fn difference(&self, env: &Env) -> anyhow::Result<Option<String>> {
         let path = self.path();
         let shown = path.display();
-        let state = ctx.host.state(path)?;
+        let state = env.host.state(path)?;
         Ok(match self {
             Entry::File { content, mode, .. } => {
-                let current = ctx.host.read(path)?;
+                let current = env.host.read(path)?;
                 match (state, current) {
                     (None, _) | (_, None) => Some(format!("create {shown}")),
                     (Some(state), Some(bytes)) => {
@@ -57,8 +58,8 @@ impl Entry {
                 }
             }
             Entry::Link { target, .. } => {
-                let want = ctx.host.path(target);
-                match ctx.host.link_target(path)? {
+                let want = env.host.path(target);
+                match env.host.link_target(path)? {
                     Some(have) if have == want => None,
                     Some(have) => Some(format!(
                         "point {shown} at {} (it points at {})",
@@ -112,6 +113,19 @@ pub enum TxnError {
     Other(#[from] anyhow::Error),
 }
 
+impl TxnError {
+    /// nginx's configuration fails before dtops touched it, and not because of our files.
+    pub fn already_broken(failure: ConfigFailure) -> Self {
+        TxnError::AlreadyBroken {
+            blame: failure
+                .blamed_file()
+                .map(|p| format!(" ({} is the broken file)", p.display()))
+                .unwrap_or_default(),
+            words: failure.words,
+        }
+    }
+}
+
 impl From<std::io::Error> for TxnError {
     fn from(e: std::io::Error) -> Self {
         TxnError::Other(e.into())
@@ -120,11 +134,11 @@ impl From<std::io::Error> for TxnError {
 
 /// Puts `entries` in place, tests nginx's whole configuration, and restores everything on
 /// failure. Returns what changed (empty: nothing differed, nginx untouched).
-pub fn apply(ctx: &Ctx, entries: &[Entry]) -> Result<Vec<String>, TxnError> {
-    let _lock = NginxLock::acquire(ctx)?;
+pub fn apply(env: &Env, entries: &[Entry]) -> Result<Vec<String>, TxnError> {
+    let _lock = NginxLock::acquire(env)?;
     let mut changes = Vec::new();
     for entry in entries {
-        if let Some(change) = entry.difference(ctx)? {
+        if let Some(change) = entry.difference(env)? {
             changes.push(change);
         }
     }
@@ -133,70 +147,67 @@ pub fn apply(ctx: &Ctx, entries: &[Entry]) -> Result<Vec<String>, TxnError> {
     }
     // Refuse when the configuration already fails, unless the failure is our own site's (a
     // leftover of ours is ours to replace).
-    if let Err(words) = test(ctx)? {
-        if !failure_is_ours(ctx, &words) {
-            let blame = blamed_file(&words)
-                .map(|p| format!(" ({} is the broken file)", p.display()))
-                .unwrap_or_default();
-            return Err(TxnError::AlreadyBroken { words, blame });
+    if let Err(failure) = test(env)? {
+        if !failure.is_ours(env) {
+            return Err(TxnError::already_broken(failure));
         }
     }
 
     let mut before = Vec::new();
     for entry in entries {
-        before.push(was(ctx, entry.path())?);
+        before.push(was(env, entry.path())?);
     }
-    let written = write_all(ctx, entries);
+    let written = write_all(env, entries);
     let verdict = match written {
         Err(e) => Err(format!("{e:#}")),
-        Ok(()) => match dump(ctx)? {
-            Err(words) => Err(words),
-            Ok(dumped) => not_loaded(ctx, entries, &dumped).map_or(Ok(()), Err),
+        Ok(()) => match dump(env)? {
+            Err(failure) => Err(failure.words),
+            Ok(dumped) => not_loaded(env, entries, &dumped).map_or(Ok(()), Err),
         },
     };
     let Err(words) = verdict else {
         return Ok(changes);
     };
     for (entry, was) in entries.iter().zip(&before).rev() {
-        restore(ctx, entry.path(), was)?;
+        restore(env, entry.path(), was)?;
     }
-    let restored = match test(ctx)? {
+    let restored = match test(env)? {
         Ok(()) => "nginx -t passes again".to_string(),
         Err(still) => format!("but nginx -t still fails: {still}"),
     };
     Err(TxnError::Rejected { words, restored })
 }
 
-fn was(ctx: &Ctx, path: &Path) -> anyhow::Result<Was> {
-    Ok(match ctx.host.state(path)? {
+fn was(env: &Env, path: &Path) -> anyhow::Result<Was> {
+    Ok(match env.host.state(path)? {
         None => Was::Absent,
         Some(state) if state.kind == FileKind::Symlink => {
-            Was::Link(ctx.host.link_target(path)?.unwrap_or_default())
+            Was::Link(env.host.link_target(path)?.unwrap_or_default())
         }
-        Some(state) => Was::File(ctx.host.read(path)?.unwrap_or_default(), state.ownership),
+        Some(state) => Was::File(env.host.read(path)?.unwrap_or_default(), state.ownership),
     })
 }
 
-fn write_all(ctx: &Ctx, entries: &[Entry]) -> anyhow::Result<()> {
+fn write_all(env: &Env, entries: &[Entry]) -> anyhow::Result<()> {
     for entry in entries {
-        if entry.difference(ctx)?.is_none() {
+        if entry.difference(env)?.is_none() {
             continue;
         }
         let path = entry.path();
         match entry {
             Entry::File { content, mode, .. } => {
-                keep_previous(ctx, path)?;
-                ctx.host.create_parents(path)?;
-                ctx.host
+                keep_previous(env, path)?;
+                env.host.create_parents(path)?;
+                env.host
                     .write_atomic(path, content.as_bytes(), root(*mode))?;
             }
             Entry::Link { target, .. } => {
-                ctx.host.create_parents(path)?;
-                ctx.host.symlink_atomic(path, target)?;
+                env.host.create_parents(path)?;
+                env.host.symlink_atomic(path, target)?;
             }
             Entry::Absent { .. } => {
-                keep_previous(ctx, path)?;
-                ctx.host.remove_file(path)?;
+                keep_previous(env, path)?;
+                env.host.remove_file(path)?;
             }
         }
     }
@@ -204,35 +215,35 @@ fn write_all(ctx: &Ctx, entries: &[Entry]) -> anyhow::Result<()> {
 }
 
 /// A copy of our file as it was, in `.dtops/previous/`, for the operator.
-fn keep_previous(ctx: &Ctx, path: &Path) -> anyhow::Result<()> {
-    let is_file = ctx
+fn keep_previous(env: &Env, path: &Path) -> anyhow::Result<()> {
+    let is_file = env
         .host
         .state(path)?
         .is_some_and(|s| s.kind == FileKind::File);
-    if let (true, Some(bytes)) = (is_file, ctx.host.read(path)?) {
+    if let (true, Some(bytes)) = (is_file, env.host.read(path)?) {
         let name = path.file_name().unwrap_or_default().to_string_lossy();
-        let keep = ctx
+        let keep = env
             .site
             .state_dir()
             .join("previous")
             .join(format!("nginx-{name}"));
-        ctx.host.create_parents(&keep)?;
-        ctx.host.write_atomic(&keep, &bytes, root(0o600))?;
+        env.host.create_parents(&keep)?;
+        env.host.write_atomic(&keep, &bytes, root(0o600))?;
     }
     Ok(())
 }
 
-fn restore(ctx: &Ctx, path: &Path, was: &Was) -> anyhow::Result<()> {
+fn restore(env: &Env, path: &Path, was: &Was) -> anyhow::Result<()> {
     match was {
-        Was::File(bytes, own) => ctx.host.write_atomic(path, bytes, *own)?,
-        Was::Link(stored) => ctx.host.symlink_to(path, stored)?,
-        Was::Absent => ctx.host.remove_file(path)?,
+        Was::File(bytes, own) => env.host.write_atomic(path, bytes, *own)?,
+        Was::Link(stored) => env.host.symlink_to(path, stored)?,
+        Was::Absent => env.host.remove_file(path)?,
     }
     Ok(())
 }
 
 /// Files nginx must have read but did not (no `include` covers them).
-fn not_loaded(ctx: &Ctx, entries: &[Entry], dumped: &str) -> Option<String> {
+fn not_loaded(env: &Env, entries: &[Entry], dumped: &str) -> Option<String> {
     let missing: Vec<String> = entries
         .iter()
         .filter(|e| match e {
@@ -240,7 +251,7 @@ fn not_loaded(ctx: &Ctx, entries: &[Entry], dumped: &str) -> Option<String> {
             Entry::Link { .. } => true,
             Entry::Absent { .. } => false,
         })
-        .map(|e| ctx.host.path(e.path()))
+        .map(|e| env.host.path(e.path()))
         .filter(|p| !dumped.contains(&format!("# configuration file {}:", p.display())))
         .map(|p| p.display().to_string())
         .collect();

@@ -6,13 +6,14 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use super::{RenderInputs, StackKind};
+use super::artifact::RenderInputs;
+use crate::runtime::RuntimeKind;
 use crate::site::OffsiteTool;
 
 #[derive(Debug, Serialize)]
 pub struct BackupContext {
     app: String,
-    runtime: StackKind,
+    runtime: RuntimeKind,
     /// `site.commands.docker_compose`: the compose program and its leading arguments.
     compose: Vec<String>,
     root: PathBuf,
@@ -41,7 +42,7 @@ impl BackupContext {
             root: site.root().to_path_buf(),
             compose_file: site.compose_file(),
             backups_dir: site.backups_dir(),
-            state_dir: backup_state_dir(site),
+            state_dir: site.backup_state_dir(),
             pg_password_file: site.secret_file("pg_password"),
             lock_file: PathBuf::from(format!("/run/lock/{}-backup.lock", site.app.name)),
             db_name: site.database.name.to_string(),
@@ -55,9 +56,4 @@ impl BackupContext {
             offsite_target: offsite.map(|o| o.target.clone()),
         }
     }
-}
-
-/// The backup job's own state under dtops' state directory.
-pub fn backup_state_dir(site: &crate::site::Site) -> PathBuf {
-    site.state_dir().join("backup")
 }

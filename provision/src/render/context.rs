@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::RenderInputs;
+use super::artifact::RenderInputs;
 use crate::api_spec::{
     self, CONTAINER_API_PORT, CONTAINER_PG_PORT, CONTAINER_SECRETS_DIR, PUBKEY_VAR,
 };
@@ -178,7 +178,7 @@ fn check_pubkey(key: &str) -> anyhow::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::render::context::*;
 
     #[test]
     fn env_references_become_required_and_other_dollars_literal() {

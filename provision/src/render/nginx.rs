@@ -1,25 +1,16 @@
 //! The nginx files: our site (phase 1 or 2) and the http-context include with the rate-limit
 //! zone. They depend on host facts (nginx's version, whether the certificate exists), given in
-//! `RenderInputs::nginx`. Values go into nginx's syntax unquoted, so each is checked here.
+//! `RenderInputs::nginx` (`nginx_facts`). Values go into nginx's syntax unquoted, so each is checked here.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Serialize;
 
-use super::{Artifact, ArtifactKind, Owner, Renderer};
-use crate::nginx::{NginxVersion, Phase};
+use super::artifact::{Artifact, ArtifactKind};
+use super::nginx_facts::{NginxFacts, Phase};
+use super::templates::Renderer;
+use crate::owner::Owner;
 use crate::site::Site;
-
-/// What only the host knows, which the nginx files depend on.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NginxFacts {
-    /// `nginx -v`: decides the http2 syntax.
-    pub version: NginxVersion,
-    /// Phase 2 only once `live/<cert_name>/fullchain.pem` exists.
-    pub phase: Phase,
-    /// `--root`: paths inside the files are where nginx finds them (relocated in a sandbox).
-    pub sandbox: Option<PathBuf>,
-}
 
 /// Listen parameters that change every tenant's servers on the same address.
 const FORBIDDEN_LISTEN: &[&str] = &["default_server", "reuseport", "ipv6only", "backlog"];
@@ -171,7 +162,7 @@ fn check_listen(template: &str, text: &str) -> anyhow::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::render::nginx::*;
 
     #[test]
     fn listen_parameters_that_touch_other_tenants_are_refused() {

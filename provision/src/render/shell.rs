@@ -61,7 +61,7 @@ pub fn formatter(out: &mut Output, state: &State, value: &Value) -> Result<(), E
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::render::shell::*;
 
     #[test]
     fn words_are_single_quoted_and_lists_become_several() {

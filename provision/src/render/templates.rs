@@ -181,7 +181,7 @@ fn check_override_dir(dir: &Path) -> anyhow::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::render::templates::*;
 
     fn render(dir: Option<&Path>, name: &str) -> anyhow::Result<String> {
         Renderer::new(dir)?.render(name, &serde_json::json!({ "who": "a: b # c" }))

@@ -2,9 +2,11 @@
 
 use anyhow::Context;
 
-use super::{compose_command, Running, Runtime};
-use crate::engine::{Change, Ctx, Plan};
+use super::kind::RuntimeKind;
+use super::seam::{Image, Running, Runtime};
+use crate::env::Env;
 use crate::host::Ownership;
+use crate::process::CommandLine;
 
 pub struct ComposeRuntime;
 
@@ -26,9 +28,22 @@ pub enum ComposeOp {
     },
 }
 
+/// The compose command for this site, with the project pinned (name, file, directory), so it
+/// works from any working directory.
+fn compose_command(env: &Env) -> CommandLine {
+    let site = env.site;
+    CommandLine::new(&site.commands.docker_compose)
+        .arg("--project-name")
+        .arg(site.app.name.as_str())
+        .arg("--project-directory")
+        .arg(env.host.path(site.root()))
+        .arg("--file")
+        .arg(env.host.path(&site.compose_file()))
+}
+
 /// The exact command line for `op`.
-pub fn compose_op(ctx: &Ctx, op: ComposeOp) -> crate::process::CommandLine {
-    let base = compose_command(ctx);
+pub fn compose_op(env: &Env, op: ComposeOp) -> CommandLine {
+    let base = compose_command(env);
     match op {
         ComposeOp::Config => base.args(["config", "--quiet"]),
         ComposeOp::Build => base.args(["build", "api"]),
@@ -46,19 +61,19 @@ pub fn compose_op(ctx: &Ctx, op: ComposeOp) -> crate::process::CommandLine {
 const BUILT_COMMIT: &str = "image-commit";
 
 impl ComposeRuntime {
-    fn app_commit(ctx: &Ctx) -> anyhow::Result<String> {
-        let app = ctx.host.path(&ctx.site.app_dir());
-        let out = ctx
+    fn app_commit(env: &Env) -> anyhow::Result<String> {
+        let app = env.host.path(&env.site.app_dir());
+        let out = env
             .host
             .run(
-                &crate::process::CommandLine::new(["git", "-C"])
+                &CommandLine::new(["git", "-C"])
                     .arg(&app)
                     .args(["rev-parse", "HEAD"]),
             )
             .with_context(|| {
                 format!(
                     "{} is not a git checkout of the license server; clone it there (runbook §4)",
-                    ctx.site.app_dir().display()
+                    env.site.app_dir().display()
                 )
             })?;
         Ok(out.stdout.trim().to_string())
@@ -70,13 +85,10 @@ impl Runtime for ComposeRuntime {
         "docker compose"
     }
 
-    fn preflight(&self, ctx: &Ctx) -> anyhow::Result<String> {
-        let version = ctx
+    fn preflight(&self, env: &Env) -> anyhow::Result<String> {
+        let version = env
             .host
-            .run(
-                &crate::process::CommandLine::new(&ctx.site.commands.docker_compose)
-                    .args(["version", "--short"]),
-            )
+            .run(&CommandLine::new(&env.site.commands.docker_compose).args(["version", "--short"]))
             .context("docker compose v2 is needed: apt-get install docker-compose-plugin")?;
         let version = version.stdout.trim().trim_start_matches('v').to_string();
         if !version.starts_with('2') && !version.starts_with('3') {
@@ -87,52 +99,46 @@ impl Runtime for ComposeRuntime {
         Ok(format!("docker compose {version}"))
     }
 
-    fn image_plan(&self, ctx: &Ctx) -> anyhow::Result<Plan> {
-        let dockerfile = ctx.site.app_dir().join("app/Dockerfile");
-        if ctx.host.state(&dockerfile)?.is_none() {
+    fn image(&self, env: &Env) -> anyhow::Result<Image> {
+        let dockerfile = env.site.app_dir().join("app/Dockerfile");
+        if env.host.state(&dockerfile)?.is_none() {
             anyhow::bail!(
                 "{} is missing: clone the license server repository into {} (runbook §4)",
                 dockerfile.display(),
-                ctx.site.app_dir().display()
+                env.site.app_dir().display()
             );
         }
-        let commit = Self::app_commit(ctx)?;
-        let recorded = ctx
+        let commit = Self::app_commit(env)?;
+        let recorded = env
             .host
-            .read(&ctx.site.state_dir().join(BUILT_COMMIT))?
+            .read(&env.site.state_dir().join(BUILT_COMMIT))?
             .map(|b| String::from_utf8_lossy(&b).trim().to_string());
-        let image = &ctx.site.api.image;
-        let exists = ctx
+        let image = &env.site.api.image;
+        let exists = env
             .host
             .probe(
-                &crate::process::CommandLine::new([
-                    "docker", "image", "inspect", "--format", "{{.Id}}",
-                ])
-                .arg(image),
+                &CommandLine::new(["docker", "image", "inspect", "--format", "{{.Id}}"]).arg(image),
             )?
             .success;
         if exists && recorded.as_deref() == Some(commit.as_str()) {
-            Ok(Plan::Ok(format!(
+            Ok(Image::Ready(format!(
                 "{image} is built from {}",
                 &commit[..12.min(commit.len())]
             )))
         } else {
-            Ok(Plan::Change(
-                Change::new(format!(
-                    "build {image} from {} at {}",
-                    ctx.site.app_dir().display(),
-                    &commit[..12.min(commit.len())]
-                ))
-                .notifying(crate::engine::Handler::RestartApi),
-            ))
+            Ok(Image::Build(format!(
+                "build {image} from {} at {}",
+                env.site.app_dir().display(),
+                &commit[..12.min(commit.len())]
+            )))
         }
     }
 
-    fn build_image(&self, ctx: &Ctx) -> anyhow::Result<String> {
-        let commit = Self::app_commit(ctx)?;
-        ctx.host.run(&compose_op(ctx, ComposeOp::Build))?;
-        ctx.host.write_atomic(
-            &ctx.site.state_dir().join(BUILT_COMMIT),
+    fn build_image(&self, env: &Env) -> anyhow::Result<String> {
+        let commit = Self::app_commit(env)?;
+        env.host.run(&compose_op(env, ComposeOp::Build))?;
+        env.host.write_atomic(
+            &env.site.state_dir().join(BUILT_COMMIT),
             commit.as_bytes(),
             Ownership {
                 uid: 0,
@@ -140,19 +146,19 @@ impl Runtime for ComposeRuntime {
                 mode: 0o600,
             },
         )?;
-        Ok(format!("built {}", ctx.site.api.image))
+        Ok(format!("built {}", env.site.api.image))
     }
 
-    fn running(&self, ctx: &Ctx) -> anyhow::Result<Running> {
-        if ctx.host.state(&ctx.site.compose_file())?.is_none() {
+    fn running(&self, env: &Env) -> anyhow::Result<Running> {
+        if env.host.state(&env.site.compose_file())?.is_none() {
             return Ok(Running {
                 db: false,
                 api: false,
             });
         }
-        let out = ctx
+        let out = env
             .host
-            .probe(&compose_op(ctx, ComposeOp::RunningServices))?;
+            .probe(&compose_op(env, ComposeOp::RunningServices))?;
         let services: Vec<&str> = out.stdout.lines().map(str::trim).collect();
         Ok(Running {
             db: services.contains(&"postgres"),
@@ -160,27 +166,27 @@ impl Runtime for ComposeRuntime {
         })
     }
 
-    fn up(&self, ctx: &Ctx) -> anyhow::Result<()> {
-        ctx.host.run(&compose_op(ctx, ComposeOp::Up))?;
+    fn up(&self, env: &Env) -> anyhow::Result<()> {
+        env.host.run(&compose_op(env, ComposeOp::Up))?;
         Ok(())
     }
 
-    fn restart_api(&self, ctx: &Ctx) -> anyhow::Result<()> {
+    fn restart_api(&self, env: &Env) -> anyhow::Result<()> {
         // `up` recreates the container when compose.yml or .env changed; `restart` then makes
         // it re-read secret files whose content changed (compose cannot see those).
-        ctx.host.run(&compose_op(ctx, ComposeOp::Up))?;
-        ctx.host.run(&compose_op(ctx, ComposeOp::RestartApi))?;
+        env.host.run(&compose_op(env, ComposeOp::Up))?;
+        env.host.run(&compose_op(env, ComposeOp::RestartApi))?;
         Ok(())
     }
 
-    fn migrate(&self, ctx: &Ctx) -> anyhow::Result<String> {
-        let out = ctx.host.run(&compose_op(ctx, ComposeOp::Migrate))?;
+    fn migrate(&self, env: &Env) -> anyhow::Result<String> {
+        let out = env.host.run(&compose_op(env, ComposeOp::Migrate))?;
         Ok(out.stdout.trim().to_string())
     }
 
-    fn down(&self, ctx: &Ctx, remove_volume: bool) -> anyhow::Result<()> {
-        ctx.host.run(&compose_op(
-            ctx,
+    fn down(&self, env: &Env, remove_volume: bool) -> anyhow::Result<()> {
+        env.host.run(&compose_op(
+            env,
             ComposeOp::Down {
                 volumes: remove_volume,
             },
@@ -188,46 +194,50 @@ impl Runtime for ComposeRuntime {
         Ok(())
     }
 
-    fn kind(&self) -> crate::render::StackKind {
-        crate::render::StackKind::Compose
+    fn kind(&self) -> RuntimeKind {
+        RuntimeKind::Compose
     }
 
-    fn stop_api(&self, ctx: &Ctx) -> anyhow::Result<()> {
-        if ctx.host.state(&ctx.site.compose_file())?.is_some() {
-            ctx.host.run(&compose_op(ctx, ComposeOp::StopApi))?;
+    fn stop_api(&self, env: &Env) -> anyhow::Result<()> {
+        if env.host.state(&env.site.compose_file())?.is_some() {
+            env.host.run(&compose_op(env, ComposeOp::StopApi))?;
         }
         Ok(())
     }
 
-    fn start_api(&self, ctx: &Ctx) -> anyhow::Result<()> {
-        self.up(ctx)
+    fn start_api(&self, env: &Env) -> anyhow::Result<()> {
+        self.up(env)
     }
 
-    fn volume_exists(&self, ctx: &Ctx) -> anyhow::Result<bool> {
-        let inspect = crate::process::CommandLine::new(["docker", "volume", "inspect"])
-            .arg(ctx.site.database.volume.as_str());
-        Ok(ctx.host.probe(&inspect)?.success)
+    fn volume_exists(&self, env: &Env) -> anyhow::Result<bool> {
+        let inspect = CommandLine::new(["docker", "volume", "inspect"])
+            .arg(env.site.database.volume.as_str());
+        Ok(env.host.probe(&inspect)?.success)
     }
 
-    fn volume_description(&self, ctx: &Ctx) -> String {
+    fn volume_description(&self, env: &Env) -> String {
         format!(
             "the Docker volume {} (every database row)",
-            ctx.site.database.volume
+            env.site.database.volume
         )
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::host::Host;
+    use crate::runtime::compose::*;
     use crate::site::Site;
 
     #[test]
     fn the_exact_compose_commands() {
         let site = Site::parse(include_str!("../../../site.toml"), "site.toml").unwrap();
         let host = Host::new(Some("/sbx".into()));
-        let ctx = Ctx::new(&site, &host, &ComposeRuntime, None, true);
+        let env = Env {
+            site: &site,
+            host: &host,
+            templates: None,
+        };
         let base = "docker compose --project-name datatools-license \
                     --project-directory /sbx/srv/datatools-license \
                     --file /sbx/srv/datatools-license/compose.yml";
@@ -244,7 +254,7 @@ mod tests {
         ];
         for (op, tail) in cases {
             assert_eq!(
-                compose_op(&ctx, op).to_string(),
+                compose_op(&env, op).to_string(),
                 format!("{base} {tail}"),
                 "{op:?}"
             );

@@ -220,7 +220,7 @@ impl fmt::Display for Listen {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::site::values::*;
 
     #[test]
     fn listen_addresses_parse_and_print_as_nginx_takes_them() {

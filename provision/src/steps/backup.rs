@@ -1,8 +1,7 @@
-//! The backup steps of `dtops provision`, after the stack is up: the daily job (a rendered
-//! artifact, see templates/backup.sh.j2) and a first verified backup when there is none yet, so
-//! a fresh box proves at once that its backups restore.
+//! The first backup, after the stack is up and the daily job is installed: taken when none has
+//! been verified yet, so a fresh box proves at once that its backups restore.
 
-use crate::commands::backup_job::{read_state, Job};
+use crate::backup_job::{read_state, state_value, Job};
 use crate::engine::{Change, Ctx, Plan, Step};
 
 /// Runs the installed job when no verified backup has been recorded yet.
@@ -14,11 +13,11 @@ impl Step for FirstBackupStep {
     }
 
     fn plan(&self, ctx: &Ctx) -> anyhow::Result<Plan> {
-        let good = read_state(ctx, "last-good")?;
-        if let Some((_, at)) = good.iter().find(|(k, _)| k == "at") {
+        let good = read_state(&ctx.env, "last-good")?;
+        if let Some(at) = state_value(&good, "at") {
             return Ok(Plan::Ok(format!("a verified backup exists (last at {at})")));
         }
-        if ctx.dry_run() && Job::installed(ctx).is_err() {
+        if ctx.dry_run() && Job::installed(&ctx.env, ctx.runtime.kind()).is_err() {
             return Ok(Plan::Unknown(
                 "the backup job is installed by an earlier step".into(),
             ));
@@ -29,8 +28,8 @@ impl Step for FirstBackupStep {
     }
 
     fn apply(&self, ctx: &Ctx, _change: &Change) -> anyhow::Result<String> {
-        let job = Job::installed(ctx)?;
-        let out = job.run(ctx, &[])?;
+        let job = Job::installed(&ctx.env, ctx.runtime.kind())?;
+        let out = job.run(&ctx.env, &[])?;
         if !out.success {
             anyhow::bail!(
                 "the backup job failed ({}):\n{}",

@@ -1,10 +1,11 @@
-//! The app's directories under /srv (runbook §2): owner and mode exactly as specified.
+//! A directory with its owner and mode exactly as specified: the app's directories under /srv
+//! (runbook §2), dtops' state, nginx's webroot and site root.
 
 use std::path::PathBuf;
 
-use super::Owner;
 use crate::engine::{Change, Ctx, Plan, Step};
 use crate::host::FileKind;
+use crate::owner::Owner;
 
 pub struct DirectoryStep {
     path: PathBuf,
@@ -18,20 +19,6 @@ impl DirectoryStep {
     }
 }
 
-/// root, app, secrets, backups: 0750 datatools-api; dtops' own state: 0700 root.
-pub fn app_directories<'a>(site: &crate::site::Site) -> Vec<Box<dyn Step + 'a>> {
-    let dir = |path: PathBuf, owner, mode| -> Box<dyn Step> {
-        Box::new(DirectoryStep { path, owner, mode })
-    };
-    vec![
-        dir(site.root().to_path_buf(), Owner::SiteUser, 0o750),
-        dir(site.app_dir(), Owner::SiteUser, 0o750),
-        dir(site.secrets_dir(), Owner::SiteUser, 0o750),
-        dir(site.backups_dir(), Owner::SiteUser, 0o750),
-        dir(site.state_dir(), Owner::Root, 0o700),
-    ]
-}
-
 impl Step for DirectoryStep {
     fn name(&self) -> String {
         format!("directory {}", self.path.display())
@@ -39,8 +26,8 @@ impl Step for DirectoryStep {
 
     fn plan(&self, ctx: &Ctx) -> anyhow::Result<Plan> {
         let path = &self.path;
-        let want = format!("{} {:04o}", self.owner.describe(ctx), self.mode);
-        let Some(state) = ctx.host.state(path)? else {
+        let want = format!("{} {:04o}", self.owner.describe(ctx.env.site), self.mode);
+        let Some(state) = ctx.env.host.state(path)? else {
             return Ok(Plan::Change(Change::new(format!("create it ({want})"))));
         };
         if state.kind != FileKind::Dir {
@@ -49,7 +36,7 @@ impl Step for DirectoryStep {
                 path.display()
             );
         }
-        let Some(account) = self.owner.resolve(ctx)? else {
+        let Some(account) = self.owner.resolve(&ctx.env)? else {
             return Ok(Plan::Unknown(
                 "its owner is created by an earlier step".into(),
             ));
@@ -66,17 +53,17 @@ impl Step for DirectoryStep {
 
     fn apply(&self, ctx: &Ctx, change: &Change) -> anyhow::Result<String> {
         let path = &self.path;
-        let own = self.owner.ownership(ctx, self.mode)?;
-        if ctx.host.state(path)?.is_none() {
-            ctx.host.create_parents(path)?;
-            ctx.host.create_dir(path, own)?;
+        let own = self.owner.ownership(&ctx.env, self.mode)?;
+        if ctx.env.host.state(path)?.is_none() {
+            ctx.env.host.create_parents(path)?;
+            ctx.env.host.create_dir(path, own)?;
             Ok(format!(
                 "created ({} {:04o})",
-                self.owner.describe(ctx),
+                self.owner.describe(ctx.env.site),
                 self.mode
             ))
         } else {
-            ctx.host.set_ownership(path, own)?;
+            ctx.env.host.set_ownership(path, own)?;
             Ok(change.summary.replacen("set it to", "now", 1))
         }
     }

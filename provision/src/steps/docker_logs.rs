@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 
 use crate::engine::{Change, Ctx, Plan, Step};
 use crate::host::Ownership;
+use crate::site::Site;
 
 pub const DAEMON_JSON: &str = "/etc/docker/daemon.json";
 const LOG_DRIVER: &str = "json-file";
@@ -18,8 +19,8 @@ const LOG_DRIVER: &str = "json-file";
 const LOG_OPTS: [(&str, &str); 2] = [("max-size", "10m"), ("max-file", "3")];
 
 /// The marker saying Docker has not been restarted since daemon.json changed.
-pub fn restart_marker(ctx: &Ctx) -> PathBuf {
-    ctx.site.state_dir().join("pending").join("restart-docker")
+pub fn restart_marker(site: &Site) -> PathBuf {
+    site.state_dir().join("pending").join("restart-docker")
 }
 
 /// `current` (daemon.json's content, if any) with the log settings merged in; `None` when it
@@ -75,10 +76,10 @@ impl Step for DaemonJsonStep {
     }
 
     fn plan(&self, ctx: &Ctx) -> anyhow::Result<Plan> {
-        let current = ctx.host.read(Self::path())?;
+        let current = ctx.env.host.read(Self::path())?;
         let merged =
             merge(current.as_deref()).with_context(|| format!("{DAEMON_JSON}: cannot merge"))?;
-        let pending = ctx.host.state(&restart_marker(ctx))?.is_some();
+        let pending = ctx.env.host.state(&restart_marker(ctx.env.site))?.is_some();
         Ok(match merged {
             None if pending => Plan::Ok(
                 "log caps set; Docker has NOT been restarted since (it restarts every container \
@@ -108,7 +109,7 @@ impl Step for DaemonJsonStep {
 
     fn apply(&self, ctx: &Ctx, _change: &Change) -> anyhow::Result<String> {
         let path = Self::path();
-        let current = ctx.host.read(path)?;
+        let current = ctx.env.host.read(path)?;
         let Some(content) = merge(current.as_deref())? else {
             return Ok("already merged".into());
         };
@@ -118,20 +119,27 @@ impl Step for DaemonJsonStep {
             mode,
         };
         let own = ctx
+            .env
             .host
             .state(path)?
             .map(|s| s.ownership)
             .unwrap_or(root(0o644));
         if let Some(previous) = &current {
-            let keep = ctx.site.state_dir().join("previous").join("daemon.json");
-            ctx.host.create_parents(&keep)?;
-            ctx.host.write_atomic(&keep, previous, root(0o600))?;
+            let keep = ctx
+                .env
+                .site
+                .state_dir()
+                .join("previous")
+                .join("daemon.json");
+            ctx.env.host.create_parents(&keep)?;
+            ctx.env.host.write_atomic(&keep, previous, root(0o600))?;
         }
-        ctx.host.create_parents(path)?;
-        ctx.host.write_atomic(path, content.as_bytes(), own)?;
-        let marker = restart_marker(ctx);
-        ctx.host.create_parents(&marker)?;
-        ctx.host
+        ctx.env.host.create_parents(path)?;
+        ctx.env.host.write_atomic(path, content.as_bytes(), own)?;
+        let marker = restart_marker(ctx.env.site);
+        ctx.env.host.create_parents(&marker)?;
+        ctx.env
+            .host
             .write_atomic(&marker, b"daemon.json changed\n", root(0o600))?;
         Ok(
             "merged; Docker applies it only when restarted, which restarts EVERY container on \
@@ -143,7 +151,7 @@ impl Step for DaemonJsonStep {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::steps::docker_logs::*;
 
     #[test]
     fn merging_keeps_every_other_key_and_is_idempotent() {

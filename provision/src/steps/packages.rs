@@ -8,8 +8,8 @@ pub struct PackagesStep;
 impl PackagesStep {
     fn missing(ctx: &Ctx) -> anyhow::Result<Vec<String>> {
         let mut missing = Vec::new();
-        for package in &ctx.site.host.packages {
-            let out = ctx.host.probe(
+        for package in &ctx.env.site.host.packages {
+            let out = ctx.env.host.probe(
                 &CommandLine::new(["dpkg-query", "-W", "-f", "${db:Status-Status}"])
                     .arg(package.as_str()),
             )?;
@@ -29,7 +29,14 @@ impl Step for PackagesStep {
     fn plan(&self, ctx: &Ctx) -> anyhow::Result<Plan> {
         let missing = Self::missing(ctx)?;
         if missing.is_empty() {
-            let names: Vec<&str> = ctx.site.host.packages.iter().map(|p| p.as_str()).collect();
+            let names: Vec<&str> = ctx
+                .env
+                .site
+                .host
+                .packages
+                .iter()
+                .map(|p| p.as_str())
+                .collect();
             Ok(Plan::Ok(format!("installed: {}", names.join(", "))))
         } else {
             Ok(Plan::Change(Change::new(format!(
@@ -41,9 +48,10 @@ impl Step for PackagesStep {
 
     fn apply(&self, ctx: &Ctx, _change: &Change) -> anyhow::Result<String> {
         let missing = Self::missing(ctx)?;
-        ctx.host
+        ctx.env
+            .host
             .run(&CommandLine::new(["apt-get", "update", "-q"]))?;
-        ctx.host.run(
+        ctx.env.host.run(
             &CommandLine::new(["apt-get", "install", "-y", "-q", "--no-install-recommends"])
                 .args(&missing)
                 .env("DEBIAN_FRONTEND", "noninteractive"),

@@ -3,20 +3,20 @@
 use std::net::TcpListener;
 use std::path::Path;
 
-use crate::engine::{Change, Ctx, Plan, Step};
+use crate::engine::{Check, Ctx, Verdict};
 use crate::process::CommandLine;
 
 /// The app needs room for images, the database and a month of backups.
 const MIN_FREE_BYTES: u64 = 1 << 30;
 
-pub struct PreflightStep;
+pub struct Preflight;
 
-impl Step for PreflightStep {
+impl Check for Preflight {
     fn name(&self) -> String {
         "preflight".into()
     }
 
-    fn plan(&self, ctx: &Ctx) -> anyhow::Result<Plan> {
+    fn check(&self, ctx: &Ctx) -> anyhow::Result<Verdict> {
         let mut found = Vec::new();
         if !is_root() {
             anyhow::bail!(
@@ -25,11 +25,11 @@ impl Step for PreflightStep {
         }
         found.push("root".to_string());
         found.push(os(ctx)?);
-        found.push(ctx.runtime.preflight(ctx)?);
-        let running = ctx.runtime.running(ctx)?;
+        found.push(ctx.runtime.preflight(&ctx.env)?);
+        let running = ctx.runtime.running(&ctx.env)?;
         for (key, port, ours) in [
-            ("ports.api", ctx.site.ports.api, running.api),
-            ("ports.postgres", ctx.site.ports.postgres, running.db),
+            ("ports.api", ctx.env.site.ports.api, running.api),
+            ("ports.postgres", ctx.env.site.ports.postgres, running.db),
         ] {
             if !ours && TcpListener::bind(("127.0.0.1", port)).is_err() {
                 anyhow::bail!(
@@ -40,14 +40,10 @@ impl Step for PreflightStep {
         }
         found.push(format!(
             "ports {} and {} free or ours",
-            ctx.site.ports.api, ctx.site.ports.postgres
+            ctx.env.site.ports.api, ctx.env.site.ports.postgres
         ));
         found.push(disk(ctx)?);
-        Ok(Plan::Ok(found.join("; ")))
-    }
-
-    fn apply(&self, _ctx: &Ctx, _change: &Change) -> anyhow::Result<String> {
-        unreachable!("preflight only checks")
+        Ok(Verdict::Ok(found.join("; ")))
     }
 }
 
@@ -60,6 +56,7 @@ fn is_root() -> bool {
 /// The OS from /etc/os-release. dtops targets Ubuntu 24.04; others are named, not refused.
 fn os(ctx: &Ctx) -> anyhow::Result<String> {
     let text = ctx
+        .env
         .host
         .read(Path::new("/etc/os-release"))?
         .map(|b| String::from_utf8_lossy(&b).into_owned())
@@ -82,12 +79,13 @@ fn os(ctx: &Ctx) -> anyhow::Result<String> {
 
 /// Free space where the app lives (its nearest existing ancestor).
 fn disk(ctx: &Ctx) -> anyhow::Result<String> {
-    let root = ctx.host.path(ctx.site.root());
+    let root = ctx.env.host.path(ctx.env.site.root());
     let existing = root
         .ancestors()
         .find(|p| p.exists())
         .unwrap_or(Path::new("/"));
     let out = ctx
+        .env
         .host
         .run(&CommandLine::new(["df", "-P", "-B1"]).arg(existing))?;
     let free: u64 = out
@@ -101,7 +99,7 @@ fn disk(ctx: &Ctx) -> anyhow::Result<String> {
         anyhow::bail!(
             "only {} MiB free under {}; dtops needs at least 1 GiB",
             free >> 20,
-            ctx.site.root().display()
+            ctx.env.site.root().display()
         );
     }
     Ok(format!("{} GiB free", free >> 30))

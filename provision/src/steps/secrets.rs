@@ -6,8 +6,8 @@ use std::path::PathBuf;
 
 use datatools_license::license::SigningKeyPair;
 
-use super::Owner;
 use crate::engine::{Change, Ctx, Handler, Plan, Step};
+use crate::owner::Owner;
 
 const MODE: u32 = 0o400;
 
@@ -30,7 +30,7 @@ impl SecretStep {
     }
 
     fn path(&self, ctx: &Ctx) -> PathBuf {
-        ctx.site.secret_file(self.name)
+        ctx.env.site.secret_file(self.name)
     }
 }
 
@@ -41,8 +41,8 @@ impl Step for SecretStep {
 
     fn plan(&self, ctx: &Ctx) -> anyhow::Result<Plan> {
         let path = self.path(ctx);
-        let owner = Owner::Container.ownership(ctx, MODE)?;
-        let Some(state) = ctx.host.state(&path)? else {
+        let owner = Owner::Container.ownership(&ctx.env, MODE)?;
+        let Some(state) = ctx.env.host.state(&path)? else {
             let what = match self.kind {
                 SecretKind::RandomHex => "64 random hex characters",
                 SecretKind::SigningKey => "a new Ed25519 signing key",
@@ -56,7 +56,7 @@ impl Step for SecretStep {
                 .notifying(Handler::RestartApi),
             ));
         };
-        let content = ctx.host.read(&path)?.unwrap_or_default();
+        let content = ctx.env.host.read(&path)?.unwrap_or_default();
         let value = String::from_utf8_lossy(&content).trim().to_string();
         if value.is_empty() {
             anyhow::bail!(
@@ -66,7 +66,7 @@ impl Step for SecretStep {
                 path.display()
             );
         }
-        ctx.redactor.borrow_mut().add(&value);
+        ctx.add_secret(&value);
         if self.kind == SecretKind::SigningKey {
             SigningKeyPair::from_seed_hex(&value)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
@@ -89,9 +89,9 @@ impl Step for SecretStep {
 
     fn apply(&self, ctx: &Ctx, _change: &Change) -> anyhow::Result<String> {
         let path = self.path(ctx);
-        let own = Owner::Container.ownership(ctx, MODE)?;
-        if ctx.host.state(&path)?.is_some() {
-            ctx.host.set_ownership(&path, own)?;
+        let own = Owner::Container.ownership(&ctx.env, MODE)?;
+        if ctx.env.host.state(&path)?.is_some() {
+            ctx.env.host.set_ownership(&path, own)?;
             return Ok(format!("{} is now {own}; content kept", path.display()));
         }
         let (value, detail) = match self.kind {
@@ -106,8 +106,8 @@ impl Step for SecretStep {
                 (pair.seed_hex(), detail)
             }
         };
-        ctx.redactor.borrow_mut().add(&value);
-        ctx.host.create_new_file(&path, value.as_bytes(), own)?;
+        ctx.add_secret(&value);
+        ctx.env.host.create_new_file(&path, value.as_bytes(), own)?;
         Ok(format!("created {} ({detail}; {own})", path.display()))
     }
 }

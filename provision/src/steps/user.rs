@@ -10,10 +10,10 @@ impl Step for UserStep {
     }
 
     fn plan(&self, ctx: &Ctx) -> anyhow::Result<Plan> {
-        let name = ctx.site.host.user.as_str();
-        match ctx.host.account(name)? {
+        let name = ctx.env.site.host.user.as_str();
+        match ctx.env.host.account(name)? {
             Some(account) => {
-                let shell = ctx.host.account_shell(name)?.unwrap_or_default();
+                let shell = ctx.env.host.account_shell(name)?.unwrap_or_default();
                 Ok(Plan::Ok(format!(
                     "{name} exists (uid {}, shell {shell})",
                     account.uid
@@ -26,12 +26,12 @@ impl Step for UserStep {
     }
 
     fn apply(&self, ctx: &Ctx, _change: &Change) -> anyhow::Result<String> {
-        let name = ctx.site.host.user.as_str();
-        ctx.host.create_system_user(name)?;
-        let account = ctx
-            .host
-            .account(name)?
-            .ok_or_else(|| anyhow::anyhow!("useradd succeeded but {name} is not in /etc/passwd"))?;
+        let name = ctx.env.site.host.user.as_str();
+        ctx.env.host.create_system_user(name)?;
+        let account =
+            ctx.env.host.account(name)?.ok_or_else(|| {
+                anyhow::anyhow!("useradd succeeded but {name} is not in /etc/passwd")
+            })?;
         Ok(format!("created system user {name} (uid {})", account.uid))
     }
 }

@@ -14,10 +14,13 @@ use chrono::{Duration, Utc};
 use datatools_license::license::SigningKeyPair;
 
 use crate::cli::{AdminArgs, GlobalArgs, RotateArgs};
-use crate::engine::{self, AppLock, Ctx, Report};
+use crate::commands::deployment::Deployment;
+use crate::engine::{self, AppLock, Report};
+use crate::env::Env;
 use crate::host::Ownership;
 use crate::keyring::{self, TrustedKey};
-use crate::steps::{self, Owner};
+use crate::owner::Owner;
+use crate::steps::{self, TlsOptions};
 
 pub fn run(global: &GlobalArgs, args: &RotateArgs) -> anyhow::Result<ExitCode> {
     if !(1..=3650).contains(&args.window_days) {
@@ -26,15 +29,16 @@ pub fn run(global: &GlobalArgs, args: &RotateArgs) -> anyhow::Result<ExitCode> {
             args.window_days
         );
     }
-    let deployment = super::Deployment::open(global)?;
+    let deployment = Deployment::open(global)?;
     let (site, host) = (&deployment.site, &deployment.host);
     let ctx = deployment.ctx(false);
     {
         let _lock = AppLock::acquire(host, site)?;
-        rotate(&ctx, args.window_days)?;
+        rotate(&ctx.env, args.window_days)?;
         // The same convergence as `dtops provision`: .env changes, the api restarts.
         println!("keys: applying it (dtops provision)");
-        let steps = steps::provision_steps(site, global.templates.as_deref())?;
+        let steps =
+            steps::provision_steps(site, global.templates.as_deref(), TlsOptions::default())?;
         let mut report = Report::stdout();
         let ok = engine::converge(&ctx, &steps, &mut report);
         report.summary(false);
@@ -46,7 +50,7 @@ pub fn run(global: &GlobalArgs, args: &RotateArgs) -> anyhow::Result<ExitCode> {
         }
     }
     if args.reissue {
-        reissue(&ctx, args.email)?;
+        reissue(&ctx.env, args.email)?;
     } else {
         println!(
             "keys: licenses issued before now still carry the old key id; `dtops keys rotate \
@@ -57,8 +61,8 @@ pub fn run(global: &GlobalArgs, args: &RotateArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn rotate(ctx: &Ctx, window_days: u32) -> anyhow::Result<()> {
-    let (site, host) = (ctx.site, ctx.host);
+fn rotate(env: &Env, window_days: u32) -> anyhow::Result<()> {
+    let (site, host) = (env.site, env.host);
     let key_file = site.secret_file("license_privkey");
     let seed = host.read(&key_file)?.with_context(|| {
         format!(
@@ -105,7 +109,7 @@ fn rotate(ctx: &Ctx, window_days: u32) -> anyhow::Result<()> {
     host.write_atomic(
         &key_file,
         new.seed_hex().as_bytes(),
-        Owner::Container.ownership(ctx, 0o400)?,
+        Owner::Container.ownership(env, 0o400)?,
     )?;
     println!(
         "keys: new signing key {} (public key {}) in {}; ship this public key in the next \
@@ -118,10 +122,10 @@ fn rotate(ctx: &Ctx, window_days: u32) -> anyhow::Result<()> {
 }
 
 /// Asks the api to re-sign every active license with the key it now holds.
-fn reissue(ctx: &Ctx, email: bool) -> anyhow::Result<()> {
+fn reissue(env: &Env, email: bool) -> anyhow::Result<()> {
     let client = crate::admin_client::AdminClient::new(&AdminArgs {
-        admin_url: format!("http://127.0.0.1:{}", ctx.site.ports.api),
-        token_file: Some(ctx.host.path(&ctx.site.secret_file("admin_token"))),
+        admin_url: format!("http://127.0.0.1:{}", env.site.ports.api),
+        token_file: Some(env.host.path(&env.site.secret_file("admin_token"))),
     })?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -165,26 +169,4 @@ fn reissue(ctx: &Ctx, email: bool) -> anyhow::Result<()> {
         );
     }
     Ok(())
-}
-
-/// The `dtops status` line for the key rotation window.
-pub fn status_line(ctx: &Ctx) -> String {
-    match keyring::read(ctx.host, ctx.site) {
-        Ok(keys) if keys.is_empty() => "no rotation: only the current key is trusted".into(),
-        Ok(keys) => {
-            let now = Utc::now();
-            keys.iter()
-                .map(|k| {
-                    let until = k.until.format("%Y-%m-%d %H:%M UTC");
-                    if k.until > now {
-                        format!("old key {} trusted until {until}", k.key_id)
-                    } else {
-                        format!("old key {} window ended {until}", k.key_id)
-                    }
-                })
-                .collect::<Vec<_>>()
-                .join("; ")
-        }
-        Err(e) => format!("unreadable: {e:#}"),
-    }
 }

@@ -4,45 +4,47 @@
 
 use crate::certbot;
 use crate::engine::{Ctx, Handler};
-use crate::nginx::{self, Phase};
-use crate::steps::site_entries;
+use crate::env::Env;
+use crate::nginx;
+use crate::render::Phase;
 
-pub(super) fn nginx_line(ctx: &Ctx) -> String {
-    if !ctx.site.nginx.managed {
+pub fn nginx_line(ctx: &Ctx) -> String {
+    let env = &ctx.env;
+    if !env.site.nginx.managed {
         return "not managed by dtops (site.toml nginx.managed = false)".into();
     }
-    let version = match nginx::version(ctx) {
+    let version = match nginx::version(env) {
         Ok(version) => version,
         Err(e) => return format!("cannot run nginx: {e:#}"),
     };
-    let phase = match nginx::phase_on_disk(ctx) {
+    let phase = match nginx::phase_on_disk(env) {
         Ok(Some(phase)) => phase,
         Ok(None) => {
             return format!(
                 "nginx {version}; our site is not installed ({}); `dtops provision` writes it",
-                ctx.site.nginx.site_file
+                env.site.nginx.site_file
             )
         }
-        Err(e) => return format!("cannot read {}: {e:#}", ctx.site.nginx.site_file),
+        Err(e) => return format!("cannot read {}: {e:#}", env.site.nginx.site_file),
     };
     let mut notes = Vec::new();
-    let enabled = ctx
+    let enabled = env
         .host
-        .link_target(ctx.site.nginx.enabled_link.as_path())
+        .link_target(env.site.nginx.enabled_link.as_path())
         .ok()
         .flatten()
-        == Some(ctx.host.path(ctx.site.nginx.site_file.as_path()));
+        == Some(env.host.path(env.site.nginx.site_file.as_path()));
     if !enabled {
         notes.push(format!(
             "NOT enabled ({} missing)",
-            ctx.site.nginx.enabled_link
+            env.site.nginx.enabled_link
         ));
     }
-    match site_entries(ctx, phase) {
+    match nginx::site_entries(env, phase) {
         Ok((entries, _)) => {
             let drift: Vec<String> = entries
                 .iter()
-                .filter_map(|e| e.difference(ctx).ok().flatten())
+                .filter_map(|e| e.difference(env).ok().flatten())
                 .collect();
             if !drift.is_empty() {
                 notes.push(format!(
@@ -53,7 +55,7 @@ pub(super) fn nginx_line(ctx: &Ctx) -> String {
         }
         Err(e) => notes.push(format!("cannot render: {e:#}")),
     }
-    let wanted = nginx::wanted_phase(ctx);
+    let wanted = nginx::wanted_phase(env);
     if wanted != phase {
         notes.push(format!(
             "the host calls for phase {}: run dtops provision",
@@ -65,29 +67,32 @@ pub(super) fn nginx_line(ctx: &Ctx) -> String {
     if ctx.handler_pending(Handler::ReloadNginx).unwrap_or(false) {
         notes.push("a reload is pending (dtops provision does it)".into());
     }
-    match nginx::test(ctx) {
+    match nginx::test(env) {
         Ok(Ok(())) => notes.push("nginx -t passes".into()),
-        Ok(Err(words)) => notes.push(format!("nginx -t FAILS: {}", words.replace('\n', " / "))),
+        Ok(Err(failure)) => notes.push(format!(
+            "nginx -t FAILS: {}",
+            failure.words.replace('\n', " / ")
+        )),
         Err(e) => notes.push(format!("nginx -t could not run: {e:#}")),
     }
     format!("{phase}; nginx {version}; {}", notes.join("; "))
 }
 
-pub(super) fn certificate_line(ctx: &Ctx) -> String {
-    if !ctx.site.nginx.managed {
+pub fn certificate_line(env: &Env) -> String {
+    if !env.site.nginx.managed {
         return "not managed by dtops (site.toml nginx.managed = false)".into();
     }
-    let info = match certbot::cert_info(ctx) {
+    let info = match certbot::cert_info(env) {
         Ok(Some(info)) => info,
         Ok(None) => {
             return format!(
                 "none yet ({}); dtops provision requests it",
-                ctx.site.cert_live_dir().display()
+                env.site.cert_live_dir().display()
             )
         }
         Err(e) => return format!("unreadable: {e:#}"),
     };
-    let params = certbot::renewal_params(ctx)
+    let params = certbot::renewal_params(env)
         .ok()
         .flatten()
         .unwrap_or_default();
@@ -95,20 +100,20 @@ pub(super) fn certificate_line(ctx: &Ctx) -> String {
         .get("server")
         .map(String::as_str)
         .unwrap_or("unknown");
-    let kind = if server == ctx.site.tls.acme_server {
+    let kind = if server == env.site.tls.acme_server {
         "from tls.acme_server"
-    } else if server == ctx.site.tls.staging_server {
+    } else if server == env.site.tls.staging_server {
         "STAGING (browsers do not trust it): run dtops provision without --staging"
     } else {
         "from another ACME server than site.toml names"
     };
     let mut hook = match params.get("renew_hook") {
-        Some(hook) if *hook == certbot::deploy_hook(ctx) => "deploy hook reloads nginx".to_string(),
+        Some(hook) if *hook == certbot::deploy_hook(env) => "deploy hook reloads nginx".to_string(),
         Some(_) => "deploy hook differs from dtops' (renewals may not reload nginx)".into(),
         None => "NO deploy hook: renewals will not reload nginx".into(),
     };
-    if let Ok(Some((_, found))) = certbot::renewal::read(ctx) {
-        let other: Vec<String> = certbot::renewal::drift(&found, &certbot::renewal::wanted(ctx))
+    if let Ok(Some((_, found))) = certbot::renewal::read(env) {
+        let other: Vec<String> = certbot::renewal::drift(&found, &certbot::renewal::wanted(env))
             .into_iter()
             .filter(|d| !d.contains("deploy hook"))
             .collect();
@@ -122,7 +127,7 @@ pub(super) fn certificate_line(ctx: &Ctx) -> String {
     let due = if info.due() { "; DUE for renewal" } else { "" };
     format!(
         "{}: {}{due}; {kind} ({server}); {hook}",
-        ctx.site.tls.cert_name,
+        env.site.tls.cert_name,
         info.describe()
     )
 }

@@ -6,37 +6,40 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 
-use super::backup_job::Job;
+use super::app::app;
+use super::web;
+use crate::backup_job::Job;
 use crate::cli::RollbackArgs;
 use crate::engine::Ctx;
+use crate::env::Env;
 use crate::host::FileKind;
+use crate::runtime::Runtime;
 
 /// Deletes the database volume, only with --yes and after a fresh backup verified by restoring it.
-pub fn db(ctx: &Ctx, args: &RollbackArgs) -> anyhow::Result<()> {
-    let runtime = ctx.runtime;
-    if !runtime.volume_exists(ctx)? {
+pub fn db(env: &Env, runtime: &dyn Runtime, args: &RollbackArgs) -> anyhow::Result<()> {
+    if !runtime.volume_exists(env)? {
         println!("db: no database volume; nothing to do");
         return Ok(());
     }
-    let what = runtime.volume_description(ctx);
+    let what = runtime.volume_description(env);
     if !args.yes {
         bail!(
             "refused: `rollback db` deletes {what}; it first takes a fresh backup and checks it \
              restores. Add --yes to go ahead"
         );
     }
-    let job = Job::installed(ctx).context(
+    let job = Job::installed(env, runtime.kind()).context(
         "refused: no backup is possible, so the database is kept (`dtops provision` installs \
          the backup job)",
     )?;
-    if !runtime.running(ctx)?.db {
+    if !runtime.running(env)?.db {
         bail!(
             "refused: the database is not running, so no fresh backup is possible and the \
              database is kept; start it with `dtops provision`, then run this again"
         );
     }
     println!("db: taking a fresh backup before deleting anything");
-    let backup = job.fresh_backup(ctx).context(
+    let backup = job.fresh_backup(env).context(
         "refused: the fresh backup failed, so the database is kept; fix the backup first",
     )?;
     println!(
@@ -47,24 +50,23 @@ pub fn db(ctx: &Ctx, args: &RollbackArgs) -> anyhow::Result<()> {
         backup.display(),
         backup.file_name().unwrap_or_default().to_string_lossy(),
     );
-    runtime.down(ctx, true)?;
+    runtime.down(env, true)?;
     println!("db: deleted");
     Ok(())
 }
 
 /// Deletes the app's files under paths.root (and the backup job), keeping backups/ and
 /// secrets/ (with the key list beside them) unless told.
-pub fn files(ctx: &Ctx, args: &RollbackArgs) -> anyhow::Result<()> {
-    let site = ctx.site;
-    let host = ctx.host;
-    let running = ctx.runtime.running(ctx)?;
+pub fn files(env: &Env, runtime: &dyn Runtime, args: &RollbackArgs) -> anyhow::Result<()> {
+    let (site, host) = (env.site, env.host);
+    let running = runtime.running(env)?;
     if running.api || running.db {
         bail!(
             "refused: the stack is running and uses these files; `dtops rollback app` first \
              (the database volume is kept)"
         );
     }
-    if args.delete_secrets && ctx.runtime.volume_exists(ctx)? {
+    if args.delete_secrets && runtime.volume_exists(env)? {
         bail!(
             "refused: --delete-secrets while the database volume exists; Postgres keeps the \
              password it started with, so a new secrets/pg_password would lock the api out. \
@@ -74,7 +76,7 @@ pub fn files(ctx: &Ctx, args: &RollbackArgs) -> anyhow::Result<()> {
     let mut keep: Vec<PathBuf> = Vec::new();
     if !args.delete_backups {
         keep.push(site.backups_dir());
-        keep.push(crate::render::backup_state_dir(site));
+        keep.push(site.backup_state_dir());
     }
     if !args.delete_secrets {
         keep.push(site.secrets_dir());
@@ -84,7 +86,7 @@ pub fn files(ctx: &Ctx, args: &RollbackArgs) -> anyhow::Result<()> {
     if host.state(site.backup.job.as_path())?.is_some() {
         remove.push(site.backup.job.as_path().to_path_buf());
     }
-    collect(ctx, site.root(), &keep, &mut remove)?;
+    collect(env, site.root(), &keep, &mut remove)?;
     if remove.is_empty() {
         println!("files: nothing to remove under {}", site.root().display());
     } else {
@@ -93,7 +95,7 @@ pub fn files(ctx: &Ctx, args: &RollbackArgs) -> anyhow::Result<()> {
             println!("  {}", path.display());
         }
         for path in &remove {
-            remove_path(ctx, path)?;
+            remove_path(env, path)?;
         }
     }
     let kept: Vec<String> = keep
@@ -103,7 +105,7 @@ pub fn files(ctx: &Ctx, args: &RollbackArgs) -> anyhow::Result<()> {
         .collect();
     if kept.is_empty() {
         if host.state(site.root())?.is_some() {
-            remove_path(ctx, site.root())?;
+            remove_path(env, site.root())?;
             println!("files: removed {}", site.root().display());
         }
     } else {
@@ -117,12 +119,12 @@ pub fn files(ctx: &Ctx, args: &RollbackArgs) -> anyhow::Result<()> {
 
 /// What under `dir` goes: everything except the kept paths and the directories leading to them.
 fn collect(
-    ctx: &Ctx,
+    env: &Env,
     dir: &std::path::Path,
     keep: &[PathBuf],
     out: &mut Vec<PathBuf>,
 ) -> anyhow::Result<()> {
-    let real = ctx.host.path(dir);
+    let real = env.host.path(dir);
     let entries = match std::fs::read_dir(&real) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
@@ -135,9 +137,9 @@ fn collect(
         if keep.iter().any(|k| k == &path) {
             continue;
         }
-        let is_dir = ctx.host.state(&path)?.map(|s| s.kind) == Some(FileKind::Dir);
+        let is_dir = env.host.state(&path)?.map(|s| s.kind) == Some(FileKind::Dir);
         if is_dir && keep.iter().any(|k| k.starts_with(&path)) {
-            collect(ctx, &path, keep, out)?;
+            collect(env, &path, keep, out)?;
         } else {
             out.push(path);
         }
@@ -145,32 +147,32 @@ fn collect(
     Ok(())
 }
 
-fn remove_path(ctx: &Ctx, path: &std::path::Path) -> anyhow::Result<()> {
-    let real = ctx.host.path(path);
-    match ctx.host.state(path)?.map(|s| s.kind) {
+fn remove_path(env: &Env, path: &std::path::Path) -> anyhow::Result<()> {
+    let real = env.host.path(path);
+    match env.host.state(path)?.map(|s| s.kind) {
         None => Ok(()),
         Some(FileKind::Dir) => std::fs::remove_dir_all(&real)
             .with_context(|| format!("cannot remove {}", path.display())),
-        Some(_) => Ok(ctx.host.remove_file(path)?),
+        Some(_) => Ok(env.host.remove_file(path)?),
     }
 }
 
 /// Deletes the system user and its group; files it owned keep its (now unnamed) uid.
-pub fn user(ctx: &Ctx) -> anyhow::Result<()> {
-    let name = ctx.site.host.user.as_str();
-    let exists = ctx.host.account(name)?.is_some();
-    if !exists && !ctx.host.group_exists(name)? {
+pub fn user(env: &Env) -> anyhow::Result<()> {
+    let name = env.site.host.user.as_str();
+    let exists = env.host.account(name)?.is_some();
+    if !exists && !env.host.group_exists(name)? {
         println!("user: {name} does not exist; nothing to do");
         return Ok(());
     }
     println!("user: deleting system user {name} and its group");
-    if ctx.host.state(ctx.site.root())?.is_some() {
+    if env.host.state(env.site.root())?.is_some() {
         println!(
             "user: {} stays, owned by the old uid (`dtops provision` gives it back)",
-            ctx.site.root().display()
+            env.site.root().display()
         );
     }
-    ctx.host.remove_system_user(name)?;
+    env.host.remove_system_user(name)?;
     println!("user: deleted");
     Ok(())
 }
@@ -179,21 +181,22 @@ pub fn user(ctx: &Ctx) -> anyhow::Result<()> {
 /// --delete-cert), the api stops (taking the database with it when --yes allows, after a fresh
 /// verified backup), then files, then the user.
 pub fn all(ctx: &Ctx, args: &RollbackArgs) -> anyhow::Result<()> {
-    super::rollback_web::nginx(ctx)?;
+    let (env, runtime) = (&ctx.env, ctx.runtime);
+    web::nginx(ctx)?;
     if args.delete_cert {
-        super::rollback_web::tls(ctx, true)?;
+        web::tls(ctx, true)?;
     }
     if args.yes {
-        if ctx.runtime.volume_exists(ctx)? && !ctx.runtime.running(ctx)?.db {
+        if runtime.volume_exists(env)? && !runtime.running(env)?.db {
             println!("all: starting the database for its fresh backup");
-            ctx.runtime.up(ctx)?;
+            runtime.up(env)?;
         }
-        db(ctx, args)?;
+        db(env, runtime, args)?;
     } else {
         println!("all: keeping the database volume (add --yes to delete it after a backup)");
     }
-    super::rollback::app(ctx)?;
-    files(ctx, args)?;
-    user(ctx)?;
+    app(env, runtime)?;
+    files(env, runtime, args)?;
+    user(env)?;
     Ok(())
 }

@@ -3,17 +3,23 @@
 
 use std::process::ExitCode;
 
+use super::backup::backup_line;
+use super::docker_logs::docker_logs_line;
+use super::keys::key_window_line;
+use super::web::{certificate_line, nginx_line};
 use crate::api_spec::secret_names;
 use crate::cli::GlobalArgs;
-use crate::engine::{Plan, Step};
+use crate::commands::deployment::Deployment;
+use crate::desired;
+use crate::engine::{Check, Plan, Step, Verdict};
 use crate::site::Stage;
-use crate::steps::{host_license_pubkey, MigrateStep, SmokeStep};
+use crate::steps::{MigrateStep, SmokeTest};
 
 /// The stages whose code is in this build of dtops and the server.
 const BUILT_STAGES: &[Stage] = &[Stage::Pr1, Stage::Pr2];
 
 pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
-    let deployment = super::Deployment::open(global)?;
+    let deployment = Deployment::open(global)?;
     let (site, host, runtime) = (&deployment.site, &deployment.host, &deployment.runtime);
     let ctx = deployment.ctx(true);
 
@@ -23,9 +29,9 @@ pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         site.root().display(),
         runtime.name()
     );
-    let running = runtime.running(&ctx)?;
-    let health = match SmokeStep.plan(&ctx) {
-        Ok(Plan::Ok(_)) => "healthy (/health: status ok, db ok)".to_string(),
+    let running = runtime.running(&ctx.env)?;
+    let health = match SmokeTest.check(&ctx) {
+        Ok(Verdict::Ok(_)) => "healthy (/health: status ok, db ok)".to_string(),
         Ok(_) => "not answering".to_string(),
         Err(e) => format!("unhealthy: {e}"),
     };
@@ -58,7 +64,7 @@ pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         })
         .collect();
     row("secrets", &secrets.join(", "));
-    match host_license_pubkey(&ctx) {
+    match desired::license_pubkey(&ctx.env) {
         Ok(Some(public)) => {
             let env = host
                 .read(&site.env_file())?
@@ -80,11 +86,11 @@ pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         Ok(None) => row("signing key", "none yet (dtops provision generates it)"),
         Err(e) => row("signing key", &format!("unreadable: {e}")),
     }
-    row("nginx", &super::status_web::nginx_line(&ctx));
-    row("certificate", &super::status_web::certificate_line(&ctx));
-    row("backups", &super::backup_job::status_line(&ctx));
-    row("key window", &super::keys_rotate::status_line(&ctx));
-    row("docker logs", &super::docker_logs::status_line(&ctx));
+    row("nginx", &nginx_line(&ctx));
+    row("certificate", &certificate_line(&ctx.env));
+    row("backups", &backup_line(&ctx.env, runtime.kind()));
+    row("key window", &key_window_line(&ctx.env));
+    row("docker logs", &docker_logs_line(&ctx));
 
     println!("\ndeployed vs queued:");
     println!("  {:<34} {:<28} this host", "stage", "code");

@@ -4,12 +4,12 @@
 
 use crate::certbot;
 use crate::engine::{Ctx, Handler};
-use crate::nginx::{self, Entry, Phase};
-use crate::steps::site_entries;
+use crate::nginx::{self, Entry};
+use crate::render::Phase;
 
 /// Removes our site file, its sites-enabled link and our http-context include; tests; reloads.
-pub(super) fn nginx(ctx: &Ctx) -> anyhow::Result<()> {
-    let site = ctx.site;
+pub fn nginx(ctx: &Ctx) -> anyhow::Result<()> {
+    let (env, site) = (&ctx.env, ctx.env.site);
     if !site.nginx.managed {
         println!("nginx: not managed by dtops (site.toml nginx.managed = false); nothing to do");
         return Ok(());
@@ -27,7 +27,7 @@ pub(super) fn nginx(ctx: &Ctx) -> anyhow::Result<()> {
     ];
     let mut shown = Vec::new();
     for entry in &entries {
-        shown.extend(entry.difference(ctx)?);
+        shown.extend(entry.difference(env)?);
     }
     if shown.is_empty() {
         println!("nginx: our site is not installed; nothing to do");
@@ -38,7 +38,7 @@ pub(super) fn nginx(ctx: &Ctx) -> anyhow::Result<()> {
         shown.join(", "),
         site.state_dir().join("previous").display()
     );
-    let done = nginx::apply(ctx, &entries)?;
+    let done = nginx::apply(env, &entries)?;
     reload(ctx)?;
     println!(
         "nginx: {}; nginx -t passes; reloaded. `dtops provision` puts the site back",
@@ -49,16 +49,16 @@ pub(super) fn nginx(ctx: &Ctx) -> anyhow::Result<()> {
 
 /// Back to phase 1: nginx stops referencing the certificate. The lineage stays (certbot.timer
 /// keeps renewing it) unless `delete_cert`.
-pub(super) fn tls(ctx: &Ctx, delete_cert: bool) -> anyhow::Result<()> {
-    let site = ctx.site;
+pub fn tls(ctx: &Ctx, delete_cert: bool) -> anyhow::Result<()> {
+    let (env, site) = (&ctx.env, ctx.env.site);
     if !site.nginx.managed {
         println!("tls: not managed by dtops (site.toml nginx.managed = false); nothing to do");
         return Ok(());
     }
-    let on_disk = nginx::phase_on_disk(ctx)?;
+    let on_disk = nginx::phase_on_disk(env)?;
     if on_disk.is_some() {
-        let (entries, _) = site_entries(ctx, Phase::One)?;
-        let done = nginx::apply(ctx, &entries)?;
+        let (entries, _) = nginx::site_entries(env, Phase::One)?;
+        let done = nginx::apply(env, &entries)?;
         if done.is_empty() {
             println!("tls: nginx is already on phase 1");
         } else {
@@ -74,7 +74,7 @@ pub(super) fn tls(ctx: &Ctx, delete_cert: bool) -> anyhow::Result<()> {
     }
     let live = site.cert_live_dir();
     if !delete_cert {
-        if nginx::cert_present(ctx) {
+        if nginx::cert_present(env) {
             println!(
                 "tls: the certificate lineage {} is kept (re-issuing counts against Let's \
                  Encrypt's rate limits); `dtops provision` goes back to phase 2 with it, \
@@ -84,7 +84,7 @@ pub(super) fn tls(ctx: &Ctx, delete_cert: bool) -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    if certbot::renewal_params(ctx)?.is_none() && !nginx::cert_present(ctx) {
+    if certbot::renewal_params(env)?.is_none() && !nginx::cert_present(env) {
         println!(
             "tls: no certificate lineage {}; nothing to delete",
             site.tls.cert_name
@@ -96,7 +96,7 @@ pub(super) fn tls(ctx: &Ctx, delete_cert: bool) -> anyhow::Result<()> {
          Let's Encrypt's rate limits",
         site.tls.cert_name
     );
-    ctx.host.run(&certbot::delete(ctx))?;
+    env.host.run(&certbot::delete(env))?;
     println!("tls: deleted; `dtops provision` requests a new certificate");
     Ok(())
 }
@@ -105,8 +105,8 @@ pub(super) fn tls(ctx: &Ctx, delete_cert: bool) -> anyhow::Result<()> {
 fn reload(ctx: &Ctx) -> anyhow::Result<()> {
     ctx.notify_handler(Handler::ReloadNginx)?;
     {
-        let _lock = nginx::NginxLock::acquire(ctx)?;
-        nginx::reload(ctx)?;
+        let _lock = nginx::NginxLock::acquire(&ctx.env)?;
+        nginx::reload(&ctx.env)?;
     }
     ctx.clear_handler(Handler::ReloadNginx)
 }

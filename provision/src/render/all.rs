@@ -1,0 +1,66 @@
+//! Rendering the site's files: every artifact at the site's stage, or only the nginx files.
+
+use std::path::PathBuf;
+
+use super::artifact::{Artifact, ArtifactKind, RenderInputs};
+use super::backup::BackupContext;
+use super::context::Context;
+use super::nginx;
+use super::nginx_facts::NginxFacts;
+use super::templates::Renderer;
+use crate::owner::Owner;
+use crate::site::Site;
+
+/// Renders only the nginx files (they need nothing but the site and the nginx facts).
+pub fn render_nginx(
+    renderer: &Renderer,
+    site: &Site,
+    facts: &NginxFacts,
+) -> anyhow::Result<Vec<Artifact>> {
+    nginx::artifacts(renderer, site, facts)
+}
+
+/// Renders every artifact of the site at its stage.
+pub fn render_all(renderer: &Renderer, inputs: &RenderInputs) -> anyhow::Result<Vec<Artifact>> {
+    let site = inputs.site;
+    let context = Context::new(inputs)?;
+    let artifact = |kind: ArtifactKind, path: PathBuf, mode: u32, owner: Owner| {
+        Ok::<_, anyhow::Error>(Artifact {
+            content: renderer.render(kind.template(), &context)?,
+            path,
+            mode,
+            owner,
+            kind,
+        })
+    };
+    let mut artifacts = vec![
+        // Runbook §3: both 0640 datatools-api; neither holds a secret (secrets are files).
+        artifact(
+            ArtifactKind::Compose,
+            site.compose_file(),
+            0o640,
+            Owner::SiteUser,
+        )?,
+        artifact(
+            ArtifactKind::ComposeEnv,
+            site.env_file(),
+            0o640,
+            Owner::SiteUser,
+        )?,
+        // Runs as root from cron.daily; holds no secret (it reads secrets/pg_password at run time).
+        Artifact {
+            content: renderer.render(
+                ArtifactKind::BackupJob.template(),
+                &BackupContext::new(inputs),
+            )?,
+            path: site.backup.job.as_path().to_path_buf(),
+            mode: 0o755,
+            owner: Owner::Root,
+            kind: ArtifactKind::BackupJob,
+        },
+    ];
+    if let Some(facts) = &inputs.nginx {
+        artifacts.extend(nginx::artifacts(renderer, site, facts)?);
+    }
+    Ok(artifacts)
+}

@@ -1,0 +1,74 @@
+//! What rendering takes (`RenderInputs`) and gives (`Artifact`): each file with its host path,
+//! mode, owner and kind.
+
+use std::path::PathBuf;
+
+use super::nginx_facts::NginxFacts;
+use crate::owner::Owner;
+use crate::runtime::RuntimeKind;
+use crate::site::Site;
+
+/// What the templates are rendered from.
+pub struct RenderInputs<'a> {
+    pub site: &'a Site,
+    /// The license public key as hex, derived from secrets/license_privkey. `None` (rendering
+    /// for inspection, or before the key exists) leaves the variable empty in `.env`, which
+    /// compose refuses to start with.
+    pub license_pubkey: Option<String>,
+    /// Public keys still trusted after a key rotation, until their window ends (`dtops keys
+    /// rotate`); they go into `.env` as DATATOOLS_TRUSTED_PUBKEYS.
+    pub trusted_pubkeys: Vec<String>,
+    /// Which runtime the stack uses (the backup job reaches Postgres through it).
+    pub runtime: RuntimeKind,
+    /// nginx's version and our site's phase on this host. `None` (the default, and for
+    /// `dtops render` unless asked) renders no nginx files.
+    pub nginx: Option<NginxFacts>,
+}
+
+/// One rendered file and how it must land on the host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Artifact {
+    /// The real host path (e.g. `site.compose_file()`); `--root` relocates it when written.
+    pub path: PathBuf,
+    pub content: String,
+    /// Permission bits, e.g. `0o640`.
+    pub mode: u32,
+    pub owner: Owner,
+    pub kind: ArtifactKind,
+}
+
+/// What an artifact is, which says what must happen when it changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArtifactKind {
+    /// `compose.yml`: validate with `compose config`, then `compose up`.
+    Compose,
+    /// `.env` next to compose.yml: compose interpolates it, so a change also means `compose up`.
+    ComposeEnv,
+    /// The daily backup job (runbook §9), also run by `dtops backup`.
+    BackupJob,
+    /// Our nginx site before the certificate exists: HTTP only (runbook §5 bring-up).
+    NginxPhase1,
+    /// Our nginx site with the certificate: HTTPS (runbook §5).
+    NginxPhase2,
+    /// The http-context include with our rate-limit zone.
+    NginxHttp,
+}
+
+impl ArtifactKind {
+    /// The template it is rendered from.
+    pub fn template(self) -> &'static str {
+        match self {
+            ArtifactKind::Compose => "compose.yml.j2",
+            ArtifactKind::ComposeEnv => "env.j2",
+            ArtifactKind::BackupJob => "backup.sh.j2",
+            ArtifactKind::NginxPhase1 => "nginx-phase1.conf.j2",
+            ArtifactKind::NginxPhase2 => "nginx-phase2.conf.j2",
+            ArtifactKind::NginxHttp => "nginx-http.conf.j2",
+        }
+    }
+
+    /// Whether the api must restart to see a change of this file.
+    pub fn restarts_api(self) -> bool {
+        matches!(self, ArtifactKind::Compose | ArtifactKind::ComposeEnv)
+    }
+}

@@ -1,0 +1,199 @@
+//! The shape of site.toml: one struct per table, `deny_unknown_fields` everywhere, and the
+//! defaults of settings added after the first release (an older site.toml still reads).
+
+use serde::{Deserialize, Serialize};
+
+use super::values::{AbsPath, DomainName, EmailAddress, Listen, Name, Stage};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Site {
+    pub app: App,
+    pub features: Features,
+    pub domains: Domains,
+    pub host: HostSettings,
+    pub paths: Paths,
+    pub ports: Ports,
+    pub database: Database,
+    pub api: Api,
+    pub nginx: Nginx,
+    pub tls: Tls,
+    pub email: Email,
+    pub backup: Backup,
+    pub commands: Commands,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct App {
+    pub name: Name,
+    pub stage: Stage,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Features {
+    pub gumroad: bool,
+    pub postmark: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Domains {
+    pub site: DomainName,
+    pub licenses: DomainName,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostSettings {
+    pub public_ip: std::net::Ipv4Addr,
+    pub user: Name,
+    pub container_uid: u32,
+    pub packages: Vec<Name>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Paths {
+    pub root: AbsPath,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ports {
+    pub api: u16,
+    pub postgres: u16,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Database {
+    pub name: Name,
+    pub user: Name,
+    pub volume: Name,
+    pub image: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Api {
+    pub image: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Nginx {
+    /// Whether dtops manages the nginx site and the certificate at all (false: by hand).
+    #[serde(default = "yes")]
+    pub managed: bool,
+    pub site_file: AbsPath,
+    pub enabled_link: AbsPath,
+    /// The http-context include for names nginx keeps globally (the rate-limit zone).
+    #[serde(default)]
+    pub http_include: Option<AbsPath>,
+    pub webroot: AbsPath,
+    /// The static site's document root (nginx's workers must be able to read it).
+    #[serde(default)]
+    pub site_root: Option<AbsPath>,
+    #[serde(default = "default_listen_http")]
+    pub listen_http: Vec<Listen>,
+    #[serde(default = "default_listen_https")]
+    pub listen_https: Vec<Listen>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tls {
+    pub cert_name: DomainName,
+    pub acme_email: EmailAddress,
+    pub acme_server: String,
+    /// The ACME server `dtops provision --staging` uses.
+    #[serde(default = "default_staging_server")]
+    pub staging_server: String,
+    /// certbot's --config-dir (live/, archive/, renewal/), --work-dir and --logs-dir.
+    #[serde(default = "default_letsencrypt_dir")]
+    pub letsencrypt_dir: AbsPath,
+    #[serde(default = "default_certbot_work_dir")]
+    pub work_dir: AbsPath,
+    #[serde(default = "default_certbot_logs_dir")]
+    pub logs_dir: AbsPath,
+    /// CA bundle certbot trusts for the ACME server (REQUESTS_CA_BUNDLE); a test CA, say.
+    #[serde(default)]
+    pub ca_bundle: Option<AbsPath>,
+    /// The DNS server (IP:PORT) the DNS preflight asks; the system resolver when absent.
+    #[serde(default)]
+    pub dns_resolver: Option<std::net::SocketAddr>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Email {
+    pub from: EmailAddress,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Backup {
+    pub retention_days: u32,
+    /// The daily backup job dtops installs (runbook §9: a cron.daily script).
+    #[serde(default = "default_backup_job")]
+    pub job: AbsPath,
+    #[serde(default)]
+    pub offsite: Option<Offsite>,
+}
+
+fn default_backup_job() -> AbsPath {
+    AbsPath::try_from("/etc/cron.daily/datatools-license-backup".to_string())
+        .expect("an absolute path")
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Offsite {
+    pub tool: OffsiteTool,
+    pub target: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OffsiteTool {
+    Rclone,
+    Aws,
+}
+
+/// External commands as argument vectors (never a shell string: no quoting surprises).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Commands {
+    pub nginx: Vec<String>,
+    pub reload_nginx: Vec<String>,
+    pub certbot: Vec<String>,
+    pub docker_compose: Vec<String>,
+    pub psql: Vec<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+fn default_listen_http() -> Vec<Listen> {
+    vec![Listen::port(80)]
+}
+fn default_listen_https() -> Vec<Listen> {
+    vec![Listen::port(443)]
+}
+fn default_staging_server() -> String {
+    "https://acme-staging-v02.api.letsencrypt.org/directory".into()
+}
+fn abs(path: &str) -> AbsPath {
+    AbsPath::try_from(path.to_string()).expect("a built-in absolute path")
+}
+fn default_letsencrypt_dir() -> AbsPath {
+    abs("/etc/letsencrypt")
+}
+fn default_certbot_work_dir() -> AbsPath {
+    abs("/var/lib/letsencrypt")
+}
+fn default_certbot_logs_dir() -> AbsPath {
+    abs("/var/log/letsencrypt")
+}

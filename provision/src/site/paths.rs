@@ -1,0 +1,92 @@
+//! Paths and facts derived from site.toml: real host paths, never relocated (`Host::path`
+//! relocates them under `--root`).
+
+use std::path::{Path, PathBuf};
+
+use super::model::Site;
+use super::values::DomainName;
+
+/// What the deployment's paths are, derived from `paths.root`.
+impl Site {
+    pub fn root(&self) -> &Path {
+        self.paths.root.as_path()
+    }
+    pub fn app_dir(&self) -> PathBuf {
+        self.root().join("app")
+    }
+    pub fn secrets_dir(&self) -> PathBuf {
+        self.root().join("secrets")
+    }
+    pub fn backups_dir(&self) -> PathBuf {
+        self.root().join("backups")
+    }
+    /// dtops' own state: pending handlers, kept previous versions of rendered files.
+    pub fn state_dir(&self) -> PathBuf {
+        self.root().join(".dtops")
+    }
+    pub fn compose_file(&self) -> PathBuf {
+        self.root().join("compose.yml")
+    }
+    pub fn env_file(&self) -> PathBuf {
+        self.root().join(".env")
+    }
+    pub fn secret_file(&self, name: &str) -> PathBuf {
+        self.secrets_dir().join(name)
+    }
+    /// The per-app lock; outside the app root so it exists before the root does.
+    pub fn lock_file(&self) -> PathBuf {
+        PathBuf::from(format!("/run/lock/dtops-{}.lock", self.app.name))
+    }
+    pub fn gumroad_on(&self) -> bool {
+        self.features.gumroad
+    }
+    pub fn postmark_on(&self) -> bool {
+        self.features.postmark
+    }
+}
+
+/// The backup job's own state under dtops' state directory (read by `dtops status`).
+impl Site {
+    pub fn backup_state_dir(&self) -> PathBuf {
+        self.state_dir().join("backup")
+    }
+}
+
+/// nginx and TLS paths, with their defaults derived from the app's name.
+impl Site {
+    pub fn nginx_http_include(&self) -> PathBuf {
+        match &self.nginx.http_include {
+            Some(path) => path.as_path().to_path_buf(),
+            None => PathBuf::from(format!("/etc/nginx/conf.d/{}.conf", self.app.name)),
+        }
+    }
+    pub fn nginx_site_root(&self) -> PathBuf {
+        match &self.nginx.site_root {
+            Some(path) => path.as_path().to_path_buf(),
+            None => PathBuf::from(format!("/var/www/{}/site", self.app.name)),
+        }
+    }
+    /// The domain names the certificate and the nginx site cover.
+    pub fn tls_names(&self) -> [&DomainName; 2] {
+        [&self.domains.site, &self.domains.licenses]
+    }
+    /// `live/<cert_name>/`: what nginx's phase-2 site points at.
+    pub fn cert_live_dir(&self) -> PathBuf {
+        self.tls
+            .letsencrypt_dir
+            .as_path()
+            .join("live")
+            .join(self.tls.cert_name.as_str())
+    }
+    pub fn cert_renewal_conf(&self) -> PathBuf {
+        self.tls
+            .letsencrypt_dir
+            .as_path()
+            .join("renewal")
+            .join(format!("{}.conf", self.tls.cert_name))
+    }
+    /// The host-wide lock around nginx changes (dtops runs of any app, certbot's deploy hook).
+    pub fn nginx_lock_file(&self) -> PathBuf {
+        PathBuf::from("/run/lock/dtops-nginx.lock")
+    }
+}

@@ -1,0 +1,57 @@
+//! The api answers: /health within a bounded wait, then the runbook's smoke test (the api and
+//! its database are fine).
+
+use crate::engine::{Check, Ctx, Verdict};
+use crate::runtime::{health_url, probe_health, wait_healthy};
+
+/// Waits (bounded) until /health answers 200.
+pub struct HealthCheck;
+
+impl Check for HealthCheck {
+    fn name(&self) -> String {
+        "api health".into()
+    }
+
+    fn check(&self, ctx: &Ctx) -> anyhow::Result<Verdict> {
+        let url = health_url(ctx.env.site);
+        if ctx.dry_run() {
+            return Ok(match probe_health(&url) {
+                Ok((200, _)) => Verdict::Ok(format!("{url} answers 200")),
+                _ => Verdict::Unknown("the api is started by an earlier step".into()),
+            });
+        }
+        let took = wait_healthy(ctx.env.site)?;
+        Ok(Verdict::Ok(format!(
+            "{url} answers 200 (after {:.1} s)",
+            took.as_secs_f32()
+        )))
+    }
+}
+
+/// The runbook's smoke test: /health says the api and its database are fine.
+pub struct SmokeTest;
+
+impl Check for SmokeTest {
+    fn name(&self) -> String {
+        "smoke test".into()
+    }
+
+    fn check(&self, ctx: &Ctx) -> anyhow::Result<Verdict> {
+        let url = health_url(ctx.env.site);
+        match probe_health(&url) {
+            Ok((200, body)) => {
+                let json: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+                if json == serde_json::json!({"status": "ok", "db": "ok"}) {
+                    Ok(Verdict::Ok(format!("{url} -> {body}")))
+                } else {
+                    anyhow::bail!("{url} answered 200 but {body}")
+                }
+            }
+            _ if ctx.dry_run() => Ok(Verdict::Unknown(
+                "the api is started by an earlier step".into(),
+            )),
+            Ok((status, body)) => anyhow::bail!("{url} answered {status}: {body}"),
+            Err(e) => anyhow::bail!("{url}: {e}"),
+        }
+    }
+}
