@@ -47,7 +47,7 @@ fn bring_up_goes_phase1_certificate_phase2_and_a_second_run_changes_nothing() {
     // HTTPS with the issued certificate, over HTTP/2, reaches the real api through nginx.
     let (status, version, body) = web.https(LICENSES, "/health");
     assert_eq!((status, version.as_str()), (200, "2"), "{body}");
-    assert_eq!(body, r#"{"db":"ok","status":"ok"}"#);
+    assert_eq!(body, r#"{"status":"ok","db":"ok"}"#);
     // The admin API is not reachable through nginx.
     let (status, _, _) = web.https(LICENSES, "/internal/licenses");
     assert_eq!(status, 404);

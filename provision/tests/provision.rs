@@ -71,7 +71,7 @@ fn fresh_provision_converges_and_a_second_run_changes_nothing() {
 
     // The api is healthy, migrated, and mints with the box's own production key.
     let health = reqwest::blocking_get(sandbox.api_port);
-    assert_eq!(health, r#"{"db":"ok","status":"ok"}"#);
+    assert_eq!(health, r#"{"status":"ok","db":"ok"}"#);
     let token_file = sandbox.path("/srv/datatools-license/secrets/admin_token");
     let url = format!("http://127.0.0.1:{}", sandbox.api_port);
     let minted = dtops()
