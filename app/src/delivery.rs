@@ -11,6 +11,10 @@ use crate::text::LogSafe;
 /// Sends `license` to `to` and records the attempt on `event_id` (when given). With no mail
 /// provider configured this is a configuration error. The outer error is the database's (the
 /// attempt could not be recorded); the inner one is the mail's.
+///
+/// Delivery is at least once: Postmark has no idempotency key, so when the process dies during
+/// the provider's call nobody knows whether the email left. The retry sends it again and the
+/// event is marked `email_possibly_duplicated` (ADMIN.md says what the operator sees).
 pub(crate) async fn deliver(
     state: &AppState,
     event_id: Option<i64>,
@@ -31,7 +35,14 @@ pub(crate) async fn deliver(
             "no mail provider is configured (set POSTMARK_TOKEN_FILE, or DATATOOLS_OUTBOX_DIR)"
                 .into(),
         )),
-        (Some(mailer), Ok(email)) => mailer.send(&email).await,
+        (Some(mailer), Ok(email)) => {
+            // At least once: marked before the call, cleared when its result is recorded. A
+            // mark left behind means the process died mid-call, and the retry says so.
+            if let Some(id) = event_id {
+                events::mark_sending(&state.db, id).await?;
+            }
+            mailer.send(&email).await
+        }
     };
     if let Some(id) = event_id {
         let (status, message_id, error) = match &result {

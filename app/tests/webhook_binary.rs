@@ -8,13 +8,14 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::gumroad::{sale, url_encode, CATALOGUE, WEBHOOK_SECRET};
+use common::postmark::{FakePostmark, Reply};
 use common::{cluster, Env};
 
 const BIN: &str = env!("CARGO_BIN_EXE_datatools-license");
 
-/// The binary serving the webhook on a fresh database; stderr piped.
+/// The binary serving the webhook; stderr piped.
 struct Served {
-    _cluster: datatools_license::throwaway_pg::Cluster,
+    cluster: datatools_license::throwaway_pg::Cluster,
     env: Env,
     child: std::process::Child,
     base: String,
@@ -38,40 +39,56 @@ impl Served {
             .unwrap();
         log
     }
+
+    /// Kills the server with SIGKILL (a crash, an OOM kill): nothing is finished or recorded.
+    fn crash(mut self) -> (datatools_license::throwaway_pg::Cluster, Env) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+        (self.cluster, self.env)
+    }
 }
 
-async fn serve_binary(extra: &[(&str, &str)]) -> Served {
+/// A fresh database and the webhook's configuration (with the email outbox unless `configure`
+/// replaces it).
+async fn serve_binary(configure: impl FnOnce(&mut Env)) -> Served {
     let cluster = cluster();
     cluster.create_database("hook").await.unwrap();
     let mut env = Env::new(&cluster.url("hook"));
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     let secret = env.path("gumroad_secret");
     std::fs::write(&secret, format!("{WEBHOOK_SECRET}\n")).unwrap();
     let products = env.path("products.toml");
     std::fs::write(&products, CATALOGUE).unwrap();
     let outbox = env.path("outbox");
-    env.set("DATATOOLS_LISTEN", format!("127.0.0.1:{port}"))
-        .set("GUMROAD_WEBHOOK_SECRET_FILE", secret.to_str().unwrap())
+    env.set("GUMROAD_WEBHOOK_SECRET_FILE", secret.to_str().unwrap())
         .set("DATATOOLS_PRODUCTS_FILE", products.to_str().unwrap())
         .set("DATATOOLS_OUTBOX_DIR", outbox.to_str().unwrap());
-    for (name, value) in extra {
-        env.set(name, *value);
-    }
-    let command = |arg: &str| {
-        let mut c = Command::new(BIN);
-        c.arg(arg)
-            .env_clear()
-            .envs(&env.vars)
-            .env("PATH", std::env::var("PATH").unwrap());
-        c
-    };
-    assert!(command("migrate").output().unwrap().status.success());
-    let child = command("serve").stderr(Stdio::piped()).spawn().unwrap();
+    configure(&mut env);
+    let command = binary(&env, "migrate");
+    assert!({ command }.output().unwrap().status.success());
+    serve_on(cluster, env).await
+}
 
+fn binary(env: &Env, arg: &str) -> Command {
+    let mut c = Command::new(BIN);
+    c.arg(arg)
+        .env_clear()
+        .envs(&env.vars)
+        .env("PATH", std::env::var("PATH").unwrap());
+    c
+}
+
+/// Serves `env` (already migrated) on a new port; waits for /health.
+async fn serve_on(cluster: datatools_license::throwaway_pg::Cluster, mut env: Env) -> Served {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    env.set("DATATOOLS_LISTEN", format!("127.0.0.1:{port}"));
+    let child = binary(&env, "serve")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let client = reqwest::Client::new();
     let base = format!("http://127.0.0.1:{port}");
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -80,7 +97,7 @@ async fn serve_binary(extra: &[(&str, &str)]) -> Served {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     Served {
-        _cluster: cluster,
+        cluster,
         env,
         child,
         base,
@@ -89,7 +106,7 @@ async fn serve_binary(extra: &[(&str, &str)]) -> Served {
 
 #[tokio::test]
 async fn the_binary_receives_processes_and_never_logs_the_secret() {
-    let served = serve_binary(&[]).await;
+    let served = serve_binary(|_| {}).await;
     let (client, base) = (reqwest::Client::new(), served.base.clone());
     let outbox = served.env.path("outbox");
     let body = sale("BIN-1==", "bin@example.com").encode();
@@ -172,7 +189,7 @@ fn strip_ansi(text: &str) -> String {
 /// terminal (stderr here is a pipe, as under docker).
 #[tokio::test]
 async fn delivery_fields_cannot_forge_log_lines_or_send_escapes() {
-    let served = serve_binary(&[]).await;
+    let served = serve_binary(|_| {}).await;
     let forged = "2026-01-01T00:00:00Z  INFO forged: admin token accepted";
     let body = sale("LOG-1==", "log@example.com")
         .field("resource_name", &format!("sale\n{forged}\u{1b}[2J"))
@@ -209,4 +226,82 @@ async fn delivery_fields_cannot_forge_log_lines_or_send_escapes() {
         log.contains("\\u{a}"),
         "the newline is shown escaped:\n{log}"
     );
+}
+
+/// The process dies while Postmark is still answering the send: nobody knows whether the email
+/// left. The next attempt sends it again (at least once) and the event says the buyer may have
+/// received it twice, so the operator can tell a confused buyer why.
+#[tokio::test]
+async fn a_crash_during_the_mail_call_resends_and_says_possibly_twice() {
+    let postmark = FakePostmark::start().await;
+    postmark.script([Reply::slow_ok(Duration::from_secs(60))]);
+    let token = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(token.path(), common::postmark::TOKEN).unwrap();
+    let served = serve_binary(|env| {
+        env.unset("DATATOOLS_OUTBOX_DIR")
+            .set("POSTMARK_TOKEN_FILE", token.path().to_str().unwrap())
+            .set("POSTMARK_API_URL", postmark.url.clone());
+    })
+    .await;
+    let response = reqwest::Client::new()
+        .post(format!(
+            "{}/webhooks/gumroad?secret={}",
+            served.base,
+            url_encode(WEBHOOK_SECRET)
+        ))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(sale("CRASH-1==", "crash@example.com").encode())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while postmark.requests().is_empty() {
+        assert!(Instant::now() < deadline, "the email was never sent");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Postmark has the request and is still "answering": the process dies now.
+    let (cluster, mut env) = served.crash();
+    // The worker's lease would run out after a minute; skip the wait.
+    let db = sqlx::PgPool::connect(&cluster.url("hook")).await.unwrap();
+    sqlx::query("update gumroad_events set lease_until = now() - interval '1 second'")
+        .execute(&db)
+        .await
+        .unwrap();
+    env.set("DATATOOLS_LOG", "info");
+    let served = serve_on(cluster, env).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let (status, duplicated, outcome): (String, bool, Option<String>) = loop {
+        let row: (String, bool, Option<String>) =
+            sqlx::query_as("select status, email_possibly_duplicated, outcome from gumroad_events")
+                .fetch_one(&db)
+                .await
+                .unwrap();
+        if row.0 == "done" {
+            break row;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the event did not finish: {row:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(status, "done");
+    assert!(
+        duplicated,
+        "the event must say the email may have gone twice"
+    );
+    let outcome = outcome.unwrap();
+    assert!(
+        outcome.contains("may receive this email twice"),
+        "{outcome}"
+    );
+    assert_eq!(postmark.requests().len(), 2, "sent again after the crash");
+    let licenses: i64 = sqlx::query_scalar("select count(*) from licenses")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(licenses, 1, "one license, however many emails");
+    db.close().await;
+    served.stop();
 }

@@ -231,7 +231,8 @@ pub(crate) async fn set_email(
         "update gumroad_events \
          set email_status = $2, email_to = coalesce($3, email_to), \
              email_message_id = coalesce($4, email_message_id), email_error = $5, \
-             emailed_at = case when $2 = 'sent' then now() else emailed_at end \
+             emailed_at = case when $2 = 'sent' then now() else emailed_at end, \
+             email_sending_since = null \
          where id = $1",
     )
     .bind(id)
@@ -242,6 +243,25 @@ pub(crate) async fn set_email(
     .execute(db)
     .await?;
     Ok(())
+}
+
+/// Records that the mail provider is about to be asked to send the event's email. Returns true
+/// when an earlier send was started and never recorded (the process died during the
+/// provider's call): that email may have gone out, so this one may be a second copy. The mark
+/// is kept on the event for the operator.
+pub(crate) async fn mark_sending(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<bool> {
+    sqlx::query_scalar(
+        "update gumroad_events \
+         set email_possibly_duplicated = \
+                 email_possibly_duplicated or email_sending_since is not null, \
+             email_sending_since = now() \
+         where id = $1 \
+         returning email_sending_since is not null and email_possibly_duplicated",
+    )
+    .bind(id)
+    .fetch_optional(db)
+    .await
+    .map(|flag| flag.unwrap_or(false))
 }
 
 pub(crate) async fn find(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<StoredEvent>> {

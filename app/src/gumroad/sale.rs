@@ -65,6 +65,12 @@ pub(crate) async fn sale(
         .clone()
         .or_else(|| terms.product.name.clone())
         .unwrap_or_else(|| "DataTools".into());
+    if event.email_sending_since.is_some() {
+        outcome.push_str(
+            "; an earlier attempt stopped during the mail provider's call, so the buyer may \
+             receive this email twice",
+        );
+    }
     let result = deliver(state, Some(event.id), &license, kind, &product_label, email).await?;
     Ok(email_outcome(outcome, &license, event.attempts, result))
 }
