@@ -1,5 +1,5 @@
 # Gumroad webhook benchmark, sourced by scripts/bench after its mint runs; uses its variables
-# (base, tmp, here, levels, seconds, warmup, ncpu, psql, PG_BIN, pg_port) and helpers (die, min).
+# (base, tmp, here, levels, seconds, warmup, ncpu, psql, PG_BIN, pg_dir, pg_port) and helpers (die, min).
 #
 # Per level: wrk (connections = level) POSTs new Gumroad sales to /webhooks/gumroad
 # (scripts/bench-webhook.lua), then pgbench (clients = level, -M prepared) runs the same INSERT
@@ -41,7 +41,7 @@ run_webhook_pgbench() {
   threads="$(min "$c" "$ncpu")"
   logdir="$tmp/pgbench-webhook-$c-$secs-$RANDOM"
   mkdir "$logdir"
-  (cd "$logdir" && timeout $((secs + 60)) "$PG_BIN/pgbench" -h "$tmp" -p "$pg_port" -U postgres \
+  (cd "$logdir" && timeout $((secs + 60)) "$PG_BIN/pgbench" -h "$pg_dir" -p "$pg_port" -U postgres \
     -n -M prepared -c "$c" -j "$threads" -T "$secs" -l --log-prefix="$logdir/tx" \
     -D bodylen="$webhook_body_len" -f "$here/bench-webhook.sql" bench >"$tmp/pgbench-webhook.out" 2>&1) ||
     { cat "$tmp/pgbench-webhook.out" >&2; die "pgbench failed (webhook, c=$c)"; }

@@ -30,6 +30,9 @@ mod http;
 pub mod license;
 /// Minting: validation, signing and storage of a new license.
 mod mint;
+/// A Postgres cluster from the machine's own binaries: for the tests, `dtops dev`, dtops'
+/// native runtime and the benchmark.
+pub mod pg_cluster;
 /// The product catalogue (`products.toml`): tiers and Gumroad products.
 pub mod products;
 /// Secrets in types that never print their value.
@@ -40,8 +43,6 @@ pub mod server;
 pub mod state;
 /// Text from outside: names, and values written into log lines.
 mod text;
-/// A throwaway Postgres cluster for `dtops dev`, the native runtime, the tests and the bench.
-pub mod throwaway_pg;
 
 /// Checks an email address the way the server does (for `dtops`, before a request is sent);
 /// the error is a sentence about the address.

@@ -15,7 +15,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_datatools-license");
 
 /// The binary serving the webhook; stderr piped.
 struct Served {
-    cluster: datatools_license::throwaway_pg::Cluster,
+    cluster: datatools_license::pg_cluster::Cluster,
     env: Env,
     child: std::process::Child,
     base: String,
@@ -41,7 +41,7 @@ impl Served {
     }
 
     /// Kills the server with SIGKILL (a crash, an OOM kill): nothing is finished or recorded.
-    fn crash(mut self) -> (datatools_license::throwaway_pg::Cluster, Env) {
+    fn crash(mut self) -> (datatools_license::pg_cluster::Cluster, Env) {
         self.child.kill().unwrap();
         self.child.wait().unwrap();
         (self.cluster, self.env)
@@ -78,7 +78,7 @@ fn binary(env: &Env, arg: &str) -> Command {
 }
 
 /// Serves `env` (already migrated) on a new port; waits for /health.
-async fn serve_on(cluster: datatools_license::throwaway_pg::Cluster, mut env: Env) -> Served {
+async fn serve_on(cluster: datatools_license::pg_cluster::Cluster, mut env: Env) -> Served {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()

@@ -3,14 +3,12 @@
 
 use std::ffi::OsString;
 use std::fmt;
-use std::path::PathBuf;
 
 /// A program and its arguments (never a shell string), plus optional environment and input.
 #[derive(Clone, Default)]
 pub struct CommandLine {
     pub argv: Vec<OsString>,
     pub env: Vec<(String, String)>,
-    pub cwd: Option<PathBuf>,
     /// Bytes for standard input (how secrets reach a program: never on its command line).
     pub stdin: Option<Vec<u8>>,
 }
@@ -43,11 +41,6 @@ impl CommandLine {
 
     pub fn env(mut self, name: &str, value: impl Into<String>) -> Self {
         self.env.push((name.to_string(), value.into()));
-        self
-    }
-
-    pub fn cwd(mut self, dir: impl Into<PathBuf>) -> Self {
-        self.cwd = Some(dir.into());
         self
     }
 
@@ -85,9 +78,6 @@ impl CommandLine {
             .unchecked();
         for (name, value) in &self.env {
             expression = expression.env(name, value);
-        }
-        if let Some(dir) = &self.cwd {
-            expression = expression.dir(dir);
         }
         expression = match &self.stdin {
             Some(bytes) => expression.stdin_bytes(bytes.clone()),

@@ -6,8 +6,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use datatools_license::config::Config;
+use datatools_license::pg_cluster::{Cluster, ClusterOptions};
 use datatools_license::state::AppState;
-use datatools_license::throwaway_pg::{Cluster, ClusterOptions};
 use datatools_license::{db, server};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;

@@ -12,8 +12,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use datatools_license::config::Config;
+use datatools_license::pg_cluster::{Cluster, ClusterOptions};
 use datatools_license::products::EMBEDDED_PRODUCTS_TOML;
-use datatools_license::throwaway_pg::{Cluster, ClusterOptions};
 use datatools_license::{db, server};
 use tokio::net::TcpListener;
 

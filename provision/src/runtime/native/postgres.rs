@@ -1,30 +1,20 @@
-//! The native runtime's "postgres container": a real PostgreSQL cluster from the machine's own
-//! server binaries, listening on 127.0.0.1:<ports.postgres> like the compose port mapping, with
-//! the role and password the postgres image would create from POSTGRES_USER /
+//! The native runtime's "postgres container": a real PostgreSQL cluster (the app crate's
+//! `pg_cluster`, the project's one Postgres bootstrap) in a directory of the box, listening on
+//! 127.0.0.1:<ports.postgres> like the compose port mapping, with password authentication and
+//! the role and database the postgres image would create from POSTGRES_USER /
 //! POSTGRES_PASSWORD_FILE on an empty data directory. It outlives the dtops run, as a container
-//! does. The whole cluster bootstrap is in this file (the app crate's `throwaway_pg` does the
-//! same for tests and `dtops dev`; they are to become one).
+//! does.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
+use datatools_license::pg_cluster::{Cluster, ClusterOptions};
 
 use crate::env::Env;
-use crate::host::{Account, Host, Ownership};
-use crate::process::CommandLine;
 
 /// The directory of the machine's Postgres server programs.
 pub fn bin_dir() -> anyhow::Result<PathBuf> {
-    Ok(datatools_license::throwaway_pg::find_bin_dir()?)
-}
-
-fn pg_bin(name: &str) -> anyhow::Result<PathBuf> {
-    Ok(bin_dir()?.join(name))
-}
-
-/// Runs a Postgres server program as the `postgres` user (they refuse to run as root).
-fn as_postgres(program: &Path) -> CommandLine {
-    CommandLine::new(["runuser", "-u", "postgres", "--"]).arg(program)
+    Ok(datatools_license::pg_cluster::find_bin_dir()?)
 }
 
 /// The cluster in `dir` (a host path): the socket and log there, the data in `dir/data`.
@@ -42,89 +32,36 @@ impl NativePostgres {
         &self.dir
     }
 
-    fn data(&self) -> PathBuf {
-        self.dir.join("data")
-    }
-
     /// Whether the data directory exists (the volume).
     pub fn exists(&self, env: &Env) -> bool {
-        env.host.path(&self.data()).join("PG_VERSION").exists()
+        env.host
+            .path(&self.dir)
+            .join("data")
+            .join("PG_VERSION")
+            .exists()
     }
 
     pub fn running(&self, env: &Env) -> anyhow::Result<bool> {
-        if !self.exists(env) {
-            return Ok(false);
-        }
-        let status = env.host.probe(
-            &as_postgres(&pg_bin("pg_ctl")?)
-                .args(["status", "-D"])
-                .arg(env.host.path(&self.data())),
-        )?;
-        Ok(status.success)
+        Ok(Cluster::open(env.host.path(&self.dir))?.is_running()?)
     }
 
     /// Starts the cluster; an empty one is first initialised with the site's role, password
     /// and database, as the postgres image does on first start.
     pub fn start(&self, env: &Env) -> anyhow::Result<()> {
         let site = env.site;
-        let data = env.host.path(&self.data());
-        let socket_dir = env.host.path(&self.dir);
-        let postgres = env
-            .host
-            .account("postgres")
-            .ok()
-            .flatten()
-            .or_else(|| real_account("postgres"))
-            .context("the native runtime runs Postgres as the `postgres` user: apt-get install postgresql")?;
-        let fresh = !self.exists(env);
-        if fresh {
+        let dir = env.host.path(&self.dir);
+        if !dir.exists() {
             env.host.create_parents(&self.dir)?;
-            check_traversable(&socket_dir)?;
-            let own = Ownership {
-                uid: postgres.uid,
-                gid: postgres.gid,
-                mode: 0o755,
-            };
-            if env.host.state(&self.dir)?.is_none() {
-                env.host.create_dir(&self.dir, own)?;
-            } else {
-                env.host.set_ownership(&self.dir, own)?;
-            }
-            env.host.run(
-                &as_postgres(&pg_bin("initdb")?)
-                    .arg("-D")
-                    .arg(&data)
-                    .args([
-                        "-U",
-                        "postgres",
-                        "--auth-local=peer",
-                        "--auth-host=scram-sha-256",
-                    ])
-                    .args([
-                        "-E",
-                        "UTF8",
-                        "--locale=C.UTF-8",
-                        "--no-sync",
-                        "--no-instructions",
-                    ])
-                    .cwd(&socket_dir),
-            )?;
+            check_traversable(&dir)?;
         }
-        let options = format!(
-            "-c listen_addresses=127.0.0.1 -p {} -k {} -c fsync=off",
-            site.ports.postgres,
-            socket_dir.display()
-        );
-        env.host.run(
-            &as_postgres(&pg_bin("pg_ctl")?)
-                .arg("-D")
-                .arg(&data)
-                .arg("-l")
-                .arg(socket_dir.join("postgres.log"))
-                .args(["-w", "-t", "30", "-o", &options, "start"])
-                .cwd(&socket_dir),
-        )?;
-        if fresh {
+        let cluster = Cluster::start(ClusterOptions {
+            tcp_port: Some(site.ports.postgres),
+            dir: Some(dir),
+            password_auth: true,
+            ..ClusterOptions::default()
+        })
+        .context("cannot start the native runtime's Postgres")?;
+        if cluster.initialised_now() {
             // What the postgres image does with POSTGRES_USER/DB/PASSWORD_FILE on first start
             // (its POSTGRES_USER is a superuser: the backup job creates scratch databases).
             let password = env
@@ -138,38 +75,14 @@ impl NativePostgres {
                 db = site.database.name,
                 pw = password.replace('\'', "''"),
             );
-            // The password goes in on standard input, never on a command line.
-            env.host.run(
-                &as_postgres(&pg_bin("psql")?)
-                    .arg("-h")
-                    .arg(&socket_dir)
-                    .args([
-                        "-p",
-                        &site.ports.postgres.to_string(),
-                        "-U",
-                        "postgres",
-                        "-d",
-                        "postgres",
-                    ])
-                    .args(["-v", "ON_ERROR_STOP=1", "-q", "-f", "-"])
-                    .cwd(&socket_dir)
-                    .stdin(sql.into_bytes()),
-            )?;
+            cluster.run_sql("postgres", &sql)?;
         }
         Ok(())
     }
 
     /// Stops the cluster when it runs.
     pub fn stop(&self, env: &Env) -> anyhow::Result<()> {
-        if self.running(env)? {
-            env.host.run(
-                &as_postgres(&pg_bin("pg_ctl")?)
-                    .args(["stop", "-m", "fast", "-w", "-D"])
-                    .arg(env.host.path(&self.data()))
-                    .cwd(env.host.path(&self.dir)),
-            )?;
-        }
-        Ok(())
+        Ok(Cluster::open(env.host.path(&self.dir))?.stop()?)
     }
 
     /// Deletes the cluster's directory (every row).
@@ -181,11 +94,6 @@ impl NativePostgres {
         }
         Ok(())
     }
-}
-
-/// The `postgres` account of the machine itself (a sandbox's /etc/passwd may not have it).
-fn real_account(name: &str) -> Option<Account> {
-    Host::new(None).account(name).ok().flatten()
 }
 
 /// The postgres user must be able to reach its data directory through every parent.
