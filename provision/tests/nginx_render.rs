@@ -88,8 +88,77 @@ fn phase2_keeps_the_acme_location_on_port_80_and_never_touches_other_tenants() {
     );
     assert!(site.contains("location /internal/ {\n        return 404;"));
     assert!(site.contains("client_max_body_size 1m;"));
-    assert!(include.contains("zone=datatools-license_licenses:10m"));
-    assert!(site.contains("limit_req zone=datatools-license_licenses "));
+    // Zone names are global in nginx: each carries the app's name.
+    assert!(include.contains("zone=datatools-license_webhooks:10m rate=50r/s;"));
+    assert!(include.contains("zone=datatools-license_portal:10m rate=30r/m;"));
+    assert!(site.contains("limit_req zone=datatools-license_webhooks burst=600 nodelay;"));
+    assert!(site.contains("limit_req zone=datatools-license_portal burst=10 nodelay;"));
+    // A limit never answers a 4xx: Gumroad does not retry those, so the sale would be lost.
+    assert_eq!(site.matches("limit_req_status 503;").count(), 2);
+    assert!(!site.contains("limit_req_status 4"));
+    // Not behind a proxy by default: nginx believes no forwarded address.
+    assert!(!site.contains("real_ip"));
+}
+
+/// `behind = "cloudflare"`: both HTTPS servers believe CF-Connecting-IP from Cloudflare's
+/// ranges (and only from them), so limits and logs see buyers.
+#[test]
+fn behind_cloudflare_the_buyers_address_comes_from_cf_connecting_ip() {
+    let dir = tempfile::tempdir().unwrap();
+    let site_file = dir.path().join("site.toml");
+    let text = SITE.replace("[nginx]\n", "[nginx]\nbehind = \"cloudflare\"\ncloudflare_ranges = [\"173.245.48.0/20\", \"2400:cb00::/32\"]\n");
+    assert_ne!(text, SITE);
+    std::fs::write(&site_file, text).unwrap();
+    let out = dir.path().join("out");
+    let output = dtops()
+        .env_remove("DTOPS_TEMPLATES")
+        .args([
+            "render",
+            "--nginx-version",
+            "1.24.0",
+            "--nginx-phase",
+            "2",
+            "--site",
+        ])
+        .arg(&site_file)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let site = std::fs::read_to_string(out.join("etc/nginx/sites-available/unalogix")).unwrap();
+    assert_eq!(
+        site.matches("real_ip_header CF-Connecting-IP;").count(),
+        2,
+        "{site}"
+    );
+    assert_eq!(site.matches("set_real_ip_from 173.245.48.0/20;").count(), 2);
+    assert_eq!(site.matches("set_real_ip_from 2400:cb00::/32;").count(), 2);
+    assert_eq!(site.matches("set_real_ip_from").count(), 4);
+
+    // A range that is not CIDR is refused with the file, line and what to write.
+    std::fs::write(
+        &site_file,
+        SITE.replace(
+            "[nginx]\n",
+            "[nginx]\nbehind = \"cloudflare\"\ncloudflare_ranges = [\"173.245.48.0; deny all\"]\n",
+        ),
+    )
+    .unwrap();
+    let output = dtops()
+        .args(["render", "--nginx-version", "1.24.0", "--site"])
+        .arg(&site_file)
+        .arg("--out")
+        .arg(dir.path().join("out2"))
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let err = stderr(&output);
+    assert!(
+        err.contains("is not an address range; expected CIDR"),
+        "{err}"
+    );
+    assert!(err.contains("site.toml:"), "{err}");
 }
 
 #[test]

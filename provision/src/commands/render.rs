@@ -72,6 +72,9 @@ fn nginx_facts(version: Option<&str>, phase: u8) -> anyhow::Result<Option<NginxF
         version,
         phase: if phase == 1 { Phase::One } else { Phase::Two },
         sandbox: None,
+        // Offline there is no `nginx -T` to read: rendered as if our HTTPS ports were ours
+        // alone (a real run checks, and serves HTTP/1.1 where http2 would spread).
+        http2_would_spread_to: Vec::new(),
     }))
 }
 

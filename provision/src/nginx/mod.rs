@@ -5,6 +5,7 @@
 
 mod config;
 mod dns;
+mod dump;
 mod lock;
 mod phase;
 mod probe;
@@ -14,7 +15,7 @@ mod txn;
 pub use config::{reload, test, version};
 pub use dns::resolve_ipv4;
 pub use lock::NginxLock;
-pub use phase::{cert_present, phase_on_disk, wanted_phase};
+pub use phase::{cert_present, http2_choice, phase_on_disk, wanted_phase};
 pub use probe::{http_get, https_get, served_serial, RELOAD_WAIT};
 pub use site::site_entries;
 pub use txn::{apply, Entry, TxnError};

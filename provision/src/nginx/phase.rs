@@ -3,9 +3,11 @@
 
 use std::path::Path;
 
-use super::config::version;
+use super::config::{dump, version};
+use super::dump::http2_would_spread;
 use crate::env::Env;
-use crate::render::{NginxFacts, Phase};
+use crate::render::{NginxFacts, NginxVersion, Phase};
+use crate::site::Listen;
 
 /// The certificate nginx's phase 2 needs: `live/<cert_name>/fullchain.pem` (a symlink into
 /// archive/, followed) and its key.
@@ -40,9 +42,52 @@ pub fn phase_on_disk(env: &Env) -> anyhow::Result<Option<Phase>> {
 
 /// The nginx facts of this host for `phase`.
 pub fn facts(env: &Env, phase: Phase) -> anyhow::Result<NginxFacts> {
+    let version = version(env)?;
+    let http2_would_spread_to = if version.has_http2_directive() {
+        Vec::new()
+    } else {
+        shared_without_http2(env)?
+    };
     Ok(NginxFacts {
-        version: version(env)?,
+        version,
         phase,
         sandbox: env.host.sandbox().map(Path::to_path_buf),
+        http2_would_spread_to,
     })
+}
+
+/// Our HTTPS listens other servers share without HTTP/2, read from `nginx -T`. When nginx's
+/// configuration does not pass, every one of them (HTTP/1.1 is the safe choice).
+pub fn shared_without_http2(env: &Env) -> anyhow::Result<Vec<Listen>> {
+    let ours = &env.site.nginx.listen_https;
+    Ok(match dump(env)? {
+        Ok(text) => {
+            let link = env.host.path(env.site.nginx.enabled_link.as_path());
+            let file = env.host.path(env.site.nginx.site_file.as_path());
+            http2_would_spread(&text, &[&link, &file], ours)
+        }
+        Err(_) => ours.clone(),
+    })
+}
+
+/// How our HTTPS server speaks HTTP/2, as a sentence for `dtops status` and the nginx check.
+pub fn http2_choice(env: &Env, version: NginxVersion) -> String {
+    if version.has_http2_directive() {
+        return "HTTP/2 as `http2 on;` (per server, nginx >= 1.25.1)".into();
+    }
+    match shared_without_http2(env) {
+        Ok(shared) if shared.is_empty() => {
+            "HTTP/2 as `listen ... ssl http2;` (no other server on our HTTPS ports lacks it)".into()
+        }
+        Ok(shared) => format!(
+            "HTTP/1.1: other servers listen on {} without http2, and before nginx 1.25.1 our \
+             `listen ... http2` would switch them to HTTP/2 too",
+            shared
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Err(e) => format!("HTTP/2 unknown: {e:#}"),
+    }
 }

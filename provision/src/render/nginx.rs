@@ -10,7 +10,7 @@ use super::artifact::{Artifact, ArtifactKind};
 use super::nginx_facts::{NginxFacts, Phase};
 use super::templates::Renderer;
 use crate::owner::Owner;
-use crate::site::Site;
+use crate::site::{Behind, Site};
 
 /// Listen parameters that change every tenant's servers on the same address.
 const FORBIDDEN_LISTEN: &[&str] = &["default_server", "reuseport", "ipv6only", "backlog"];
@@ -24,8 +24,10 @@ struct NginxContext<'a> {
 #[derive(Debug, Serialize)]
 struct NginxView {
     version: String,
-    /// `http2 on;` (nginx >= 1.25.1) instead of `listen ... ssl http2;`.
+    /// `http2 on;` (nginx >= 1.25.1).
     http2_directive: bool,
+    /// `listen ... ssl http2;` (before 1.25.1, where it changes no other server).
+    http2_listen: bool,
     phase: u8,
     listen_http: Vec<String>,
     listen_https: Vec<String>,
@@ -35,8 +37,15 @@ struct NginxView {
     privkey: String,
     /// `:PORT` for redirects when HTTPS is not on 443.
     https_port_suffix: String,
-    /// The rate-limit zone: global in nginx, so prefixed with the app's name.
-    zone: String,
+    /// The rate-limit zones: global in nginx, so prefixed with the app's name.
+    webhook_zone: String,
+    webhook_rate: String,
+    webhook_burst: u32,
+    portal_zone: String,
+    portal_rate: String,
+    portal_burst: u32,
+    /// With `behind = "cloudflare"`: the ranges whose `CF-Connecting-IP` nginx believes.
+    real_ip_from: Vec<String>,
     upstream: String,
     http_include: String,
 }
@@ -92,6 +101,7 @@ fn view(site: &Site, facts: &NginxFacts) -> anyhow::Result<NginxView> {
     Ok(NginxView {
         version: facts.version.to_string(),
         http2_directive: facts.version.has_http2_directive(),
+        http2_listen: facts.http2_listen(),
         phase: facts.phase.number(),
         listen_http: site
             .nginx
@@ -114,7 +124,21 @@ fn view(site: &Site, facts: &NginxFacts) -> anyhow::Result<NginxView> {
         } else {
             format!(":{https_port}")
         },
-        zone: format!("{}_licenses", site.app.name),
+        webhook_zone: format!("{}_webhooks", site.app.name),
+        webhook_rate: site.nginx.webhook_limit.rate.to_string(),
+        webhook_burst: site.nginx.webhook_limit.burst,
+        portal_zone: format!("{}_portal", site.app.name),
+        portal_rate: site.nginx.portal_limit.rate.to_string(),
+        portal_burst: site.nginx.portal_limit.burst,
+        real_ip_from: match site.nginx.behind {
+            Behind::Direct => Vec::new(),
+            Behind::Cloudflare => site
+                .nginx
+                .cloudflare_ranges
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+        },
         upstream: format!("127.0.0.1:{}", site.ports.api),
         http_include: site.nginx_http_include().display().to_string(),
     })

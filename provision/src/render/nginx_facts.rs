@@ -76,6 +76,17 @@ pub struct NginxFacts {
     pub phase: Phase,
     /// `--root`: paths inside the files are where nginx finds them (relocated in a sandbox).
     pub sandbox: Option<PathBuf>,
+    /// Our HTTPS listens that other servers share without HTTP/2 (from `nginx -T`): before
+    /// 1.25.1, `listen ... ssl http2` there would switch those servers to HTTP/2 too, so our
+    /// site serves HTTP/1.1 instead.
+    pub http2_would_spread_to: Vec<crate::site::Listen>,
+}
+
+impl NginxFacts {
+    /// `listen ... ssl http2;`: only before 1.25.1, and only where it changes nobody else.
+    pub fn http2_listen(&self) -> bool {
+        !self.version.has_http2_directive() && self.http2_would_spread_to.is_empty()
+    }
 }
 
 #[cfg(test)]

@@ -3,6 +3,11 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::door::{
+    default_cloudflare_ranges, default_portal_limit, default_webhook_limit, Behind, IpRange,
+    RateLimit,
+};
+
 use super::values::{AbsPath, DomainName, EmailAddress, Listen, Name, Stage};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -100,6 +105,20 @@ pub struct Nginx {
     pub listen_http: Vec<Listen>,
     #[serde(default = "default_listen_https")]
     pub listen_https: Vec<Listen>,
+    /// What forwards requests to nginx: `direct` (default) or `cloudflare`.
+    #[serde(default)]
+    pub behind: Behind,
+    /// With `behind = "cloudflare"`: the proxy's address ranges, whose `CF-Connecting-IP` is
+    /// believed (default: Cloudflare's published list).
+    #[serde(default = "default_cloudflare_ranges")]
+    pub cloudflare_ranges: Vec<IpRange>,
+    /// The webhook's request-rate limit per client address (over it: 503, which Gumroad
+    /// retries; never a 4xx, which it does not).
+    #[serde(default = "default_webhook_limit")]
+    pub webhook_limit: RateLimit,
+    /// The buyer portal's request-rate limit per client address (people-sized).
+    #[serde(default = "default_portal_limit")]
+    pub portal_limit: RateLimit,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

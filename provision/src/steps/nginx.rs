@@ -34,12 +34,8 @@ impl Check for NginxCheck {
             )));
         }
         Ok(Verdict::Ok(format!(
-            "nginx {version}; nginx -t passes; HTTP/2 as {}",
-            if version.has_http2_directive() {
-                "`http2 on;`"
-            } else {
-                "`listen ... ssl http2;`"
-            }
+            "nginx {version}; nginx -t passes; {}",
+            nginx::http2_choice(env, version)
         )))
     }
 }

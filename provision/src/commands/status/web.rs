@@ -67,6 +67,9 @@ pub fn nginx_line(ctx: &Ctx) -> String {
     if ctx.handler_pending(Handler::ReloadNginx).unwrap_or(false) {
         notes.push("a reload is pending (dtops provision does it)".into());
     }
+    if phase == Phase::Two {
+        notes.push(nginx::http2_choice(env, version));
+    }
     match nginx::test(env) {
         Ok(Ok(())) => notes.push("nginx -t passes".into()),
         Ok(Err(failure)) => notes.push(format!(
