@@ -9,6 +9,8 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use datatools_license::config::vars;
+
 use crate::site::Site;
 
 /// Where compose mounts file secrets inside a container.
@@ -74,13 +76,25 @@ pub fn api_spec(site: &Site) -> ApiSpec {
         env(TRUSTED_VAR, format!("${{{TRUSTED_VAR}:-}}")),
         env("DATATOOLS_ENV", "production".into()),
         env("DATATOOLS_LISTEN", format!("0.0.0.0:{CONTAINER_API_PORT}")),
+        env(vars::LOG, site.server.log_level.as_str().into()),
+        env(vars::DB_POOL_SIZE, site.server.db_pool_size.to_string()),
     ];
     if site.postmark_on() {
         environment.push(env("POSTMARK_TOKEN_FILE", secret("postmark_token")));
         environment.push(env("DATATOOLS_EMAIL_FROM", site.email.from.to_string()));
+        if let Some(url) = &site.email.postmark_api_url {
+            environment.push(env(vars::POSTMARK_API_URL, url.to_string()));
+        }
     }
     if site.gumroad_on() {
         environment.push(env("GUMROAD_WEBHOOK_SECRET_FILE", secret("gumroad_secret")));
+        environment.push(env(
+            vars::GUMROAD_WORKERS,
+            site.server.gumroad_workers.to_string(),
+        ));
+        if let Some(seller) = &site.server.gumroad_seller_id {
+            environment.push(env(vars::GUMROAD_SELLER_ID, seller.to_string()));
+        }
     }
     let secrets = secret_names(site)
         .into_iter()

@@ -6,6 +6,7 @@ mod locate;
 mod model;
 mod parse;
 mod paths;
+mod server;
 mod values;
 
 pub use door::Behind;

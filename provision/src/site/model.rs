@@ -7,8 +7,8 @@ use super::door::{
     default_cloudflare_ranges, default_portal_limit, default_webhook_limit, Behind, IpRange,
     RateLimit,
 };
-
-use super::values::{AbsPath, DomainName, EmailAddress, Listen, Name, Stage};
+use super::server::Server;
+use super::values::{AbsPath, DomainName, EmailAddress, HttpUrl, Listen, Name, Stage};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -24,6 +24,9 @@ pub struct Site {
     pub nginx: Nginx,
     pub tls: Tls,
     pub email: Email,
+    /// The server's own settings (all optional).
+    #[serde(default)]
+    pub server: Server,
     pub backup: Backup,
     pub commands: Commands,
 }
@@ -149,6 +152,9 @@ pub struct Tls {
 #[serde(deny_unknown_fields)]
 pub struct Email {
     pub from: EmailAddress,
+    /// POSTMARK_API_URL: Postmark's API (default https://api.postmarkapp.com).
+    #[serde(default)]
+    pub postmark_api_url: Option<HttpUrl>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

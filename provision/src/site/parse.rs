@@ -118,6 +118,14 @@ impl Site {
                 "needs features.postmark = true: a sale must be able to email its license",
             ));
         }
+        if let Err(message) = self.server.check() {
+            let key = if message.starts_with("server.db_pool_size") {
+                "server.db_pool_size"
+            } else {
+                "server.gumroad_workers"
+            };
+            return Err(Misfit::new(key, message));
+        }
         if !(1..=3650).contains(&self.backup.retention_days) {
             return Err(Misfit::new(
                 "backup.retention_days",

@@ -100,6 +100,37 @@ checked_string!(
 );
 
 checked_string!(
+    /// An http(s) URL without spaces, quotes or control characters (it goes into compose.yml
+    /// and the api's environment).
+    HttpUrl,
+    |v| {
+        let ok = (v.starts_with("https://") || v.starts_with("http://"))
+            && v.len() <= 512
+            && v.bytes().all(|b| b.is_ascii_graphic() && !b"\"'`$\\{}<>".contains(&b));
+        if ok {
+            Ok(())
+        } else {
+            Err(format!("{v:?} is not an http(s) URL such as https://api.postmarkapp.com"))
+        }
+    }
+);
+
+checked_string!(
+    /// A Gumroad seller id (letters, digits, `-`, `_`, `=`).
+    SellerId,
+    |v| {
+        let ok = !v.is_empty()
+            && v.len() <= 64
+            && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_=".contains(&b));
+        if ok {
+            Ok(())
+        } else {
+            Err(format!("{v:?} is not a Gumroad seller id; copy it from a Ping (seller_id)"))
+        }
+    }
+);
+
+checked_string!(
     /// An email address (a plain syntax check).
     EmailAddress,
     |v| {

@@ -149,7 +149,6 @@ pub fn environment(env: &Env) -> anyhow::Result<Vec<(String, String)>> {
         }
         vars.push((var.name, value));
     }
-    vars.push(("DATATOOLS_LOG".into(), "info".into()));
     Ok(vars)
 }
 

@@ -1,0 +1,91 @@
+//! Every server setting ADMIN.md documents can be set in site.toml and reaches the running api
+//! (the native runtime starts it with exactly the environment compose.yml gives the container).
+
+mod common;
+
+use common::sandbox::Sandbox;
+
+/// The environment of a running process.
+fn environ(pid: u32) -> Vec<(String, String)> {
+    let raw = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
+    raw.split(|b| *b == 0)
+        .filter(|v| !v.is_empty())
+        .filter_map(|v| {
+            let text = String::from_utf8_lossy(v).into_owned();
+            let (k, v) = text.split_once('=')?;
+            Some((k.to_string(), v.to_string()))
+        })
+        .collect()
+}
+
+#[test]
+fn every_server_setting_in_site_toml_reaches_the_api() {
+    let sandbox = Sandbox::with_site(|text| {
+        text.replace("stage = \"pr1\"", "stage = \"pr2\"")
+            .replace("gumroad = false", "gumroad = true")
+            .replace("postmark = false", "postmark = true")
+            .replace(
+                "# postmark_api_url = \"https://api.postmarkapp.com\"",
+                "postmark_api_url = \"http://127.0.0.1:9/postmark\"",
+            )
+            .replace("log_level = \"info\"", "log_level = \"debug\"")
+            .replace("db_pool_size = 16", "db_pool_size = 7")
+            .replace("gumroad_workers = 2", "gumroad_workers = 3")
+            .replace(
+                "# gumroad_seller_id = \"...\"",
+                "gumroad_seller_id = \"SeLLeR-1d==\"",
+            )
+    });
+    // The secrets the pr2 stage needs (cutover would write them).
+    for (name, value) in [
+        ("postmark_token", "pm-token-0123456789"),
+        ("gumroad_secret", "0123456789abcdef0123456789abcdef"),
+    ] {
+        let path = sandbox.path(&format!("/srv/datatools-license/secrets/{name}"));
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, value).unwrap();
+    }
+    sandbox.provision();
+    let env = environ(sandbox.api_pid());
+    let get = |name: &str| {
+        env.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or_else(|| panic!("{name} is not in the api's environment: {env:?}"))
+    };
+    assert_eq!(get("DATATOOLS_LOG"), "debug");
+    assert_eq!(get("DATATOOLS_DB_POOL_SIZE"), "7");
+    assert_eq!(get("DATATOOLS_GUMROAD_WORKERS"), "3");
+    assert_eq!(get("DATATOOLS_GUMROAD_SELLER_ID"), "SeLLeR-1d==");
+    assert_eq!(get("POSTMARK_API_URL"), "http://127.0.0.1:9/postmark");
+    assert_eq!(get("DATATOOLS_EMAIL_FROM"), "licenses@datatools.unalogix.com");
+}
+
+#[test]
+fn bad_server_settings_are_refused_with_file_line_and_column() {
+    for (from, to, wanted) in [
+        ("db_pool_size = 16", "db_pool_size = 0", "server.db_pool_size = 0 is not 1 to 1000"),
+        ("gumroad_workers = 2", "gumroad_workers = 99", "server.gumroad_workers = 99 is not 0 to 16"),
+        ("log_level = \"info\"", "log_level = \"loud\"", "unknown variant `loud`"),
+        (
+            "# gumroad_seller_id = \"...\"",
+            "gumroad_seller_id = \"a b\"",
+            "is not a Gumroad seller id",
+        ),
+        (
+            "# postmark_api_url = \"https://api.postmarkapp.com\"",
+            "postmark_api_url = \"https://x/\\\" ; evil\"",
+            "is not an http(s) URL",
+        ),
+    ] {
+        let sandbox = Sandbox::with_site(|text| {
+            assert!(text.contains(from), "{from}");
+            text.replace(from, to)
+        });
+        let output = sandbox.dtops(&["plan"]);
+        assert!(!output.status.success(), "{to}");
+        let err = common::stderr(&output);
+        assert!(err.contains(wanted), "{to}: {err}");
+        assert!(err.contains("site.toml:"), "{to}: {err}");
+    }
+}
