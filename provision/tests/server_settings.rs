@@ -58,15 +58,30 @@ fn every_server_setting_in_site_toml_reaches_the_api() {
     assert_eq!(get("DATATOOLS_GUMROAD_WORKERS"), "3");
     assert_eq!(get("DATATOOLS_GUMROAD_SELLER_ID"), "SeLLeR-1d==");
     assert_eq!(get("POSTMARK_API_URL"), "http://127.0.0.1:9/postmark");
-    assert_eq!(get("DATATOOLS_EMAIL_FROM"), "licenses@datatools.unalogix.com");
+    assert_eq!(
+        get("DATATOOLS_EMAIL_FROM"),
+        "licenses@datatools.unalogix.com"
+    );
 }
 
 #[test]
 fn bad_server_settings_are_refused_with_file_line_and_column() {
     for (from, to, wanted) in [
-        ("db_pool_size = 16", "db_pool_size = 0", "server.db_pool_size = 0 is not 1 to 1000"),
-        ("gumroad_workers = 2", "gumroad_workers = 99", "server.gumroad_workers = 99 is not 0 to 16"),
-        ("log_level = \"info\"", "log_level = \"loud\"", "unknown variant `loud`"),
+        (
+            "db_pool_size = 16",
+            "db_pool_size = 0",
+            "server.db_pool_size = 0 is not 1 to 1000",
+        ),
+        (
+            "gumroad_workers = 2",
+            "gumroad_workers = 99",
+            "server.gumroad_workers = 99 is not 0 to 16",
+        ),
+        (
+            "log_level = \"info\"",
+            "log_level = \"loud\"",
+            "unknown variant `loud`",
+        ),
         (
             "# gumroad_seller_id = \"...\"",
             "gumroad_seller_id = \"a b\"",

@@ -66,15 +66,24 @@ impl WebSandbox {
 
     /// Only `names` resolve (to 127.0.0.1).
     pub fn start_with_dns(names: &[&str]) -> WebSandbox {
-        Self::build(names, false)
+        Self::build(names, false, |text| text)
     }
 
     /// Both names in DNS, and a second pebble as `tls.staging_server`.
     pub fn start_with_staging() -> WebSandbox {
-        Self::build(&[SITE, LICENSES], true)
+        Self::build(&[SITE, LICENSES], true, |text| text)
     }
 
-    fn build(names: &[&str], with_staging: bool) -> WebSandbox {
+    /// Both names in DNS, and site.toml edited further by `edit`.
+    pub fn start_with_site(edit: impl FnOnce(String) -> String) -> WebSandbox {
+        Self::build(&[SITE, LICENSES], false, edit)
+    }
+
+    fn build(
+        names: &[&str],
+        with_staging: bool,
+        edit: impl FnOnce(String) -> String,
+    ) -> WebSandbox {
         for tool in ["nginx", "certbot", "curl", "openssl", "flock"] {
             require(tool);
         }
@@ -146,7 +155,7 @@ impl WebSandbox {
             ] {
                 text = replace_once(text, from, &to);
             }
-                text
+                edit(text)
             });
         let ca = sandbox.path(CA_BUNDLE);
         std::fs::create_dir_all(ca.parent().unwrap()).unwrap();
@@ -188,6 +197,22 @@ impl WebSandbox {
             tenant_port,
             work,
         }
+    }
+
+    /// Reloads the private nginx (after a test changed another tenant's files).
+    pub fn reload_nginx(&self) {
+        let argv = self.nginx.argv();
+        let out = std::process::Command::new(require("nginx"))
+            .args(&argv[1..])
+            .args(["-s", "reload"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::thread::sleep(Duration::from_millis(500));
     }
 
     /// `dtops ARGS` in the sandbox; stdout and stderr together, and whether it succeeded.
