@@ -32,6 +32,8 @@ mod http;
 pub mod license;
 /// Minting: validation, signing and storage of a new license.
 mod mint;
+/// The buyer portal's logic: sign-in links, sessions, limits, "my licenses" (PR 3).
+mod portal;
 /// The product catalogue (`products.toml`): tiers and Gumroad products.
 pub mod products;
 /// Secrets in types that never print their value.

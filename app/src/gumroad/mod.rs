@@ -24,4 +24,5 @@ mod worker;
 pub(crate) use error::ProcessError;
 pub use ping::Ping;
 pub(crate) use process::process;
+pub(crate) use refs::{DISPUTE_REASON, REFUND_REASON};
 pub(crate) use worker::Workers;

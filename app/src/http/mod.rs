@@ -3,13 +3,17 @@
 //!
 //! - `health`: `GET /health`;
 //! - `webhooks`: `POST /webhooks/gumroad`;
-//! - `internal`: the admin API, one nested router behind the proxy guard and the admin token.
+//! - `internal`: the admin API, one nested router behind the proxy guard and the admin token;
+//! - `portal`: the buyer portal under `/portal/` (when `DATATOOLS_PORTAL=on`);
+//! - `revocations`: `GET /revocations`, the signed revocation feed.
 
 mod error;
 mod health;
 mod internal;
 mod json;
 mod params;
+mod portal;
+mod revocations;
 mod router;
 mod webhooks;
 

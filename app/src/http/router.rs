@@ -10,7 +10,7 @@ use axum::Router;
 use tokio::net::TcpListener;
 
 use super::error::ApiError;
-use super::{health, internal, webhooks};
+use super::{health, internal, portal, revocations, webhooks};
 use crate::state::AppState;
 
 /// Request bodies above this are refused with 413 (a mint request is well under 4 KiB).
@@ -21,6 +21,8 @@ pub(crate) fn router(state: AppState) -> Router {
         .merge(health::router())
         .nest("/internal", internal::router(&state))
         .merge(webhooks::router())
+        .merge(portal::router(&state))
+        .merge(revocations::router())
         .fallback(|| async { ApiError::NotFound })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn(log_request))

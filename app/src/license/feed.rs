@@ -317,7 +317,7 @@ mod tests {
         let key = SigningKeyPair::generate();
         let trusted = TrustedKeys::from(&key);
         let (a, b) = (LicenseKey::generate(), LicenseKey::generate());
-        let text = sign_feed(&feed(&key, 7, &[a.clone()]), &key);
+        let text = sign_feed(&feed(&key, 7, std::slice::from_ref(&a)), &key);
         let decoded = verify_feed(&text, &trusted, Some(7)).unwrap();
         assert!(decoded.revokes(&a) && !decoded.revokes(&b));
         assert_eq!(

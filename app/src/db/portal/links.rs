@@ -159,14 +159,13 @@ pub(crate) async fn mark(
 pub(crate) struct LinkState {
     pub id: i64,
     pub email: String,
-    pub email_key: String,
     pub used: bool,
     pub expired: bool,
     /// A newer link was sent to the same address.
     pub superseded: bool,
 }
 
-const STATE: &str = "select r.id, r.email, r.email_key, r.used_at is not null as used, \
+const STATE: &str = "select r.id, r.email, r.used_at is not null as used, \
        r.expires_at <= now() as expired, \
        exists (select 1 from portal_link_requests n where n.email_key = r.email_key \
                and n.status = 'sent' and n.id > r.id) as superseded \
@@ -206,9 +205,7 @@ pub(crate) async fn redeem(
 /// The newest request this browser made (for the "link sent" page and its short code).
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub(crate) struct BrowserRequest {
-    pub id: i64,
     pub email: String,
-    pub requested_at: DateTime<Utc>,
 }
 
 pub(crate) async fn newest_for_browser(
@@ -216,8 +213,7 @@ pub(crate) async fn newest_for_browser(
     browser_hash: &[u8],
 ) -> sqlx::Result<Option<BrowserRequest>> {
     sqlx::query_as(
-        "select id, email, requested_at from portal_link_requests where browser_hash = $1 \
-         order by id desc limit 1",
+        "select email from portal_link_requests where browser_hash = $1 order by id desc limit 1",
     )
     .bind(browser_hash)
     .fetch_optional(db)
