@@ -13,6 +13,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 pub mod gumroad;
+pub mod portal;
 pub mod postmark;
 
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789abcdef0123456789abcdef";
