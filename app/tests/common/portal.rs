@@ -211,7 +211,7 @@ impl SignInMail {
         let text = request["TextBody"].as_str().unwrap();
         let link = text
             .lines()
-            .find(|l| l.starts_with(&format!("{PUBLIC_URL}/portal/link?t=")))
+            .find(|l| l.starts_with("http") && l.contains("/portal/link?t="))
             .unwrap_or_else(|| panic!("no link in {text}"))
             .to_string();
         let token = link.split_once("?t=").unwrap().1.to_string();

@@ -49,7 +49,9 @@ async fn licenses_page(
         let to = crate::portal::mask(&entry.record.email);
         let product = entry.product(&state);
         Some(match flash.emailed.as_deref()? {
-            "sent" => format!("We emailed {product} ({key}) to {to}. It can take a minute."),
+            "sent" => {
+                format!("We emailed license {key} ({product}) to {to}. It can take a minute.")
+            }
             "wait" => format!("{product} was emailed less than a minute ago; give it a moment."),
             "limit" => format!("{product} was emailed several times today; try again tomorrow."),
             _ => format!("{product} could not be emailed just now; please try again later."),
