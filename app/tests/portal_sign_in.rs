@@ -345,7 +345,8 @@ async fn posts_from_another_site_or_without_the_form_token_are_refused() {
     browser.get("/portal/").await;
     let csrf = browser.cookies["__Host-dt_csrf"].clone();
     let email = ("email", "buyer@example.com");
-    let cases: Vec<(&str, Vec<(&str, &str)>, Vec<(&str, &str)>)> = vec![
+    type Pairs<'a> = Vec<(&'a str, &'a str)>;
+    let cases: Vec<(&str, Pairs, Pairs)> = vec![
         (
             "a cross-site form",
             vec![("csrf", &csrf), email],
