@@ -87,7 +87,7 @@ impl Config {
 
         let gumroad = gumroad_config(&var)?;
         let email = email_config(&var)?;
-        let portal = portal_config(&var, environment)?;
+        let portal = portal_config(&var, environment, &email)?;
 
         Ok(Config {
             database_url,

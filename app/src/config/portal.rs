@@ -2,12 +2,13 @@
 
 use super::defaults;
 use super::error::{invalid, ConfigError};
-use super::settings::{Environment, PortalConfig};
+use super::settings::{EmailConfig, Environment, PortalConfig};
 use super::vars;
 
 pub(super) fn portal_config(
     var: &impl Fn(&str) -> Option<String>,
     environment: Environment,
+    email: &EmailConfig,
 ) -> Result<PortalConfig, ConfigError> {
     let enabled = match var(vars::PORTAL).as_deref().map(str::trim) {
         None | Some("off") => false,
@@ -25,6 +26,13 @@ pub(super) fn portal_config(
         }
         None => None,
     };
+    if enabled && email.postmark.is_none() && email.outbox_dir.is_none() {
+        return Err(invalid(
+            vars::PORTAL,
+            "the portal signs buyers in by email, and no mail provider is configured: set \
+             POSTMARK_TOKEN_FILE (or DATATOOLS_OUTBOX_DIR in development)",
+        ));
+    }
     let links_per_day = match var(vars::PORTAL_LINKS_PER_DAY) {
         None => defaults::PORTAL_LINKS_PER_DAY,
         Some(n) => n

@@ -66,42 +66,36 @@ pub(crate) async fn with_link(
     Ok(Ok(session))
 }
 
-/// Why a code does not sign anyone in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum CodeProblem {
-    /// No unused, unexpired link was sent for a request from this browser (or too many wrong
-    /// codes used it up).
-    NoLink,
-    /// Wrong; this many tries left.
-    Wrong(i32),
-    Superseded,
-}
-
-/// Signs in with the code of the newest link sent for a request this browser made.
+/// Signs in with the code of the newest link sent for a request this browser made; None when
+/// the code does not work, for whatever reason. The reasons are not told apart on purpose: a
+/// browser that asked for a stranger's address gets no link, so "no code is waiting" would say
+/// that the address has no licenses. Both ways do the same queries.
 pub(crate) async fn with_code(
     state: &AppState,
     browser_hash: &[u8; 32],
     code: Option<&Code>,
-) -> sqlx::Result<Result<Token, CodeProblem>> {
+) -> sqlx::Result<Option<Token>> {
     let mut tx = state.db.begin().await?;
-    let Some(target) = links::code_target(&mut *tx, browser_hash).await? else {
-        return Ok(Err(CodeProblem::NoLink));
+    let target = links::code_target(&mut *tx, browser_hash).await?;
+    let right = match (&target, code) {
+        (Some(target), Some(code)) => bool::from(code.hash().ct_eq(target.code_hash.as_slice())),
+        _ => false,
     };
-    let right = code.is_some_and(|c| bool::from(c.hash().ct_eq(target.code_hash.as_slice())));
     if !right {
-        links::code_failed(&mut *tx, target.id, CODE_ATTEMPTS).await?;
+        // No target: an update of no row, so the answer takes as long either way.
+        let id = target.as_ref().map_or(0, |t| t.id);
+        links::code_failed(&mut *tx, id, CODE_ATTEMPTS).await?;
         tx.commit().await?;
-        let left = CODE_ATTEMPTS - target.code_attempts - 1;
-        return Ok(Err(if left > 0 {
-            CodeProblem::Wrong(left)
-        } else {
-            CodeProblem::NoLink
-        }));
+        return Ok(None);
     }
+    let Some(target) = target else {
+        return Ok(None);
+    };
+    // A newer link sent meanwhile (from another browser) makes this one stop working.
     let Some((id, email_key)) = links::redeem(&mut *tx, target.id).await? else {
-        return Ok(Err(CodeProblem::Superseded));
+        return Ok(None);
     };
     let session = sessions::start(&mut tx, &email_key, id).await?;
     tx.commit().await?;
-    Ok(Ok(session))
+    Ok(Some(session))
 }

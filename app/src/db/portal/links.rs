@@ -225,7 +225,6 @@ pub(crate) async fn newest_for_browser(
 pub(crate) struct CodeTarget {
     pub id: i64,
     pub code_hash: Vec<u8>,
-    pub code_attempts: i32,
 }
 
 pub(crate) async fn code_target(
@@ -233,7 +232,7 @@ pub(crate) async fn code_target(
     browser_hash: &[u8],
 ) -> sqlx::Result<Option<CodeTarget>> {
     sqlx::query_as(
-        "select id, code_hash, code_attempts from portal_link_requests \
+        "select id, code_hash from portal_link_requests \
          where browser_hash = $1 and status = 'sent' and code_hash is not null \
            and used_at is null and expires_at > now() \
          order by id desc limit 1 for update",

@@ -15,7 +15,7 @@ use super::error::Result;
 use super::page::{message, render};
 use super::session::signed_in;
 use super::sign_in::sent;
-use crate::portal::redeem::{self, CodeProblem, LinkProblem};
+use crate::portal::redeem::{self, LinkProblem};
 use crate::portal::secrets::{Code, Token};
 use crate::state::AppState;
 
@@ -122,25 +122,13 @@ async fn use_code(
 ) -> Result<Response> {
     let code = Code::parse(&form.code);
     match redeem::with_code(&state, &csrf.browser_hash(), code.as_ref()).await? {
-        Ok(session) => Ok(signed_in(&session)),
-        Err(CodeProblem::Wrong(left)) => {
-            let error = format!(
-                "That code is not right. {left} {} left.",
-                if left == 1 { "try" } else { "tries" }
-            );
+        Some(session) => Ok(signed_in(&session)),
+        None => {
+            let error = "That code did not work. Check it against the newest email. A code works \
+                         only in the browser that asked for the link, for 20 minutes, and stops \
+                         after 5 wrong tries; then ask for a new link."
+                .to_string();
             sent(&state, &csrf, StatusCode::UNPROCESSABLE_ENTITY, Some(error)).await
         }
-        Err(CodeProblem::NoLink) => Ok(message(
-            &state,
-            &csrf,
-            StatusCode::GONE,
-            "No sign-in code is waiting here",
-            &[
-                "A code works only in the browser that asked for its link, for 20 minutes, and \
-               stops after 5 wrong tries. Ask for a new link.",
-            ],
-            Some(("/portal/", "Ask for a new link")),
-        )),
-        Err(CodeProblem::Superseded) => Ok(problem(&state, &csrf, LinkProblem::Superseded)),
     }
 }

@@ -19,6 +19,7 @@ mod page;
 mod session;
 mod sign_in;
 
+use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::middleware;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -38,9 +39,22 @@ pub(super) fn router(state: &AppState) -> Router<AppState> {
         .merge(licenses::router())
         .route("/portal", get(|| async { Redirect::permanent("/portal/") }))
         .route(STYLESHEET_PATH, get(stylesheet))
+        .route("/portal/{*rest}", get(not_found))
         .layer(middleware::from_fn_with_state(state.clone(), csrf::guard))
         // Outermost: every answer, refusals included, carries the headers.
         .layer(middleware::from_fn(headers::secure))
+}
+
+/// An unknown page under `/portal/`: a page, not the API's JSON.
+async fn not_found(State(state): State<AppState>, csrf: browser::Csrf) -> Response {
+    page::message(
+        &state,
+        &csrf,
+        StatusCode::NOT_FOUND,
+        "There is no such page",
+        &["The address may be mistyped or cut short."],
+        Some(("/portal/", "Go to the start")),
+    )
 }
 
 async fn stylesheet() -> Response {
