@@ -1,7 +1,8 @@
 //! Cross-site request forgery: every state-changing request is a POST that must come from our
 //! own pages, by two independent checks:
 //! - the browser's `Sec-Fetch-Site` must say same-origin (or, from a browser too old to send
-//!   it, `Origin` must be our public origin, `DATATOOLS_PUBLIC_URL`);
+//!   it, `Origin` must be our public origin, `DATATOOLS_PUBLIC_URL`, or the `null` such a browser
+//!   sends under our no-referrer policy);
 //! - the form's `csrf` field must equal the `__Host-dt_csrf` cookie (a value no other site can
 //!   read or set).
 //!
@@ -70,10 +71,13 @@ fn same_origin(headers: &HeaderMap, expected: &str) -> bool {
         Some(_) => return false,
         None => {}
     }
-    match headers.get(header::ORIGIN) {
-        // Not a browser (or one without Fetch Metadata and Origin): the form token decides.
-        None => true,
-        Some(origin) => !expected.is_empty() && origin.as_bytes() == expected.as_bytes(),
+    match headers.get(header::ORIGIN).map(|v| v.as_bytes()) {
+        // Not a browser, or one without Fetch Metadata that hides the origin: our pages say
+        // `Referrer-Policy: no-referrer`, which makes such a browser send `Origin: null` on our
+        // own forms. The form token decides; its cookie is SameSite=Lax, so a cross-site POST
+        // never carries it.
+        None | Some(b"null") => true,
+        Some(origin) => !expected.is_empty() && origin == expected.as_bytes(),
     }
 }
 
