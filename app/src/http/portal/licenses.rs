@@ -50,7 +50,7 @@ async fn licenses_page(
         let product = entry.product(&state);
         Some(match flash.emailed.as_deref()? {
             "sent" => {
-                format!("We emailed license {key} ({product}) to {to}. It can take a minute.")
+                format!("We emailed license {key} for {product} to {to}. It can take a minute.")
             }
             "wait" => format!("{product} was emailed less than a minute ago; give it a moment."),
             "limit" => format!("{product} was emailed several times today; try again tomorrow."),
