@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
-"""A complete DTLIC2 license verifier in Python, checked against docs/license-vectors.json.
+"""A complete DTLIC2 license and DTREV1 revocation feed verifier in Python, checked against
+docs/license-vectors.json and docs/revocation-vectors.json.
 
 It follows docs/license-format.md step by step and gives the same error codes as the Rust
-reference implementation (app/src/license/blob.rs).
+reference implementation (app/src/license/blob.rs and feed.rs).
 
     pip install cryptography
     python3 docs/verify_example.py                 # runs every vector, exits non-zero on a mismatch
-    python3 docs/verify_example.py path/to/vectors.json
+    python3 docs/verify_example.py path/to/vectors.json [more.json ...]   # DTLIC2 or DTREV1 files
 """
 
 import base64
@@ -197,8 +198,142 @@ def verify(blob, trusted, now):
     }
 
 
+FEED_PREFIX = b"DTREV1:"
+MAX_FEED_LEN = 4 * 1024 * 1024  # bytes of UTF-8
+FEED_FUTURE_VERSION = re.compile(rb"DTREV[0-9]{1,4}:")
+FEED_MEMBERS = {"v", "kid", "seq", "iat", "revoked"}
+ENTRY_MEMBERS = {"lid", "kid", "at"}
+LID = re.compile(r"[0-9a-f]{32}")
+MAX_SEQ = 2**53 - 1
+
+
+def revocation_id(license_key):
+    """The feed's name for a license: SHA-256 of "DTREV1:" + the canonical key, first 16 bytes."""
+    canonical = normalise_license_key(license_key)
+    return hashlib.sha256(b"DTREV1:" + canonical.encode("ascii")).digest()[:16].hex()
+
+
+def parse_feed_payload(payload):
+    """Feed step 7: the JSON object with exactly the DTREV1 members and their types."""
+    try:
+        wire = json.loads(
+            payload.decode("utf-8"),
+            object_pairs_hook=_no_duplicates,
+            parse_constant=_refuse_constant,
+        )
+    except (ValueError, RecursionError) as e:
+        raise VerifyError("bad_payload", str(e)) from None
+    if type(wire) is not dict or set(wire) != FEED_MEMBERS:
+        raise VerifyError("bad_payload", "not an object with exactly v, kid, seq, iat, revoked")
+    if not _is_int(wire["v"], U32) or not _is_int(wire["iat"], I64):
+        raise VerifyError("bad_payload", "v or iat is not an integer in range")
+    if not _is_int(wire["seq"], (0, MAX_SEQ)):
+        raise VerifyError("bad_payload", "seq is not an integer from 0 to 2^53-1")
+    if type(wire["kid"]) is not str or type(wire["revoked"]) is not list:
+        raise VerifyError("bad_payload", "kid is not a string or revoked is not an array")
+    for entry in wire["revoked"]:
+        if type(entry) is not dict or set(entry) != ENTRY_MEMBERS:
+            raise VerifyError("bad_payload", "an entry is not an object with exactly lid, kid, at")
+        if type(entry["lid"]) is not str or type(entry["kid"]) is not str:
+            raise VerifyError("bad_payload", "an entry's lid or kid is not a string")
+        if not _is_int(entry["at"], I64):
+            raise VerifyError("bad_payload", "an entry's at is not a 64-bit integer")
+    return wire
+
+
+def verify_feed(text, trusted, last_seq=None):
+    """Returns the feed as a dict, or raises VerifyError. `last_seq` is the highest seq accepted
+    before (None: none yet)."""
+    data = text.encode("utf-8")
+    # 1. Length, in bytes.
+    if len(data) > MAX_FEED_LEN:
+        raise VerifyError("oversize")
+    # 2. Prefix.
+    if not data.startswith(FEED_PREFIX):
+        if FEED_FUTURE_VERSION.match(data):
+            raise VerifyError("unknown_version", "prefix")
+        raise VerifyError("wrong_prefix")
+    body = data[len(FEED_PREFIX) :]
+    # 3.-6. As for a license: split, nothing after the signature, strict base64url.
+    if b"." not in body:
+        raise VerifyError("bad_encoding", "the signature part is missing")
+    payload_b64, signature_b64 = body.split(b".", 1)
+    if b"." in signature_b64 or len(signature_b64) > SIGNATURE_CHARS:
+        raise VerifyError("trailing_data")
+    try:
+        signature = b64url_decode(signature_b64)
+        payload = b64url_decode(payload_b64)
+    except ValueError as e:
+        raise VerifyError("bad_encoding", str(e)) from None
+    if len(signature) != 64:
+        raise VerifyError("bad_encoding", "the signature is not 64 bytes")
+    # 7. The JSON payload; 8. its version; 9. the key id's form; 10. a trusted key.
+    wire = parse_feed_payload(payload)
+    if wire["v"] != 1:
+        raise VerifyError("unknown_version", f"v={wire['v']}")
+    if not KID.fullmatch(wire["kid"]):
+        raise VerifyError("bad_payload", "kid is not 16 lowercase hex characters")
+    key = trusted.get(wire["kid"])
+    if key is None:
+        raise VerifyError("unknown_key_id", wire["kid"])
+    # 11. The signature over the ASCII bytes "DTREV1:<payload_b64>".
+    try:
+        key.verify(signature, data[: len(FEED_PREFIX) + len(payload_b64)])
+    except InvalidSignature:
+        raise VerifyError("bad_signature") from None
+    # 12. The signed values.
+    if not MIN_TIME <= wire["iat"] <= MAX_TIME:
+        raise VerifyError("bad_payload", "iat: not a valid unix time")
+    for entry in wire["revoked"]:
+        if not LID.fullmatch(entry["lid"]) or not KID.fullmatch(entry["kid"]):
+            raise VerifyError("bad_payload", "an entry's lid or kid is malformed")
+        if not MIN_TIME <= entry["at"] <= MAX_TIME:
+            raise VerifyError("bad_payload", "an entry's at: not a valid unix time")
+    # 13. Not older than the feed accepted before.
+    if last_seq is not None and wire["seq"] < last_seq:
+        raise VerifyError("stale", f"seq {wire['seq']} < {last_seq}")
+    return {
+        "key_id": wire["kid"],
+        "seq": wire["seq"],
+        "issued_at": wire["iat"],
+        "revoked": wire["revoked"],
+    }
+
+
+def run_feed_vectors(vectors):
+    trusted = trusted_keys(k["public_key_hex"] for k in vectors["trusted_public_keys"])
+    failures = 0
+    for vector in vectors["valid"]:
+        try:
+            got = verify_feed(vector["feed"], trusted, vector["last_seq"])
+            listed = {entry["lid"] for entry in got["revoked"]}
+            ok = got == vector["result"] and all(
+                revocation_id(c["license_key"]) == c["lid"]
+                and (c["lid"] in listed) == c["revoked"]
+                for c in vector["checks"]
+            )
+            outcome = "decoded and checked as listed" if ok else f"decoded {got}"
+        except VerifyError as e:
+            ok, outcome = False, f"refused: {e}"
+        failures += not ok
+        print(f"{'ok  ' if ok else 'FAIL'} valid   {vector['name']}: {outcome}")
+    for vector in vectors["invalid"]:
+        try:
+            verify_feed(vector["feed"], trusted, vector["last_seq"])
+            ok, outcome = False, "accepted"
+        except VerifyError as e:
+            ok, outcome = e.code == vector["error"], str(e)
+        failures += not ok
+        print(f"{'ok  ' if ok else 'FAIL'} invalid {vector['name']}: {outcome}")
+    total = len(vectors["valid"]) + len(vectors["invalid"])
+    print(f"{total - failures}/{total} vectors as listed")
+    return failures == 0
+
+
 def run_vectors(path):
     vectors = json.loads(Path(path).read_text(encoding="utf-8"))
+    if vectors["format"] == "DTREV1":
+        return run_feed_vectors(vectors)
     trusted = trusted_keys(k["public_key_hex"] for k in vectors["trusted_public_keys"])
     assert sorted(trusted) == sorted(k["kid"] for k in vectors["trusted_public_keys"])
     failures = 0
@@ -225,5 +360,7 @@ def run_vectors(path):
 
 
 if __name__ == "__main__":
-    default = Path(__file__).with_name("license-vectors.json")
-    sys.exit(0 if run_vectors(sys.argv[1] if len(sys.argv) > 1 else default) else 1)
+    here = Path(__file__).parent
+    paths = sys.argv[1:] or [here / "license-vectors.json", here / "revocation-vectors.json"]
+    results = [run_vectors(path) for path in paths]
+    sys.exit(0 if all(results) else 1)

@@ -1,17 +1,21 @@
 //! The DataTools license server.
 //!
 //! The modules, from the leaves up; each depends only on the ones listed before it:
-//! `config` <- `db`, `email`, `license`, `products` <- `mint` <- `state` <- `delivery` <-
-//! `gumroad` <- `http` <- `server`. A request meets them the other way round: `http` routes it
-//! (`/health`, `/webhooks/gumroad`, the `/internal/*` admin API behind its guards), the handler
-//! mints (`mint`) or stores a Gumroad delivery that a `gumroad` worker processes later, and
-//! `delivery` emails the license through `email`.
+//! `config` <- `db`, `email`, `license`, `products` <- `mint`, `address_change` <- `state` <-
+//! `delivery` <- `gumroad` <- `portal` <- `http` <- `server`. A request meets them the other way
+//! round: `http` routes it (`/health`, `/webhooks/gumroad`, the `/internal/*` admin API behind
+//! its guards, the buyer portal under `/portal/`, the `/revocations` feed), the handler mints
+//! (`mint`) or stores a Gumroad delivery that a `gumroad` worker processes later, and `delivery`
+//! emails the license through `email`. The portal's sign-in links go out from its own
+//! background sender (`portal`).
 //!
 //! The public surface is deliberate: what `dtops` and the tests need, nothing more.
 #![warn(unreachable_pub)]
 
 /// Email address checks (the sender, buyers).
 mod address;
+/// Moving a license to another address (re-signed, recorded): the admin's answer to a buyer.
+mod address_change;
 /// The admin API's request and response bodies, shared with `dtops`.
 pub mod api;
 /// Configuration from the environment: the variable names, defaults, and the checked result.
@@ -24,15 +28,19 @@ mod delivery;
 mod email;
 /// Gumroad sales: decoding a Ping, processing stored events, the background workers.
 mod gumroad;
-/// HTTP routes: `/health`, the `/internal/*` admin API, and `/webhooks/gumroad`.
+/// HTTP routes: `/health`, the `/internal/*` admin API, `/webhooks/gumroad`, the portal's
+/// pages and the revocation feed.
 mod http;
-/// The `DTLIC2:` license format: signing and strict verification.
+/// The `DTLIC2:` license format and the `DTREV1:` revocation feed: signing and strict
+/// verification.
 pub mod license;
 /// Minting: validation, signing and storage of a new license.
 mod mint;
 /// A Postgres cluster from the machine's own binaries: for the tests, `dtops dev`, dtops'
 /// native runtime and the benchmark.
 pub mod pg_cluster;
+/// The buyer portal's logic: sign-in links, sessions, limits, "my licenses" (PR 3).
+mod portal;
 /// The product catalogue (`products.toml`): tiers and Gumroad products.
 pub mod products;
 /// Secrets in types that never print their value.

@@ -1,4 +1,5 @@
-//! The server's life cycle: bind, serve HTTP and run the Gumroad workers, stop on a signal.
+//! The server's life cycle: bind, serve HTTP and run the Gumroad workers (and the portal's link
+//! sender when the portal is on), stop on a signal.
 
 use std::net::SocketAddr;
 
@@ -33,8 +34,16 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let workers = Workers::spawn(state.clone(), state.config.gumroad.workers);
+    let portal = state
+        .config
+        .portal
+        .enabled
+        .then(|| crate::portal::Sender::spawn(state.clone()));
     let served = crate::http::serve(listener, state, shutdown).await;
     workers.stop().await;
+    if let Some(portal) = portal {
+        portal.stop().await;
+    }
     served
 }
 

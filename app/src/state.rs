@@ -18,6 +18,8 @@ pub struct AppState {
     pub(crate) mailer: Option<Mailer>,
     /// Wakes a Gumroad worker when the webhook has stored a delivery.
     pub(crate) wake: Arc<Notify>,
+    /// Wakes the portal's link sender when a sign-in link was asked for.
+    pub(crate) portal_wake: Arc<Notify>,
 }
 
 impl AppState {
@@ -31,6 +33,7 @@ impl AppState {
             config: Arc::new(config),
             mailer,
             wake: Arc::new(Notify::new()),
+            portal_wake: Arc::new(Notify::new()),
         })
     }
 

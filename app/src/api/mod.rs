@@ -1,12 +1,14 @@
 //! The admin API's request and response bodies, shared by the server and `dtops` (its client),
 //! so both sides agree on every field by construction.
 
+mod email_change;
 mod error;
 mod events;
 mod licenses;
 mod reissue;
 mod statuses;
 
+pub use email_change::{EmailChangeRequest, EmailChangeResponse};
 pub use error::ErrorBody;
 pub use events::{Event, EventDetail, EventList};
 pub use licenses::{

@@ -16,3 +16,6 @@ pub const DB_POOL_SIZE: u32 = 16;
 pub const MIN_ADMIN_TOKEN_LEN: usize = 32;
 /// Gumroad secrets shorter than this are refused: the URL secret is the webhook's only guard.
 pub const MIN_WEBHOOK_SECRET_LEN: usize = 16;
+/// Sign-in link requests the portal accepts in 24 hours, all addresses together (Postmark
+/// reputation: a flood of requests must not turn into a flood of mail).
+pub const PORTAL_LINKS_PER_DAY: u32 = 500;

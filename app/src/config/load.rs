@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use super::defaults;
 use super::error::{invalid, secret_file, ConfigError};
+use super::portal::portal_config;
 use super::settings::{Config, EmailConfig, Environment, GumroadConfig, PostmarkConfig};
 use super::signing::signing_key;
 use super::vars;
@@ -86,6 +87,7 @@ impl Config {
 
         let gumroad = gumroad_config(&var)?;
         let email = email_config(&var)?;
+        let portal = portal_config(&var, environment, &email)?;
 
         Ok(Config {
             database_url,
@@ -99,6 +101,7 @@ impl Config {
             products,
             gumroad,
             email,
+            portal,
         })
     }
 }

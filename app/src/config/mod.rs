@@ -8,9 +8,10 @@
 pub mod defaults;
 mod error;
 mod load;
+mod portal;
 mod settings;
 mod signing;
 pub mod vars;
 
 pub use error::ConfigError;
-pub use settings::{Config, EmailConfig, Environment, GumroadConfig, PostmarkConfig};
+pub use settings::{Config, EmailConfig, Environment, GumroadConfig, PortalConfig, PostmarkConfig};

@@ -30,6 +30,7 @@ pub struct Config {
     pub products: Catalogue,
     pub gumroad: GumroadConfig,
     pub email: EmailConfig,
+    pub portal: PortalConfig,
 }
 
 /// The Gumroad webhook (PR 2). Without a secret `/webhooks/gumroad` answers 404.
@@ -62,4 +63,18 @@ pub struct PostmarkConfig {
     /// `POSTMARK_API_URL`, default [`super::defaults::POSTMARK_API_URL`] (tests point it at a
     /// local server).
     pub api_url: String,
+}
+
+/// The buyer portal (PR 3). Off unless `DATATOOLS_PORTAL=on`; its routes then answer 404.
+#[derive(Debug, Clone, Default)]
+pub struct PortalConfig {
+    pub enabled: bool,
+    /// `DATATOOLS_PUBLIC_URL` without a trailing slash, e.g. `https://licenses.example.com`;
+    /// required when the portal is on.
+    pub public_url: Option<String>,
+    /// The origin of `public_url` (`scheme://host[:port]`): what a browser's `Origin` header
+    /// says for our own pages.
+    pub public_origin: Option<String>,
+    /// `DATATOOLS_PORTAL_LINKS_PER_DAY`.
+    pub links_per_day: u32,
 }

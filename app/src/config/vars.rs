@@ -37,3 +37,10 @@ pub const OUTBOX_DIR: &str = "DATATOOLS_OUTBOX_DIR";
 pub const DB_POOL_SIZE: &str = "DATATOOLS_DB_POOL_SIZE";
 /// Log level: error, warn, info, debug, trace.
 pub const LOG: &str = "DATATOOLS_LOG";
+/// `on` serves the buyer portal under `/portal/` (PR 3); anything else, or unset, keeps it off.
+pub const PORTAL: &str = "DATATOOLS_PORTAL";
+/// The public base URL of this server (`https://licenses.example.com`): sign-in links point
+/// there and the portal's forms must come from it. Never taken from a request's `Host`.
+pub const PUBLIC_URL: &str = "DATATOOLS_PUBLIC_URL";
+/// Most sign-in links the portal sends in 24 hours, all addresses together.
+pub const PORTAL_LINKS_PER_DAY: &str = "DATATOOLS_PORTAL_LINKS_PER_DAY";

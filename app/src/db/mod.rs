@@ -1,9 +1,12 @@
 //! Postgres access: the pool, migrations, and one module of small query functions per table.
 
+pub(crate) mod email_changes;
 pub(crate) mod gumroad_events;
 pub(crate) mod licenses;
 mod pool;
+pub(crate) mod portal;
 pub(crate) mod reissues;
+pub(crate) mod revocations;
 
 pub(crate) use pool::{is_connection_loss, note_error};
 pub use pool::{migrate, MIGRATOR};

@@ -13,5 +13,5 @@ mod postmark;
 mod template;
 
 pub(crate) use mailer::Mailer;
-pub(crate) use message::{MailError, Sent};
+pub(crate) use message::{Email, MailError, Sent};
 pub(crate) use template::{license_email, LicenseEmail};

@@ -57,6 +57,10 @@ impl Postmark {
             "Subject": email.subject,
             "TextBody": email.text_body,
             "MessageStream": "outbound",
+            // Tracked links go through Postmark's redirector and never expire; a sign-in link
+            // must reach the buyer as we wrote it.
+            "TrackLinks": "None",
+            "TrackOpens": false,
         });
         if let Some(tag) = &email.tag {
             body["Tag"] = json!(tag);

@@ -26,4 +26,5 @@ pub(crate) use error::ProcessError;
 pub(crate) use intake::{Intake, MAX_WEBHOOK_BODY};
 pub use ping::Ping;
 pub(crate) use process::process;
+pub(crate) use refs::{DISPUTE_REASON, REFUND_REASON};
 pub(crate) use worker::Workers;

@@ -3,7 +3,9 @@
 //!
 //! - `health`: `GET /health`;
 //! - `webhooks`: `POST /webhooks/gumroad`;
-//! - `internal`: the admin API, one nested router behind the proxy guard and the admin token.
+//! - `internal`: the admin API, one nested router behind the proxy guard and the admin token;
+//! - `portal`: the buyer portal under `/portal/` (when `DATATOOLS_PORTAL=on`);
+//! - `revocations`: `GET /revocations`, the signed revocation feed.
 
 mod error;
 mod extract;
@@ -11,6 +13,8 @@ mod health;
 mod internal;
 mod json;
 mod params;
+mod portal;
+mod revocations;
 mod router;
 mod serve;
 mod webhooks;

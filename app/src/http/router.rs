@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Router;
 
 use super::error::ApiError;
-use super::{health, internal, webhooks};
+use super::{health, internal, portal, revocations, webhooks};
 use crate::state::AppState;
 
 /// Request bodies above this are refused with 413 (a mint request is well under 4 KiB).
@@ -23,8 +23,13 @@ pub(crate) fn router(state: AppState) -> Router {
     Router::new()
         .merge(health::router())
         .nest("/internal", internal::router(&state))
+        .merge(portal::router(&state))
+        .merge(revocations::router())
         .layer(middleware::from_fn_with_state(REQUEST_DEADLINE, deadline))
-        .merge(webhooks::router().layer(middleware::from_fn_with_state(WEBHOOK_DEADLINE, deadline)))
+        .merge(
+            webhooks::router()
+                .layer(middleware::from_fn_with_state(WEBHOOK_DEADLINE, deadline)),
+        )
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

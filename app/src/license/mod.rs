@@ -8,13 +8,20 @@
 //! ```
 //! The signature covers the ASCII bytes before the final `.`, prefix included, so a signature made
 //! for any other kind of blob (or another version) never verifies as a license.
+//!
+//! The revocation feed (`DTREV1:`, `feed`) lists revoked licenses, signed with the same keys.
 
 mod blob;
+mod feed;
 mod keys;
 mod license_key;
 mod payload;
 
 pub use blob::{sign, verify, verify_signature, VerifyError, MAX_BLOB_LEN, PREFIX};
+pub use feed::{
+    sign_feed, verify_feed, FeedError, RevocationFeed, RevocationId, Revoked, FEED_PREFIX,
+    MAX_FEED_LEN, MAX_SEQ,
+};
 pub use keys::{KeyId, SigningKeyPair, TrustedKeys, DEV_SIGNING_SEED_HEX};
 pub use license_key::LicenseKey;
 pub use payload::{License, Term};

@@ -6,8 +6,10 @@
 //!
 //! - `licenses`: mint, list, show, revoke, resend;
 //! - `events`: Gumroad deliveries: list, show, replay;
-//! - `reissue`: re-sign every active license with the current key.
+//! - `reissue`: re-sign every active license with the current key;
+//! - `email_change`: move a license to another address (a buyer's request), recorded.
 
+mod email_change;
 mod events;
 mod guard;
 mod licenses;
@@ -22,6 +24,7 @@ pub(super) fn router(state: &AppState) -> Router<AppState> {
         .merge(licenses::router())
         .merge(events::router())
         .merge(reissue::router())
+        .merge(email_change::router())
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             guard::require_admin_token,

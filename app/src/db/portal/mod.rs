@@ -1,0 +1,7 @@
+//! The buyer portal's tables (migration 0005): sign-in link requests, sessions, the audit
+//! trail, and the Gumroad facts the portal shows for a license.
+
+pub(crate) mod audit;
+pub(crate) mod links;
+pub(crate) mod purchases;
+pub(crate) mod sessions;

@@ -1,0 +1,104 @@
+//! What Gumroad said about a license's sale, read back from the stored deliveries linked to it:
+//! the product, the order number, the membership, the product page, a gift's giver, the latest
+//! renewal.
+
+use chrono::{DateTime, Utc};
+
+use crate::db::portal::purchases::SaleEvent;
+use crate::gumroad::Ping;
+
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Purchase {
+    pub product_name: Option<String>,
+    /// Gumroad's order number (or the sale id when a delivery has none).
+    pub order: Option<String>,
+    pub subscription_id: Option<String>,
+    /// The product's Gumroad page (`product_permalink`), https only.
+    pub product_url: Option<String>,
+    /// The giver's address, when the license was a gift.
+    pub gifter_email: Option<String>,
+    /// The latest renewal charge, when there was one.
+    pub renewed_at: Option<DateTime<Utc>>,
+    /// The newest sale delivery (re-sends are recorded on it).
+    pub latest_event: Option<i64>,
+}
+
+impl Purchase {
+    /// From the license's sale deliveries, oldest first (the first is the original sale).
+    pub(crate) fn of(sales: &[&SaleEvent]) -> Purchase {
+        let Some(first) = sales
+            .iter()
+            .find(|s| !s.is_recurring_charge)
+            .or(sales.first())
+        else {
+            return Purchase::default();
+        };
+        let ping = decode(first);
+        Purchase {
+            product_name: first.product_name.clone(),
+            order: ping
+                .get("order_number")
+                .map(str::to_string)
+                .or_else(|| first.sale_id.clone()),
+            subscription_id: sales.iter().rev().find_map(|s| s.subscription_id.clone()),
+            product_url: ping
+                .get("product_permalink")
+                .filter(|url| is_https_url(url))
+                .map(str::to_string),
+            gifter_email: gifter(&ping),
+            renewed_at: sales
+                .iter()
+                .filter(|s| s.is_recurring_charge)
+                .map(|s| s.received_at)
+                .max(),
+            latest_event: sales.last().map(|s| s.id),
+        }
+    }
+}
+
+/// The giver of a gift purchase, if `sale` is one.
+pub(crate) fn gifter_of(sale: &SaleEvent) -> Option<String> {
+    gifter(&decode(sale))
+}
+
+fn gifter(ping: &Ping) -> Option<String> {
+    if !ping.flag("is_gift_receiver_purchase") {
+        return None;
+    }
+    ping.get("gifter_email").map(|e| e.trim().to_string())
+}
+
+fn decode(sale: &SaleEvent) -> Ping {
+    Ping::parse(&sale.content_type, sale.raw_body.as_bytes()).unwrap_or_default()
+}
+
+/// Only plain https links reach a page (never `javascript:` or the like).
+fn is_https_url(text: &str) -> bool {
+    text.starts_with("https://")
+        && text.len() <= 2048
+        && !text.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+/// `j•••@example.com`: enough for the owner to recognise, not enough to read off a screen.
+pub(crate) fn mask(email: &str) -> String {
+    match email.split_once('@') {
+        Some((local, domain)) => {
+            let first: String = local.chars().take(1).collect();
+            format!("{first}•••@{domain}")
+        }
+        None => "•••".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_and_links() {
+        assert_eq!(mask("jane@example.com"), "j•••@example.com");
+        assert!(is_https_url("https://seller.gumroad.com/l/datatools"));
+        assert!(!is_https_url("javascript:alert(1)"));
+        assert!(!is_https_url("http://seller.gumroad.com/l/x"));
+    }
+}

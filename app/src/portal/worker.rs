@@ -1,0 +1,81 @@
+//! The background task sending sign-in links from `portal_link_requests`, and sweeping old
+//! requests and sessions. The table is the queue: a request queued before a crash is sent after
+//! the restart, and one being sent when the process died is taken again once its lease ends.
+
+use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use super::limits::SESSION_ABSOLUTE;
+use super::sender::send_next;
+use crate::db::portal::{links, sessions};
+use crate::state::AppState;
+
+/// An idle sender looks at the table this often (the request handler wakes it at once).
+const POLL_INTERVAL: Duration = Duration::from_secs(1);
+const ERROR_PAUSE: Duration = Duration::from_secs(5);
+const SWEEP_INTERVAL: Duration = Duration::from_secs(600);
+
+/// The running sender; [`Sender::stop`] lets it finish the link it is sending.
+pub(crate) struct Sender {
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl Sender {
+    pub(crate) fn spawn(state: AppState) -> Sender {
+        let (stop, stopped) = watch::channel(false);
+        Sender {
+            stop,
+            task: tokio::spawn(run(state, stopped)),
+        }
+    }
+
+    pub(crate) async fn stop(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+}
+
+async fn run(state: AppState, mut stopped: watch::Receiver<bool>) {
+    let mut last_sweep: Option<Instant> = None;
+    loop {
+        if *stopped.borrow() {
+            break;
+        }
+        let pause = match send_next(&state).await {
+            Ok(true) => continue,
+            Ok(false) => POLL_INTERVAL,
+            Err(e) => {
+                tracing::warn!(error = %e, "portal sender: cannot read the queue");
+                ERROR_PAUSE
+            }
+        };
+        if last_sweep.is_none_or(|at| at.elapsed() >= SWEEP_INTERVAL) {
+            last_sweep = Some(Instant::now());
+            sweep(&state).await;
+        }
+        tokio::select! {
+            _ = state.portal_wake.notified() => {}
+            _ = tokio::time::sleep(pause) => {}
+            _ = stopped.changed() => {}
+        }
+    }
+}
+
+async fn sweep(state: &AppState) {
+    let requests = links::sweep(&state.db).await;
+    let expired = sessions::sweep(&state.db, SESSION_ABSOLUTE.as_secs() as i64).await;
+    match (requests, expired) {
+        (Ok(r), Ok(s)) if r + s > 0 => {
+            tracing::info!(
+                requests = r,
+                sessions = s,
+                "portal: swept old requests and sessions"
+            )
+        }
+        (Err(e), _) | (_, Err(e)) => tracing::warn!(error = %e, "portal: sweep failed"),
+        _ => {}
+    }
+}
