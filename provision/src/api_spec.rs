@@ -96,6 +96,10 @@ pub fn api_spec(site: &Site) -> ApiSpec {
             environment.push(env(vars::GUMROAD_SELLER_ID, seller.to_string()));
         }
     }
+    if site.portal_on() {
+        environment.push(env(vars::PORTAL, "on".into()));
+        environment.push(env(vars::PUBLIC_URL, site.public_url()));
+    }
     let secrets = secret_names(site)
         .into_iter()
         .map(|name| SecretMount {

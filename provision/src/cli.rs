@@ -56,7 +56,8 @@ pub enum Command {
     /// Email a license again, to its own address or a corrected one (--to).
     Resend(ResendArgs),
     /// Switch stage: `pr2` turns the Gumroad webhook and Postmark email on (secrets, site.toml,
-    /// compose.yml, restart, a test ping, the Ping URL); `pr1` turns them off, keeping secrets.
+    /// compose.yml, restart, a test ping, the Ping URL); `pr3` adds the buyer portal and the
+    /// revocation feed; `pr1` turns everything off again, keeping secrets.
     Cutover(CutoverArgs),
     /// Manage license signing keys.
     #[command(subcommand)]
@@ -245,8 +246,10 @@ pub struct CutoverArgs {
 pub enum CutoverTarget {
     /// Mint API only: the Gumroad webhook and email off (secrets kept).
     Pr1,
-    /// + Gumroad webhook and Postmark email.
+    /// + Gumroad webhook and Postmark email (from pr3: the buyer portal off again).
     Pr2,
+    /// + the buyer portal (sign-in by emailed link, "my licenses") and the revocation feed.
+    Pr3,
 }
 
 #[derive(Debug, Args)]

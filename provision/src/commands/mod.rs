@@ -9,6 +9,7 @@ mod events;
 mod keys;
 mod licenses;
 mod mint;
+mod portal;
 mod provision;
 mod render;
 mod rollback;
