@@ -19,9 +19,9 @@ pub struct Cli {
 /// Options every host-facing command shares.
 #[derive(Debug, Clone, Args)]
 pub struct GlobalArgs {
-    /// The deployment description.
-    #[arg(long, global = true, default_value = "site.toml", env = "DTOPS_SITE")]
-    pub site: PathBuf,
+    /// The deployment description [default: /etc/dtops/site.toml, else ./site.toml].
+    #[arg(long, global = true, env = "DTOPS_SITE", value_name = "FILE")]
+    pub site: Option<PathBuf>,
     /// Relocate every host path under DIR (a sandbox; the same code path as a real run).
     #[arg(long, global = true, value_name = "DIR")]
     pub root: Option<PathBuf>,
@@ -35,6 +35,13 @@ pub struct GlobalArgs {
     /// The `datatools-license` binary the native runtime starts (default: next to dtops).
     #[arg(long, global = true, value_name = "FILE", env = "DTOPS_NATIVE_BIN")]
     pub native_bin: Option<PathBuf>,
+}
+
+impl GlobalArgs {
+    /// The site.toml this run uses (see `site::site_file` for the lookup).
+    pub fn site_file(&self) -> anyhow::Result<PathBuf> {
+        crate::site::site_file(self.site.as_deref())
+    }
 }
 
 #[derive(Debug, Subcommand)]

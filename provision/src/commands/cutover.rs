@@ -60,8 +60,12 @@ pub fn run(global: &GlobalArgs, args: &CutoverArgs) -> anyhow::Result<ExitCode> 
             }
         }
     };
-    if let Some(line) = flip_site_toml(&global.site, &want)? {
+    let site_file = global.site_file()?;
+    if let Some(line) = flip_site_toml(&site_file, &want)? {
         report.note(&line);
+        if let Some(note) = crate::site::tracked_by_git(&site_file) {
+            report.note(&note);
+        }
         changed = true;
     }
 
