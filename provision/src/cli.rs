@@ -8,7 +8,7 @@ use crate::runtime::RuntimeKind;
 
 /// dtops: provision and operate the DataTools license server.
 #[derive(Debug, Parser)]
-#[command(version, about, long_about = None)]
+#[command(version = env!("DTOPS_VERSION"), about, long_about = None)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
