@@ -48,10 +48,16 @@ const BUILT_COMMIT: &str = "image-commit";
 impl ComposeRuntime {
     fn app_commit(ctx: &Ctx) -> anyhow::Result<String> {
         let app = ctx.host.path(&ctx.site.app_dir());
+        // The directory belongs to the site user (dtops made it so) and dtops runs as root: git
+        // refuses such a repository ("dubious ownership") unless told it is safe.
+        let mut safe = std::ffi::OsString::from("safe.directory=");
+        safe.push(&app);
         let out = ctx
             .host
             .run(
-                &crate::process::CommandLine::new(["git", "-C"])
+                &crate::process::CommandLine::new(["git", "-c"])
+                    .arg(safe)
+                    .arg("-C")
                     .arg(&app)
                     .args(["rev-parse", "HEAD"]),
             )
