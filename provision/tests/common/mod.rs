@@ -3,6 +3,7 @@
 
 pub mod acme;
 pub mod compose;
+pub mod docker;
 pub mod sandbox;
 pub mod web;
 
