@@ -1,13 +1,239 @@
 //! The production path end to end: `dtops --runtime compose` in a `--root` sandbox against a
-//! private Docker engine (common/docker.rs).
+//! private Docker engine (common/docker.rs): the api image built from app/Dockerfile, Postgres
+//! in a container (a local stand-in image: no registry here), file secrets owned by uid 10001,
+//! healthchecks, mint through the published port, the Gumroad webhook through a private nginx
+//! with a pebble certificate, backups and restores through `docker compose exec`, the rollbacks
+//! and their data-loss guards, and a second provision that changes nothing.
+//!
+//! One test, because compose.yml's container names are fixed (one stack per daemon); the
+//! engine's lock and the nextest test-group `docker-engine` serialize it against any other.
 
 mod common;
 
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::acme::curl;
+use common::compose::compose_bin;
 use common::docker::{DockerEngine, POSTGRES_IMAGE};
-use common::web::WebSandbox;
+use common::web::{WebSandbox, LICENSES};
+use common::{dtops, stderr, stdout};
+
+const ROOT: &str = "/srv/datatools-license";
+const VOLUME: &str = "datatools_pg_data";
+
+fn text(out: &Output) -> String {
+    format!("{}{}", stdout(out), stderr(out))
+}
+
+/// The deployment under test, with the tools to look at it from outside.
+struct Deployment<'a> {
+    engine: &'a DockerEngine,
+    web: &'a WebSandbox,
+}
+
+impl Deployment<'_> {
+    fn dtops_ok(&self, args: &[&str]) -> String {
+        let (ok, out) = self.web.dtops(args);
+        assert!(ok, "dtops {args:?} failed:\n{out}");
+        out
+    }
+
+    fn dtops_refused(&self, args: &[&str]) -> String {
+        let (ok, out) = self.web.dtops(args);
+        assert!(!ok, "dtops {args:?} succeeded:\n{out}");
+        out
+    }
+
+    /// `dtops provision` converged: nothing failed.
+    fn provision(&self) -> String {
+        let out = self.web.provision(&[]);
+        assert!(out.contains(", 0 failed"), "{out}");
+        out
+    }
+
+    /// `docker compose ARGS` for the deployed project, exactly as dtops addresses it.
+    fn compose(&self, args: &[&str]) -> Output {
+        let sandbox = &self.web.sandbox;
+        Command::new(compose_bin())
+            .envs(self.engine.env())
+            .args(["--project-name", "datatools-license", "--project-directory"])
+            .arg(sandbox.path(ROOT))
+            .arg("--file")
+            .arg(sandbox.path(&format!("{ROOT}/compose.yml")))
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+
+    fn compose_ok(&self, args: &[&str]) -> String {
+        let out = self.compose(args);
+        assert!(out.status.success(), "compose {args:?}:\n{}", text(&out));
+        stdout(&out)
+    }
+
+    /// Service name -> (state, health) from `docker compose ps`.
+    fn services(&self) -> Vec<(String, String, String)> {
+        let out = self.compose_ok(&["ps", "--all", "--format", "json"]);
+        let mut services: Vec<_> = out
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| {
+                let row: serde_json::Value = serde_json::from_str(l).unwrap();
+                (
+                    row["Service"].as_str().unwrap().to_string(),
+                    row["State"].as_str().unwrap().to_string(),
+                    row["Health"].as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect();
+        services.sort();
+        services
+    }
+
+    /// Waits until both services are running and healthy by their own healthchecks (the api's
+    /// first probe comes 30 s after it starts; Docker 20.10 has no start_interval).
+    fn wait_healthy(&self) {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let services = self.services();
+            let want = |name: &str| (name.to_string(), "running".into(), "healthy".into());
+            if services == vec![want("api"), want("postgres")] {
+                return;
+            }
+            assert!(
+                services.iter().all(|(_, _, h)| h != "unhealthy"),
+                "{services:?}\n{}",
+                text(&self.compose(&["logs", "--no-color", "--tail", "50"]))
+            );
+            assert!(Instant::now() < deadline, "not healthy: {services:?}");
+            std::thread::sleep(Duration::from_secs(1));
+        }
+    }
+
+    fn admin_args(&self) -> Vec<String> {
+        vec![
+            "--admin-url".into(),
+            format!("http://127.0.0.1:{}", self.web.sandbox.api_port),
+            "--token-file".into(),
+            self.web
+                .sandbox
+                .path(&format!("{ROOT}/secrets/admin_token"))
+                .display()
+                .to_string(),
+        ]
+    }
+
+    /// `dtops ARGS --admin-url <the published port> --token-file <the box's token>`.
+    fn admin(&self, args: &[&str]) -> String {
+        let out = dtops().args(args).args(self.admin_args()).output().unwrap();
+        assert!(out.status.success(), "dtops {args:?}:\n{}", text(&out));
+        stdout(&out)
+    }
+
+    fn mint(&self, email: &str) -> String {
+        self.admin(&[
+            "mint",
+            "--name",
+            "Compose Buyer",
+            "--email",
+            email,
+            "--tier",
+            "core",
+        ])
+        .trim()
+        .to_string()
+    }
+
+    /// The licenses' emails, sorted.
+    fn emails(&self) -> Vec<String> {
+        let list: serde_json::Value =
+            serde_json::from_str(&self.admin(&["licenses", "--json"])).unwrap();
+        let mut emails: Vec<String> = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["email"].as_str().unwrap().to_string())
+            .collect();
+        emails.sort();
+        emails
+    }
+
+    /// The project's containers, in any state (works without compose.yml too).
+    fn containers(&self) -> Vec<String> {
+        let out = self.engine.docker_ok(&[
+            "ps",
+            "--all",
+            "--filter",
+            "label=com.docker.compose.project=datatools-license",
+            "--format",
+            "{{.Names}}",
+        ]);
+        out.split_whitespace().map(str::to_string).collect()
+    }
+
+    fn volume_exists(&self) -> bool {
+        self.engine
+            .docker(&["volume", "inspect", VOLUME])
+            .status
+            .success()
+    }
+
+    fn pubkey(&self) -> String {
+        let env = std::fs::read_to_string(self.web.sandbox.path(&format!("{ROOT}/.env"))).unwrap();
+        env.lines()
+            .find_map(|l| l.strip_prefix("DATATOOLS_LICENSE_PUBKEY="))
+            .unwrap()
+            .to_string()
+    }
+
+    fn secret(&self, name: &str) -> String {
+        std::fs::read_to_string(self.web.sandbox.path(&format!("{ROOT}/secrets/{name}"))).unwrap()
+    }
+
+    /// POST a form to https://licenses...PATH through the private nginx: (status, body).
+    fn post_through_nginx(&self, path: &str, form: &[(&str, &str)]) -> (u16, String) {
+        let mut command = curl();
+        command
+            .arg("--cacert")
+            .arg(self.web.issuing_root())
+            .arg("--resolve")
+            .arg(format!("{LICENSES}:{}:127.0.0.1", self.web.https_port))
+            .args(["--write-out", "\n%{http_code}"]);
+        for (name, value) in form {
+            command
+                .arg("--data-urlencode")
+                .arg(format!("{name}={value}"));
+        }
+        let out = command
+            .arg(format!("https://{LICENSES}:{}{path}", self.web.https_port))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "POST {path}: {}", stderr(&out));
+        let all = stdout(&out);
+        let (body, status) = all.rsplit_once('\n').unwrap();
+        (status.trim().parse().unwrap(), body.to_string())
+    }
+}
+
+/// The row count `dtops restore` reports for `table` ("  public.licenses   1 rows  md5 ...").
+fn rows(report: &str, table: &str) -> u64 {
+    report
+        .lines()
+        .find_map(|l| {
+            let mut words = l.split_whitespace();
+            (words.next() == Some(table)).then(|| words.next().unwrap().parse().unwrap())
+        })
+        .unwrap_or_else(|| panic!("no {table} in:\n{report}"))
+}
 
 #[test]
 fn compose_runtime_end_to_end() {
+    let started = Instant::now();
     let engine = DockerEngine::start();
     let web = WebSandbox::start_compose(engine.env(), |text| {
         text.replace(
@@ -15,7 +241,273 @@ fn compose_runtime_end_to_end() {
             &format!("image = \"{POSTGRES_IMAGE}\""),
         )
     });
-    web.sandbox.checkout_app();
-    let out = web.provision(&[]);
-    eprintln!("{out}");
+    let sandbox = &web.sandbox;
+    let b = Deployment {
+        engine: &engine,
+        web: &web,
+    };
+    let migrations = datatools_license::db::MIGRATOR.iter().count();
+
+    // A fresh box stops at the api image until the repository is cloned (SETUP 1e).
+    let out = b.dtops_refused(&["provision"]);
+    assert!(
+        out.contains("FAILED  api image") && out.contains("clone the license server repository"),
+        "{out}"
+    );
+    sandbox.checkout_app();
+    let first = b.provision();
+    for line in [
+        "changed  api image: built datatools-license-api:latest",
+        "changed  containers: started postgres and api (docker compose)",
+        &format!("changed  migrations: applied {migrations} migration(s)"),
+        "changed  first backup: verified",
+        "https probe: both names serve serial",
+    ] {
+        assert!(first.contains(line), "{line:?} in:\n{first}");
+    }
+    eprintln!(
+        "compose_e2e: first provision done at {:?}",
+        started.elapsed()
+    );
+
+    // The containers as compose.yml describes them, by their own healthchecks.
+    b.wait_healthy();
+    eprintln!("compose_e2e: healthy at {:?}", started.elapsed());
+    assert_eq!(
+        engine
+            .docker_ok(&[
+                "image",
+                "inspect",
+                "--format",
+                "{{.Config.User}}",
+                "datatools-license-api:latest"
+            ])
+            .trim(),
+        "10001:10001"
+    );
+    // Secrets: mounted from the host files (10001, 0400), readable by the api's user only.
+    assert_eq!(
+        b.compose_ok(&["exec", "-T", "api", "id", "-u"]).trim(),
+        "10001"
+    );
+    for name in ["pg_password", "admin_token", "license_privkey"] {
+        let stat = b.compose_ok(&[
+            "exec",
+            "-T",
+            "api",
+            "stat",
+            "-c",
+            "%u:%g %a",
+            &format!("/run/secrets/{name}"),
+        ]);
+        assert_eq!(stat.trim(), "10001:10001 400", "{name}");
+    }
+    // The named volume holds the data; both ports are published on 127.0.0.1 only.
+    assert_eq!(
+        engine
+            .docker_ok(&[
+                "inspect",
+                "--format",
+                "{{range .Mounts}}{{if eq .Type \"volume\"}}{{.Name}}:{{.Destination}}{{end}}{{end}}",
+                "datatools-postgres"
+            ])
+            .trim(),
+        format!("{VOLUME}:/var/lib/postgresql/data")
+    );
+    assert_eq!(
+        engine.docker_ok(&["port", "datatools-api"]).trim(),
+        format!("8000/tcp -> 127.0.0.1:{}", sandbox.api_port)
+    );
+    assert_eq!(
+        engine.docker_ok(&["port", "datatools-postgres"]).trim(),
+        format!("5432/tcp -> 127.0.0.1:{}", sandbox.pg_port)
+    );
+
+    // /health through the published port and through nginx; the admin API is not public.
+    let health = curl()
+        .arg(format!("http://127.0.0.1:{}/health", sandbox.api_port))
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&health), r#"{"db":"ok","status":"ok"}"#);
+    let (status, _, body) = web.https(LICENSES, "/health");
+    assert_eq!(
+        (status, body.as_str()),
+        (200, r#"{"db":"ok","status":"ok"}"#)
+    );
+    assert_eq!(web.https(LICENSES, "/internal/licenses").0, 404);
+
+    // dtops mint through the published port; the blob verifies against the box's key.
+    let blob = b.mint("first@example.com");
+    let verified = dtops()
+        .args(["verify", &blob, "--pubkey", &b.pubkey()])
+        .output()
+        .unwrap();
+    assert!(verified.status.success(), "{}", text(&verified));
+    let status = b.dtops_ok(&["status"]);
+    assert!(
+        status.contains(&format!("all {migrations} applied")) && status.contains("live"),
+        "{status}"
+    );
+
+    // The Gumroad webhook: cutover pr2 (the new secrets mounted into a recreated api), then a
+    // delivery through nginx is stored and processed by the worker.
+    let mut cutover = sandbox
+        .command(&[
+            "cutover",
+            "pr2",
+            "--postmark-token-stdin",
+            "--public-url",
+            &format!("http://127.0.0.1:{}", sandbox.api_port),
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    cutover
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"pm-compose-e2e-token\n")
+        .unwrap();
+    let cutover = cutover.wait_with_output().unwrap();
+    let out = text(&cutover);
+    assert!(cutover.status.success(), "{out}");
+    assert!(out.contains("recorded as event"), "{out}");
+    assert!(!out.contains("pm-compose-e2e-token"), "{out}");
+    for name in ["postmark_token", "gumroad_secret"] {
+        let stat = b.compose_ok(&[
+            "exec",
+            "-T",
+            "api",
+            "stat",
+            "-c",
+            "%u:%g %a",
+            &format!("/run/secrets/{name}"),
+        ]);
+        assert_eq!(stat.trim(), "10001:10001 400", "{name}");
+    }
+    let secret = b.secret("gumroad_secret");
+    // Unknown to products.toml (it lists no Gumroad product yet), so the worker fails it with
+    // what to do: no license, no email (nothing leaves the machine).
+    let sale = [
+        ("sale_id", "compose-e2e-sale-1"),
+        ("resource_name", "sale"),
+        ("product_id", "compose-e2e-product"),
+        ("product_name", "DataTools Core"),
+        ("email", "webhook@example.com"),
+        ("full_name", "Webhook Buyer"),
+    ];
+    let (code, body) = b.post_through_nginx(&format!("/webhooks/gumroad?secret={secret}"), &sale);
+    assert_eq!(code, 200, "{body}");
+    assert!(body.contains("\"status\":\"received\""), "{body}");
+    let (code, _) = b.post_through_nginx("/webhooks/gumroad?secret=wrong", &sale);
+    assert_eq!(code, 404);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let event = loop {
+        let events: serde_json::Value =
+            serde_json::from_str(&b.admin(&["events", "--sale", "compose-e2e-sale-1", "--json"]))
+                .unwrap();
+        let events = events.as_array().unwrap().clone();
+        assert_eq!(events.len(), 1, "{events:?}");
+        let status = events[0]["status"].as_str().unwrap().to_string();
+        if status != "received" && status != "processing" {
+            break events[0].clone();
+        }
+        assert!(Instant::now() < deadline, "not processed: {events:?}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(event["status"], "failed", "{event}");
+    assert!(
+        event["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("unknown product \"compose-e2e-product\""),
+        "{event}"
+    );
+    assert_eq!(b.emails(), ["first@example.com"]);
+
+    // Backups through `docker compose exec`: a verified file; restore shows its rows.
+    let out = b.dtops_ok(&["backup"]);
+    let backups = sandbox.path(&format!("{ROOT}/backups"));
+    let file = out
+        .lines()
+        .map(|l| PathBuf::from(l.trim()))
+        .find(|p| p.starts_with(&backups) && p.extension().is_some_and(|e| e == "gz"))
+        .unwrap_or_else(|| panic!("no backup file named in:\n{out}"));
+    assert!(file.is_file(), "{out}");
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let out = b.dtops_ok(&["restore", "latest"]);
+    assert_eq!(rows(&out, "public.licenses"), 1, "{out}");
+    // The cutover's test ping and the sale.
+    assert_eq!(rows(&out, "public.gumroad_events"), 2, "{out}");
+    // Into the live database: a license minted after the backup is gone again.
+    b.mint("after-backup@example.com");
+    assert_eq!(b.emails().len(), 2);
+    let name = file.file_name().unwrap().to_str().unwrap().to_string();
+    b.dtops_refused(&["restore", &name, "--into-live"]);
+    let out = b.dtops_ok(&["restore", &name, "--into-live", "--yes"]);
+    assert!(out.contains("the api is healthy"), "{out}");
+    assert_eq!(b.emails(), ["first@example.com"]);
+    eprintln!("compose_e2e: backups done at {:?}", started.elapsed());
+
+    // Rollbacks: the data-loss guards refuse without their flags and keep everything.
+    let out = b.dtops_refused(&["rollback", "db"]);
+    assert!(
+        out.contains("--yes") && out.contains("every database row"),
+        "{out}"
+    );
+    let out = b.dtops_refused(&["rollback", "files"]);
+    assert!(out.contains("rollback app"), "{out}");
+    assert!(b.volume_exists());
+
+    // rollback app: containers gone, the volume kept; provision brings every row back.
+    let out = b.dtops_ok(&["rollback", "app"]);
+    assert!(out.contains("are kept"), "{out}");
+    assert_eq!(b.containers(), Vec::<String>::new());
+    assert!(b.volume_exists());
+    let out = b.dtops_refused(&["rollback", "files", "--delete-secrets"]);
+    assert!(out.contains("database volume exists"), "{out}");
+    b.provision();
+    assert_eq!(b.emails(), ["first@example.com"]);
+
+    // rollback all without --yes keeps the volume (and backups and secrets); the box comes back
+    // once the checkout is cloned again.
+    let out = b.dtops_ok(&["rollback", "all"]);
+    assert!(out.contains("keeping the database volume"), "{out}");
+    assert!(b.volume_exists());
+    assert!(!sandbox.path(&format!("{ROOT}/compose.yml")).exists());
+    let out = b.dtops_refused(&["provision"]);
+    assert!(out.contains("FAILED  api image"), "{out}");
+    sandbox.checkout_app();
+    b.provision();
+    assert_eq!(b.emails(), ["first@example.com"]);
+
+    // rollback all --yes: a fresh verified backup, then the volume goes; provision makes an
+    // empty database, and `restore latest --into-live` brings the rows back.
+    let out = b.dtops_ok(&["rollback", "all", "--yes"]);
+    assert!(
+        out.contains("taking a fresh backup") && out.contains("db: deleting"),
+        "{out}"
+    );
+    assert!(!b.volume_exists());
+    assert_eq!(b.containers(), Vec::<String>::new());
+    sandbox.checkout_app();
+    b.provision();
+    assert!(b.emails().is_empty());
+    b.dtops_ok(&["restore", "latest", "--into-live", "--yes"]);
+    assert_eq!(b.emails(), ["first@example.com"]);
+    eprintln!("compose_e2e: rollbacks done at {:?}", started.elapsed());
+
+    // A second provision changes nothing: every step ok, no file touched.
+    let before = sandbox.snapshot();
+    let again = b.provision();
+    assert!(again.contains(" 0 changed, 0 failed"), "{again}");
+    assert_eq!(sandbox.snapshot(), before, "the second run touched files");
+    b.wait_healthy();
+    web.assert_tenant_answered_throughout();
+    eprintln!("compose_e2e: done at {:?}", started.elapsed());
 }

@@ -181,8 +181,12 @@ impl Sandbox {
         let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
         let app = self.path("/srv/datatools-license/app");
         std::fs::create_dir_all(&app).unwrap();
+        // The app directory may already be the site user's (dtops made it so), and git refuses
+        // a repository another user owns unless told it is safe.
         let git = |dir: &Path, args: &[&str]| -> Vec<u8> {
             let out = std::process::Command::new("git")
+                .arg("-c")
+                .arg(format!("safe.directory={}", dir.display()))
                 .arg("-C")
                 .arg(dir)
                 .args([
