@@ -502,12 +502,28 @@ fn compose_runtime_end_to_end() {
     assert_eq!(b.emails(), ["first@example.com"]);
     eprintln!("compose_e2e: rollbacks done at {:?}", started.elapsed());
 
-    // A second provision changes nothing: every step ok, no file touched.
+    // A second provision changes nothing: every step ok, no file touched, nothing restarted.
     let before = sandbox.snapshot();
+    let started_at =
+        |name: &str| engine.docker_ok(&["inspect", "--format", "{{.State.StartedAt}}", name]);
+    let starts = (
+        started_at("datatools-api"),
+        started_at("datatools-postgres"),
+    );
     let again = b.provision();
     assert!(again.contains(" 0 changed, 0 failed"), "{again}");
     assert_eq!(sandbox.snapshot(), before, "the second run touched files");
-    b.wait_healthy();
+    assert_eq!(
+        (
+            started_at("datatools-api"),
+            started_at("datatools-postgres")
+        ),
+        starts
+    );
+    for (service, state, health) in b.services() {
+        assert_eq!(state, "running", "{service}");
+        assert_ne!(health, "unhealthy", "{service}");
+    }
     web.assert_tenant_answered_throughout();
     eprintln!("compose_e2e: done at {:?}", started.elapsed());
 }

@@ -116,7 +116,16 @@ impl DockerEngine {
         let run = Path::new(RUN_DIR);
         stop_stale_daemon(&client);
         std::fs::create_dir_all(run.join("exec")).unwrap();
-        std::fs::create_dir_all(run.join("config")).unwrap();
+        // The client's config: Compose v2 as its plugin, so `docker compose` (site.toml's
+        // default command) works as on the box.
+        let plugins = run.join("config/cli-plugins");
+        std::fs::create_dir_all(&plugins).unwrap();
+        let _ = std::fs::remove_file(plugins.join("docker-compose"));
+        std::os::unix::fs::symlink(
+            super::compose::compose_bin(),
+            plugins.join("docker-compose"),
+        )
+        .unwrap();
         std::fs::create_dir_all(DATA_ROOT).unwrap();
         // Not /etc/docker/daemon.json: the box's settings (dtops writes log caps there) are not
         // this daemon's.

@@ -106,16 +106,21 @@ impl Sandbox {
         let pg_port = free_port();
         let committed =
             std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../site.toml")).unwrap();
-        let compose = compose_bin();
+        // Native: compose only validates files, through the binary itself. Compose: the box's
+        // own `docker compose`, the same binary as the client's plugin (`common::docker`).
+        let compose_command = match runtime {
+            Runtime::Native => format!(
+                "docker_compose = [{:?}]",
+                compose_bin().display().to_string()
+            ),
+            Runtime::Compose => "docker_compose = [\"docker\", \"compose\"]".to_string(),
+        };
         let adapted = committed
             .replace(
                 "packages = [\"docker-compose-plugin\", \"certbot\", \"python3-certbot-nginx\", \"postgresql-client-16\"]",
                 runtime.packages(),
             )
-            .replace(
-                "docker_compose = [\"docker\", \"compose\"]",
-                &format!("docker_compose = [{:?}]", compose.display().to_string()),
-            )
+            .replace("docker_compose = [\"docker\", \"compose\"]", &compose_command)
             .replace("api = 8090", &format!("api = {api_port}"))
             .replace("postgres = 5433", &format!("postgres = {pg_port}"))
             // The box's nginx and a real CA are never a test's to touch: a plain sandbox leaves
