@@ -86,8 +86,7 @@ pub struct DockerEngine {
     /// What every docker and compose command needs in its environment.
     env: Vec<(String, String)>,
     /// How the host looked before the daemon started (restored on drop).
-    forward_before: Forwarding,
-    bridge_existed: bool,
+    host_before: HostState,
     _lock: File,
 }
 
@@ -111,10 +110,27 @@ impl DockerEngine {
              (scripts/test does)"
         );
         require("iptables");
+        // The api image runs the binary built on this host in debian:bookworm-slim, which is
+        // built from this host's apt sources: both need a bookworm host (as CI is).
+        let os = std::fs::read_to_string("/etc/os-release").unwrap_or_default();
+        assert!(
+            os.lines().any(|l| l == "ID=debian") && os.lines().any(|l| l == "VERSION_ID=\"12\""),
+            "the compose end-to-end test needs a Debian 12 (bookworm) host: it builds \
+             debian:bookworm-slim from this host's apt sources and runs the host-built server \
+             binary in it (glibc). /etc/os-release says:\n{os}"
+        );
 
         let lock = take_lock();
         let run = Path::new(RUN_DIR);
         stop_stale_daemon(&client);
+        // Two daemons managing iptables rewrite each other's DOCKER chains (and both want
+        // docker0): this test does not run beside the box's own Docker.
+        assert!(
+            !another_dockerd_runs(),
+            "another dockerd runs on this host; the compose end-to-end test starts its own \
+             (with iptables) and cannot run beside it: stop that one, or run the tests on a \
+             machine without Docker running (CI is one)"
+        );
         std::fs::create_dir_all(run.join("exec")).unwrap();
         // The client's config: Compose v2 as its plugin, so `docker compose` (site.toml's
         // default command) works as on the box.
@@ -130,8 +146,7 @@ impl DockerEngine {
         // Not /etc/docker/daemon.json: the box's settings (dtops writes log caps there) are not
         // this daemon's.
         std::fs::write(run.join("daemon.json"), "{}\n").unwrap();
-        let forward_before = Forwarding::read();
-        let bridge_existed = Path::new("/sys/class/net/docker0").exists();
+        let host_before = HostState::before_start();
 
         let started = Instant::now();
         let log = File::create(run.join("dockerd.log")).unwrap();
@@ -171,8 +186,7 @@ impl DockerEngine {
                 ("COMPOSE_BAKE".into(), "false".into()),
                 ("API_BIN_STAGE".into(), API_BIN_IMAGE.into()),
             ],
-            forward_before,
-            bridge_existed,
+            host_before,
             _lock: lock,
         };
         engine.wait_ready();
@@ -383,12 +397,7 @@ impl Drop for DockerEngine {
             );
         } else {
             remove_iptables_rules();
-            if !self.bridge_existed && Path::new("/sys/class/net/docker0").exists() {
-                let _ = Command::new("ip")
-                    .args(["link", "delete", "docker0"])
-                    .status();
-            }
-            self.forward_before.restore();
+            self.host_before.restore();
         }
         let leftover = mounts_under(&[RUN_DIR, DATA_ROOT]);
         for mount in leftover.iter().rev() {
@@ -486,35 +495,75 @@ fn mounts_under(dirs: &[&str]) -> Vec<String> {
         .collect()
 }
 
-/// `net.ipv4.ip_forward` and the FORWARD chain's policy: dockerd turns forwarding on and, when
-/// it does, sets the policy to DROP.
-struct Forwarding {
+/// What dockerd changes on the host besides iptables rules: `net.ipv4.ip_forward` (it turns
+/// forwarding on, and then sets the FORWARD chain's policy to DROP) and docker0. Saved in
+/// RUN_DIR before the daemon starts, so a run killed before its cleanup still leaves the next
+/// run the host's original values to restore (not the ones the killed run left behind).
+struct HostState {
     ip_forward: String,
-    policy: Option<String>,
+    forward_policy: String,
+    docker0: bool,
 }
 
-impl Forwarding {
-    fn read() -> Forwarding {
-        let ip_forward = std::fs::read_to_string("/proc/sys/net/ipv4/ip_forward")
-            .unwrap_or_default()
-            .trim()
-            .to_string();
-        let policy = iptables_rules("filter")
-            .iter()
-            .find_map(|l| l.strip_prefix("-P FORWARD "))
-            .map(str::to_string);
-        Forwarding { ip_forward, policy }
+impl HostState {
+    fn file() -> PathBuf {
+        Path::new(RUN_DIR).join("host-before")
+    }
+
+    fn before_start() -> HostState {
+        if let Ok(saved) = std::fs::read_to_string(Self::file()) {
+            let field = |name: &str| {
+                saved
+                    .lines()
+                    .find_map(|l| l.strip_prefix(&format!("{name}=")))
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            return HostState {
+                ip_forward: field("ip_forward"),
+                forward_policy: field("forward_policy"),
+                docker0: field("docker0") == "true",
+            };
+        }
+        let state = HostState {
+            ip_forward: std::fs::read_to_string("/proc/sys/net/ipv4/ip_forward")
+                .unwrap_or_default()
+                .trim()
+                .to_string(),
+            forward_policy: iptables_rules("filter")
+                .iter()
+                .find_map(|l| l.strip_prefix("-P FORWARD "))
+                .unwrap_or_default()
+                .to_string(),
+            docker0: Path::new("/sys/class/net/docker0").exists(),
+        };
+        std::fs::create_dir_all(RUN_DIR).unwrap();
+        std::fs::write(
+            Self::file(),
+            format!(
+                "ip_forward={}\nforward_policy={}\ndocker0={}\n",
+                state.ip_forward, state.forward_policy, state.docker0
+            ),
+        )
+        .unwrap();
+        state
     }
 
     fn restore(&self) {
-        if let Some(policy) = &self.policy {
+        if !self.forward_policy.is_empty() {
             let _ = Command::new("iptables")
-                .args(["-t", "filter", "-P", "FORWARD", policy])
+                .args(["-t", "filter", "-P", "FORWARD", &self.forward_policy])
                 .status();
         }
         if !self.ip_forward.is_empty() {
             let _ = std::fs::write("/proc/sys/net/ipv4/ip_forward", &self.ip_forward);
         }
+        if !self.docker0 && Path::new("/sys/class/net/docker0").exists() {
+            let _ = Command::new("ip")
+                .args(["link", "delete", "docker0"])
+                .status();
+        }
+        let _ = std::fs::remove_file(Self::file());
     }
 }
 
