@@ -48,13 +48,6 @@ impl Deployment<'_> {
         out
     }
 
-    /// `dtops provision` converged: nothing failed.
-    fn provision(&self) -> String {
-        let out = self.web.provision(&[]);
-        assert!(out.contains(", 0 failed"), "{out}");
-        out
-    }
-
     /// `docker compose ARGS` for the deployed project, exactly as dtops addresses it.
     fn compose(&self, args: &[&str]) -> Output {
         let sandbox = &self.web.sandbox;
@@ -76,7 +69,14 @@ impl Deployment<'_> {
         stdout(&out)
     }
 
-    /// Service name -> (state, health) from `docker compose ps`.
+    /// `uid:gid mode` of /run/secrets/NAME as the api container sees it.
+    fn secret_in_api(&self, name: &str) -> String {
+        let path = format!("/run/secrets/{name}");
+        let stat = self.compose_ok(&["exec", "-T", "api", "stat", "-c", "%u:%g %a", &path]);
+        stat.trim().to_string()
+    }
+
+    /// (service, state, health) of each container of the project, from `docker compose ps`.
     fn services(&self) -> Vec<(String, String, String)> {
         let out = self.compose_ok(&["ps", "--all", "--format", "json"]);
         let mut services: Vec<_> = out
@@ -113,54 +113,6 @@ impl Deployment<'_> {
             assert!(Instant::now() < deadline, "not healthy: {services:?}");
             std::thread::sleep(Duration::from_secs(1));
         }
-    }
-
-    fn admin_args(&self) -> Vec<String> {
-        vec![
-            "--admin-url".into(),
-            format!("http://127.0.0.1:{}", self.web.sandbox.api_port),
-            "--token-file".into(),
-            self.web
-                .sandbox
-                .path(&format!("{ROOT}/secrets/admin_token"))
-                .display()
-                .to_string(),
-        ]
-    }
-
-    /// `dtops ARGS --admin-url <the published port> --token-file <the box's token>`.
-    fn admin(&self, args: &[&str]) -> String {
-        let out = dtops().args(args).args(self.admin_args()).output().unwrap();
-        assert!(out.status.success(), "dtops {args:?}:\n{}", text(&out));
-        stdout(&out)
-    }
-
-    fn mint(&self, email: &str) -> String {
-        self.admin(&[
-            "mint",
-            "--name",
-            "Compose Buyer",
-            "--email",
-            email,
-            "--tier",
-            "core",
-        ])
-        .trim()
-        .to_string()
-    }
-
-    /// The licenses' emails, sorted.
-    fn emails(&self) -> Vec<String> {
-        let list: serde_json::Value =
-            serde_json::from_str(&self.admin(&["licenses", "--json"])).unwrap();
-        let mut emails: Vec<String> = list
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|l| l["email"].as_str().unwrap().to_string())
-            .collect();
-        emails.sort();
-        emails
     }
 
     /// The project's containers, in any state (works without compose.yml too).
@@ -236,10 +188,9 @@ fn compose_runtime_end_to_end() {
     let started = Instant::now();
     let engine = DockerEngine::start();
     let web = WebSandbox::start_compose(engine.env(), |text| {
-        text.replace(
-            "image = \"postgres:16-alpine\"",
-            &format!("image = \"{POSTGRES_IMAGE}\""),
-        )
+        let production = "image = \"postgres:16-alpine\"";
+        assert!(text.contains(production), "site.toml: no {production}");
+        text.replace(production, &format!("image = \"{POSTGRES_IMAGE}\""))
     });
     let sandbox = &web.sandbox;
     let b = Deployment {
@@ -255,7 +206,11 @@ fn compose_runtime_end_to_end() {
         "{out}"
     );
     sandbox.checkout_app();
-    let first = b.provision();
+    let first = web.provision(&[]);
+    let secrets: Vec<String> = ["pg_password", "admin_token", "license_privkey"]
+        .iter()
+        .map(|n| b.secret(n))
+        .collect();
     for line in [
         "changed  api image: built datatools-license-api:latest",
         "changed  containers: started postgres and api (docker compose)",
@@ -291,16 +246,7 @@ fn compose_runtime_end_to_end() {
         "10001"
     );
     for name in ["pg_password", "admin_token", "license_privkey"] {
-        let stat = b.compose_ok(&[
-            "exec",
-            "-T",
-            "api",
-            "stat",
-            "-c",
-            "%u:%g %a",
-            &format!("/run/secrets/{name}"),
-        ]);
-        assert_eq!(stat.trim(), "10001:10001 400", "{name}");
+        assert_eq!(b.secret_in_api(name), "10001:10001 400", "{name}");
     }
     // The named volume holds the data; both ports are published on 127.0.0.1 only.
     assert_eq!(
@@ -337,7 +283,7 @@ fn compose_runtime_end_to_end() {
     assert_eq!(web.https(LICENSES, "/internal/licenses").0, 404);
 
     // dtops mint through the published port; the blob verifies against the box's key.
-    let blob = b.mint("first@example.com");
+    let blob = sandbox.mint("first@example.com");
     let verified = dtops()
         .args(["verify", &blob, "--pubkey", &b.pubkey()])
         .output()
@@ -376,16 +322,7 @@ fn compose_runtime_end_to_end() {
     assert!(out.contains("recorded as event"), "{out}");
     assert!(!out.contains("pm-compose-e2e-token"), "{out}");
     for name in ["postmark_token", "gumroad_secret"] {
-        let stat = b.compose_ok(&[
-            "exec",
-            "-T",
-            "api",
-            "stat",
-            "-c",
-            "%u:%g %a",
-            &format!("/run/secrets/{name}"),
-        ]);
-        assert_eq!(stat.trim(), "10001:10001 400", "{name}");
+        assert_eq!(b.secret_in_api(name), "10001:10001 400", "{name}");
     }
     let secret = b.secret("gumroad_secret");
     // Unknown to products.toml (it lists no Gumroad product yet), so the worker fails it with
@@ -405,9 +342,13 @@ fn compose_runtime_end_to_end() {
     assert_eq!(code, 404);
     let deadline = Instant::now() + Duration::from_secs(30);
     let event = loop {
-        let events: serde_json::Value =
-            serde_json::from_str(&b.admin(&["events", "--sale", "compose-e2e-sale-1", "--json"]))
-                .unwrap();
+        let events: serde_json::Value = serde_json::from_str(&sandbox.admin(&[
+            "events",
+            "--sale",
+            "compose-e2e-sale-1",
+            "--json",
+        ]))
+        .unwrap();
         let events = events.as_array().unwrap().clone();
         assert_eq!(events.len(), 1, "{events:?}");
         let status = events[0]["status"].as_str().unwrap().to_string();
@@ -425,7 +366,7 @@ fn compose_runtime_end_to_end() {
             .contains("unknown product \"compose-e2e-product\""),
         "{event}"
     );
-    assert_eq!(b.emails(), ["first@example.com"]);
+    assert_eq!(sandbox.emails(), ["first@example.com"]);
 
     // Backups through `docker compose exec`: a verified file; restore shows its rows.
     let out = b.dtops_ok(&["backup"]);
@@ -445,13 +386,13 @@ fn compose_runtime_end_to_end() {
     // The cutover's test ping and the sale.
     assert_eq!(rows(&out, "public.gumroad_events"), 2, "{out}");
     // Into the live database: a license minted after the backup is gone again.
-    b.mint("after-backup@example.com");
-    assert_eq!(b.emails().len(), 2);
+    sandbox.mint("after-backup@example.com");
+    assert_eq!(sandbox.emails().len(), 2);
     let name = file.file_name().unwrap().to_str().unwrap().to_string();
     b.dtops_refused(&["restore", &name, "--into-live"]);
     let out = b.dtops_ok(&["restore", &name, "--into-live", "--yes"]);
     assert!(out.contains("the api is healthy"), "{out}");
-    assert_eq!(b.emails(), ["first@example.com"]);
+    assert_eq!(sandbox.emails(), ["first@example.com"]);
     eprintln!("compose_e2e: backups done at {:?}", started.elapsed());
 
     // Rollbacks: the data-loss guards refuse without their flags and keep everything.
@@ -471,8 +412,8 @@ fn compose_runtime_end_to_end() {
     assert!(b.volume_exists());
     let out = b.dtops_refused(&["rollback", "files", "--delete-secrets"]);
     assert!(out.contains("database volume exists"), "{out}");
-    b.provision();
-    assert_eq!(b.emails(), ["first@example.com"]);
+    web.provision(&[]);
+    assert_eq!(sandbox.emails(), ["first@example.com"]);
 
     // rollback all without --yes keeps the volume (and backups and secrets); the box comes back
     // once the checkout is cloned again.
@@ -483,8 +424,8 @@ fn compose_runtime_end_to_end() {
     let out = b.dtops_refused(&["provision"]);
     assert!(out.contains("FAILED  api image"), "{out}");
     sandbox.checkout_app();
-    b.provision();
-    assert_eq!(b.emails(), ["first@example.com"]);
+    web.provision(&[]);
+    assert_eq!(sandbox.emails(), ["first@example.com"]);
 
     // rollback all --yes: a fresh verified backup, then the volume goes; provision makes an
     // empty database, and `restore latest --into-live` brings the rows back.
@@ -496,10 +437,17 @@ fn compose_runtime_end_to_end() {
     assert!(!b.volume_exists());
     assert_eq!(b.containers(), Vec::<String>::new());
     sandbox.checkout_app();
-    b.provision();
-    assert!(b.emails().is_empty());
+    web.provision(&[]);
+    assert!(sandbox.emails().is_empty());
     b.dtops_ok(&["restore", "latest", "--into-live", "--yes"]);
-    assert_eq!(b.emails(), ["first@example.com"]);
+    assert_eq!(sandbox.emails(), ["first@example.com"]);
+    // Through all of it the secrets were kept, never regenerated.
+    for (name, before) in ["pg_password", "admin_token", "license_privkey"]
+        .iter()
+        .zip(&secrets)
+    {
+        assert_eq!(&b.secret(name), before, "{name}");
+    }
     eprintln!("compose_e2e: rollbacks done at {:?}", started.elapsed());
 
     // A second provision changes nothing: every step ok, no file touched, nothing restarted.
@@ -510,7 +458,7 @@ fn compose_runtime_end_to_end() {
         started_at("datatools-api"),
         started_at("datatools-postgres"),
     );
-    let again = b.provision();
+    let again = web.provision(&[]);
     assert!(again.contains(" 0 changed, 0 failed"), "{again}");
     assert_eq!(sandbox.snapshot(), before, "the second run touched files");
     assert_eq!(

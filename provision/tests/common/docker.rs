@@ -27,12 +27,25 @@ pub const DATA_ROOT: &str = "/var/lib/datatools-docker-test";
 /// The daemon's exec root, pidfile, socket, log, config file and client config.
 pub const RUN_DIR: &str = "/run/datatools-docker-test";
 const LOCK: &str = "/run/lock/datatools-docker-test.lock";
-/// docker0's address and the pool compose networks come from: outside 172.17-172.30 (Docker's
-/// defaults) and 192.168/16, 10/8 (the usual LANs and cloud VPCs).
+/// docker0's address and the pool compose networks come from: the top of 172.16/12, which
+/// Docker's own defaults (from 172.17) reach last and the usual LANs and cloud VPCs (10/8,
+/// 192.168/16) do not use.
 const BRIDGE_IP: &str = "172.31.250.1/24";
 const ADDRESS_POOL: &str = "base=172.31.240.0/21,size=24";
-/// Every address our daemon hands out, for the iptables cleanup.
-const OUR_NETS: [&str; 2] = ["172.31.250.", "172.31.24"];
+
+/// Whether `word` (from an iptables rule) is an address in BRIDGE_IP's or ADDRESS_POOL's range.
+fn is_our_address(word: &str) -> bool {
+    let Some(rest) = word.strip_prefix("172.31.") else {
+        return false;
+    };
+    let third: u8 = rest
+        .split(['.', '/'])
+        .next()
+        .unwrap_or("")
+        .parse()
+        .unwrap_or(0);
+    third == 250 || (240..248).contains(&third)
+}
 
 pub const BASE_IMAGE: &str = "debian:bookworm-slim";
 /// A truthful tag: this is not postgres:16-alpine (tests/docker/postgres/Dockerfile).
@@ -584,43 +597,40 @@ fn iptables_rules(table: &str) -> Vec<String> {
 /// The rules dockerd put into the built-in chains (jumps to its DOCKER* chains, docker0's
 /// rules, masquerading for our ranges) are deleted, then its DOCKER* chains flushed and removed.
 fn remove_iptables_rules() {
+    let iptables = |table: &str, args: &[&str]| {
+        let _ = Command::new("iptables")
+            .args(["-t", table])
+            .args(args)
+            .status();
+    };
     for table in ["nat", "filter"] {
+        let mut chains = Vec::new();
         for rule in iptables_rules(table) {
+            if let Some(chain) = rule.strip_prefix("-N ").filter(|c| c.starts_with("DOCKER")) {
+                chains.push(chain.to_string());
+            }
             let Some(spec) = rule.strip_prefix("-A ") else {
                 continue;
             };
             let words = split_rule(spec);
-            let chain = words.first().map(String::as_str).unwrap_or_default();
-            let ours = chain.starts_with("DOCKER")
-                || words.iter().any(|w| {
-                    w.starts_with("DOCKER")
-                        || w == "docker0"
-                        || OUR_NETS.iter().any(|net| w.starts_with(net))
-                });
-            if ours && !chain.starts_with("DOCKER") {
-                let _ = Command::new("iptables")
-                    .args(["-t", table, "-D"])
-                    .args(&words)
-                    .status();
+            // Rules inside DOCKER* chains go with their chains.
+            if words[0].starts_with("DOCKER") {
+                continue;
+            }
+            if words
+                .iter()
+                .any(|w| w.starts_with("DOCKER") || w == "docker0" || is_our_address(w))
+            {
+                let words: Vec<&str> = words.iter().map(String::as_str).collect();
+                iptables(table, &[&["-D"], words.as_slice()].concat());
             }
         }
-        for rule in iptables_rules(table) {
-            if let Some(chain) = rule.strip_prefix("-N ") {
-                if chain.starts_with("DOCKER") {
-                    let _ = Command::new("iptables")
-                        .args(["-t", table, "-F", chain])
-                        .status();
-                }
-            }
+        // Flushed first: DOCKER-ISOLATION-STAGE-1 jumps to -STAGE-2, which cannot go before.
+        for chain in &chains {
+            iptables(table, &["-F", chain]);
         }
-        for rule in iptables_rules(table) {
-            if let Some(chain) = rule.strip_prefix("-N ") {
-                if chain.starts_with("DOCKER") {
-                    let _ = Command::new("iptables")
-                        .args(["-t", table, "-X", chain])
-                        .status();
-                }
-            }
+        for chain in &chains {
+            iptables(table, &["-X", chain]);
         }
     }
 }

@@ -162,7 +162,7 @@ impl Sandbox {
             .arg(self.root())
             .args(["--runtime", self.runtime.flag()])
             .args(args)
-            .envs(self.env.iter().map(|(k, v)| (k, v)));
+            .envs(self.env.clone());
         command
     }
 
@@ -232,6 +232,44 @@ impl Sandbox {
             &app,
             &["commit", "--quiet", "--message", "the checkout under test"],
         );
+    }
+
+    /// `dtops ARGS --admin-url <the api's published port> --token-file <the box's token>`,
+    /// which must succeed; its stdout.
+    pub fn admin(&self, args: &[&str]) -> String {
+        let out = dtops()
+            .args(args)
+            .arg("--admin-url")
+            .arg(format!("http://127.0.0.1:{}", self.api_port))
+            .arg("--token-file")
+            .arg(self.path("/srv/datatools-license/secrets/admin_token"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "dtops {args:?}: {}", stderr(&out));
+        stdout(&out)
+    }
+
+    /// A core license for `email`, minted through the api: its blob.
+    pub fn mint(&self, email: &str) -> String {
+        self.admin(&[
+            "mint", "--name", "Buyer", "--tier", "core", "--email", email,
+        ])
+        .trim()
+        .to_string()
+    }
+
+    /// The licenses' emails (`dtops licenses --json`), sorted.
+    pub fn emails(&self) -> Vec<String> {
+        let list: serde_json::Value =
+            serde_json::from_str(&self.admin(&["licenses", "--json"])).unwrap();
+        let mut emails: Vec<String> = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["email"].as_str().unwrap().to_string())
+            .collect();
+        emails.sort();
+        emails
     }
 
     pub fn admin_token(&self) -> String {
