@@ -71,17 +71,7 @@ fn target_dir() -> PathBuf {
 
 /// `name` on PATH, or a panic that says how to get it.
 fn require(name: &str) -> PathBuf {
-    which::which(name).unwrap_or_else(|_| {
-        let context = if std::env::var_os("CI").is_some() {
-            "CI must install it before the tests run (scripts/test does)"
-        } else {
-            "the compose end-to-end test never passes without it"
-        };
-        panic!(
-            "`{name}` is missing: {context}. Run scripts/test as root (it installs docker.io and \
-             mmdebstrap), or `apt-get install -y docker.io mmdebstrap`"
-        )
-    })
+    super::require_package(name, "docker.io mmdebstrap")
 }
 
 fn text(output: &Output) -> String {
@@ -204,7 +194,9 @@ impl DockerEngine {
         };
         engine.wait_ready();
         timed("dockerd up", started);
-        engine.clear_leftovers();
+        if let Err(e) = engine.remove_containers_and_volumes() {
+            panic!("cannot clear what an earlier run left in the private dockerd: {e}");
+        }
         engine.prepare_images();
         engine
     }
@@ -261,24 +253,33 @@ impl DockerEngine {
         }
     }
 
-    /// Containers, volumes and networks of an earlier run that did not finish (a killed test):
-    /// with `restart: unless-stopped` they would hold the fixed container names and the ports.
-    fn clear_leftovers(&self) {
-        let containers = self.docker_ok(&["ps", "--all", "--quiet"]);
-        let containers: Vec<&str> = containers.split_whitespace().collect();
-        if !containers.is_empty() {
-            let mut args = vec!["rm", "--force", "--volumes"];
-            args.extend(&containers);
-            self.docker_ok(&args);
+    /// Removes every container (with its anonymous volumes), volume and network the daemon
+    /// holds; images and the build cache stay. At the start that is what a killed run left
+    /// (with `restart: unless-stopped` its containers would hold the fixed names and ports);
+    /// at the end, `compose down --volumes` for whatever the test left, without its files.
+    fn remove_containers_and_volumes(&self) -> Result<(), String> {
+        let run = |args: &[&str]| -> Result<String, String> {
+            let out = self.docker(args);
+            if out.status.success() {
+                Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+            } else {
+                Err(format!("docker {args:?}: {}", text(&out)))
+            }
+        };
+        for (list, remove) in [
+            (
+                &["ps", "--all", "--quiet"][..],
+                &["rm", "--force", "--volumes"][..],
+            ),
+            (&["volume", "ls", "--quiet"], &["volume", "rm", "--force"]),
+        ] {
+            let ids = run(list)?;
+            let ids: Vec<&str> = ids.split_whitespace().collect();
+            if !ids.is_empty() {
+                run(&[remove, ids.as_slice()].concat())?;
+            }
         }
-        let volumes = self.docker_ok(&["volume", "ls", "--quiet"]);
-        let volumes: Vec<&str> = volumes.split_whitespace().collect();
-        if !volumes.is_empty() {
-            let mut args = vec!["volume", "rm", "--force"];
-            args.extend(&volumes);
-            self.docker_ok(&args);
-        }
-        self.docker_ok(&["network", "prune", "--force"]);
+        run(&["network", "prune", "--force"]).map(|_| ())
     }
 
     fn image_exists(&self, image: &str) -> bool {
@@ -386,21 +387,9 @@ impl Drop for DockerEngine {
     fn drop(&mut self) {
         let started = Instant::now();
         if self.daemon.try_wait().ok().flatten().is_none() {
-            // `compose down --volumes` for whatever the test left, without needing its files.
-            let containers = self.docker(&["ps", "--all", "--quiet"]);
-            let ids = String::from_utf8_lossy(&containers.stdout).into_owned();
-            let ids: Vec<&str> = ids.split_whitespace().collect();
-            if !ids.is_empty() {
-                let mut args = vec!["rm", "--force", "--volumes"];
-                args.extend(&ids);
-                let _ = self.docker(&args);
+            if let Err(e) = self.remove_containers_and_volumes() {
+                eprintln!("docker.rs: cleanup: {e}");
             }
-            let volumes = self.docker(&["volume", "ls", "--quiet"]);
-            let volumes = String::from_utf8_lossy(&volumes.stdout).into_owned();
-            for volume in volumes.split_whitespace() {
-                let _ = self.docker(&["volume", "rm", "--force", volume]);
-            }
-            let _ = self.docker(&["network", "prune", "--force"]);
         }
         self.stop_daemon();
         if another_dockerd_runs() {
