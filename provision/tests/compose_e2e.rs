@@ -1,9 +1,10 @@
 //! The production path end to end: `dtops --runtime compose` in a `--root` sandbox against a
 //! private Docker engine (common/docker.rs): the api image built from app/Dockerfile, Postgres
 //! in a container (a local stand-in image: no registry here), file secrets owned by uid 10001,
-//! healthchecks, mint through the published port, the Gumroad webhook through a private nginx
-//! with a pebble certificate, backups and restores through `docker compose exec`, the rollbacks
-//! and their data-loss guards, and a second provision that changes nothing.
+//! healthchecks, mint through the published port, a key rotation (a replaced secret file behind
+//! a bind mount), the Gumroad webhook through a private nginx with a pebble certificate, backups
+//! and restores through `docker compose exec`, the rollbacks and their data-loss guards, and a
+//! second provision that changes nothing.
 //!
 //! One test, because compose.yml's container names are fixed (one stack per daemon); the
 //! engine's lock and the nextest test-group `docker-engine` serialize it against any other.
@@ -207,10 +208,6 @@ fn compose_runtime_end_to_end() {
     );
     sandbox.checkout_app();
     let first = web.provision(&[]);
-    let secrets: Vec<String> = ["pg_password", "admin_token", "license_privkey"]
-        .iter()
-        .map(|n| b.secret(n))
-        .collect();
     for line in [
         "changed  api image: built datatools-license-api:latest",
         "changed  containers: started postgres and api (docker compose)",
@@ -295,6 +292,32 @@ fn compose_runtime_end_to_end() {
         "{status}"
     );
 
+    // Key rotation replaces secrets/license_privkey (a new file, so a new inode behind the
+    // bind mount): the api signs with the new key once dtops has restarted it.
+    let old_key = b.pubkey();
+    b.dtops_ok(&["keys", "rotate"]);
+    let new_key = b.pubkey();
+    assert_ne!(new_key, old_key);
+    assert_eq!(b.secret_in_api("license_privkey"), "10001:10001 400");
+    let fresh = sandbox.mint("rotated@example.com");
+    let verify = |blob: &str, key: &str| {
+        dtops()
+            .args(["verify", blob, "--pubkey", key])
+            .output()
+            .unwrap()
+            .status
+            .success()
+    };
+    assert!(verify(&fresh, &new_key));
+    assert!(!verify(&fresh, &old_key));
+    assert!(verify(&blob, &old_key));
+    let buyers = sandbox.emails();
+    assert_eq!(buyers, ["first@example.com", "rotated@example.com"]);
+    let secrets: Vec<String> = ["pg_password", "admin_token", "license_privkey"]
+        .iter()
+        .map(|n| b.secret(n))
+        .collect();
+
     // The Gumroad webhook: cutover pr2 (the new secrets mounted into a recreated api), then a
     // delivery through nginx is stored and processed by the worker.
     let mut cutover = sandbox
@@ -366,7 +389,7 @@ fn compose_runtime_end_to_end() {
             .contains("unknown product \"compose-e2e-product\""),
         "{event}"
     );
-    assert_eq!(sandbox.emails(), ["first@example.com"]);
+    assert_eq!(sandbox.emails(), buyers);
 
     // Backups through `docker compose exec`: a verified file; restore shows its rows.
     let out = b.dtops_ok(&["backup"]);
@@ -382,17 +405,17 @@ fn compose_runtime_end_to_end() {
         0o600
     );
     let out = b.dtops_ok(&["restore", "latest"]);
-    assert_eq!(rows(&out, "public.licenses"), 1, "{out}");
+    assert_eq!(rows(&out, "public.licenses"), buyers.len() as u64, "{out}");
     // The cutover's test ping and the sale.
     assert_eq!(rows(&out, "public.gumroad_events"), 2, "{out}");
     // Into the live database: a license minted after the backup is gone again.
     sandbox.mint("after-backup@example.com");
-    assert_eq!(sandbox.emails().len(), 2);
+    assert_eq!(sandbox.emails().len(), buyers.len() + 1);
     let name = file.file_name().unwrap().to_str().unwrap().to_string();
     b.dtops_refused(&["restore", &name, "--into-live"]);
     let out = b.dtops_ok(&["restore", &name, "--into-live", "--yes"]);
     assert!(out.contains("the api is healthy"), "{out}");
-    assert_eq!(sandbox.emails(), ["first@example.com"]);
+    assert_eq!(sandbox.emails(), buyers);
     eprintln!("compose_e2e: backups done at {:?}", started.elapsed());
 
     // Rollbacks: the data-loss guards refuse without their flags and keep everything.
@@ -413,7 +436,7 @@ fn compose_runtime_end_to_end() {
     let out = b.dtops_refused(&["rollback", "files", "--delete-secrets"]);
     assert!(out.contains("database volume exists"), "{out}");
     web.provision(&[]);
-    assert_eq!(sandbox.emails(), ["first@example.com"]);
+    assert_eq!(sandbox.emails(), buyers);
 
     // rollback all without --yes keeps the volume (and backups and secrets); the box comes back
     // once the checkout is cloned again.
@@ -425,7 +448,7 @@ fn compose_runtime_end_to_end() {
     assert!(out.contains("FAILED  api image"), "{out}");
     sandbox.checkout_app();
     web.provision(&[]);
-    assert_eq!(sandbox.emails(), ["first@example.com"]);
+    assert_eq!(sandbox.emails(), buyers);
 
     // rollback all --yes: a fresh verified backup, then the volume goes; provision makes an
     // empty database, and `restore latest --into-live` brings the rows back.
@@ -440,8 +463,8 @@ fn compose_runtime_end_to_end() {
     web.provision(&[]);
     assert!(sandbox.emails().is_empty());
     b.dtops_ok(&["restore", "latest", "--into-live", "--yes"]);
-    assert_eq!(sandbox.emails(), ["first@example.com"]);
-    // Through all of it the secrets were kept, never regenerated.
+    assert_eq!(sandbox.emails(), buyers);
+    // Through backups, restores and rollbacks the secrets were kept, never regenerated.
     for (name, before) in ["pg_password", "admin_token", "license_privkey"]
         .iter()
         .zip(&secrets)
