@@ -10,30 +10,6 @@ use datatools_license::license::SigningKeyPair;
 
 const SECRETS: &str = "/srv/datatools-license/secrets";
 
-fn admin(sandbox: &Sandbox, args: &[&str]) -> String {
-    let out = dtops()
-        .args(args)
-        .arg("--admin-url")
-        .arg(format!("http://127.0.0.1:{}", sandbox.api_port))
-        .arg("--token-file")
-        .arg(sandbox.path(&format!("{SECRETS}/admin_token")))
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{args:?}: {}", stderr(&out));
-    stdout(&out)
-}
-
-fn mint(sandbox: &Sandbox, email: &str) -> String {
-    admin(
-        sandbox,
-        &[
-            "mint", "--name", "Buyer", "--tier", "core", "--email", email,
-        ],
-    )
-    .trim()
-    .to_string()
-}
-
 fn signing_key(sandbox: &Sandbox) -> SigningKeyPair {
     let seed = std::fs::read_to_string(sandbox.path(&format!("{SECRETS}/license_privkey")));
     SigningKeyPair::from_seed_hex(&seed.unwrap()).unwrap()
@@ -53,18 +29,13 @@ fn rotation_keeps_old_blobs_valid_and_reissues_every_active_license_with_the_new
     let sandbox = Sandbox::new();
     sandbox.provision();
     let old = signing_key(&sandbox);
-    let blobs = [
-        mint(&sandbox, "a@example.com"),
-        mint(&sandbox, "b@example.com"),
-    ];
-    mint(&sandbox, "c@example.com");
-    let listed: serde_json::Value = serde_json::from_str(&admin(
-        &sandbox,
-        &["licenses", "--json", "--email", "c@example.com"],
-    ))
-    .unwrap();
+    let blobs = [sandbox.mint("a@example.com"), sandbox.mint("b@example.com")];
+    sandbox.mint("c@example.com");
+    let listed: serde_json::Value =
+        serde_json::from_str(&sandbox.admin(&["licenses", "--json", "--email", "c@example.com"]))
+            .unwrap();
     let revoked_key = listed[0]["license_key"].as_str().unwrap().to_string();
-    admin(&sandbox, &["revoke", &revoked_key]);
+    sandbox.admin(&["revoke", &revoked_key]);
 
     let out = sandbox.dtops(&["keys", "rotate", "--window-days", "30", "--reissue"]);
     let text = format!("{}{}", stdout(&out), stderr(&out));
@@ -104,7 +75,7 @@ fn rotation_keeps_old_blobs_valid_and_reissues_every_active_license_with_the_new
 
     // Every active license now carries the new key id; the revoked one is left alone.
     let all: serde_json::Value =
-        serde_json::from_str(&admin(&sandbox, &["licenses", "--json"])).unwrap();
+        serde_json::from_str(&sandbox.admin(&["licenses", "--json"])).unwrap();
     for license in all.as_array().unwrap() {
         let blob = license["blob"].as_str().unwrap();
         if license["license_key"] == revoked_key.as_str() {
@@ -116,7 +87,7 @@ fn rotation_keeps_old_blobs_valid_and_reissues_every_active_license_with_the_new
         assert!(valid, "{shown}");
     }
     // New mints use the new key.
-    let fresh = mint(&sandbox, "d@example.com");
+    let fresh = sandbox.mint("d@example.com");
     assert!(verify(&fresh, &[new.public_hex()]).0);
 
     // Converged: a provision changes nothing; a second rotation keeps both older keys trusted.
