@@ -8,6 +8,7 @@ reference implementation (app/src/license/blob.rs and feed.rs).
     pip install cryptography
     python3 docs/verify_example.py                 # runs every vector, exits non-zero on a mismatch
     python3 docs/verify_example.py path/to/vectors.json [more.json ...]   # DTLIC2 or DTREV1 files
+    python3 docs/verify_example.py --pubkey HEX[,HEX] 'DTLIC2:...'        # checks one blob now
 """
 
 import base64
@@ -359,8 +360,24 @@ def run_vectors(path):
     return failures == 0
 
 
+def check_one(blob, public_keys):
+    """Verifies one blob against `public_keys` (hex) now; prints what it says; 0 when valid."""
+    import time
+
+    try:
+        license = verify(blob.strip(), trusted_keys(public_keys), int(time.time()))
+    except VerifyError as e:
+        print(f"INVALID ({e.code}): {e}")
+        return 1
+    print(f"VALID: {json.dumps(license, sort_keys=True)}")
+    return 0
+
+
 if __name__ == "__main__":
     here = Path(__file__).parent
-    paths = sys.argv[1:] or [here / "license-vectors.json", here / "revocation-vectors.json"]
+    args = sys.argv[1:]
+    if args[:1] == ["--pubkey"] and len(args) == 3:
+        sys.exit(check_one(args[2], args[1].split(",")))
+    paths = args or [here / "license-vectors.json", here / "revocation-vectors.json"]
     results = [run_vectors(path) for path in paths]
     sys.exit(0 if all(results) else 1)

@@ -76,12 +76,14 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Completes on SIGTERM (docker stop) or SIGINT (Ctrl-C).
+/// Completes on SIGTERM (docker stop), SIGINT (Ctrl-C) or SIGHUP (its terminal closed).
 pub async fn shutdown_signal() {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = signal(SignalKind::terminate()).expect("can install a SIGTERM handler");
+    let mut hangup = signal(SignalKind::hangup()).expect("can install a SIGHUP handler");
     tokio::select! {
         _ = term.recv() => {}
+        _ = hangup.recv() => {}
         _ = tokio::signal::ctrl_c() => {}
     }
     tracing::info!("shutdown requested; finishing in-flight requests");

@@ -301,7 +301,8 @@ pub struct RotateArgs {
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// The DTLIC2 blob, or `-` to read it from standard input.
+    /// The DTLIC2 blob (as pasted from an email: line breaks and `> ` quoting are fine), a file
+    /// holding it (the email's attachment), or `-` to read it from standard input.
     pub blob: String,
     /// A trusted public key (64 hex characters); repeat or comma-separate during a rotation.
     #[arg(

@@ -35,6 +35,9 @@ mod owner;
 mod poll;
 /// Running external programs, with errors that carry their output.
 mod process;
+/// Live progress: the running step, its elapsed time, a long command's output (a spinner on a
+/// terminal, plain lines in a pipe).
+mod progress;
 /// site.toml -> the files dtops manages (compose.yml, .env, ...), with their host path, owner,
 /// mode; pure (nothing here touches the host).
 mod render;

@@ -18,7 +18,11 @@ pub fn until<T, E>(
         match attempt() {
             Ok(done) => return Ok(done),
             Err(last) if Instant::now() >= deadline => return Err(last),
-            Err(_) => std::thread::sleep(every),
+            Err(_) => {
+                // A wait is a long command too: the running step shows it is alive.
+                crate::progress::tick();
+                std::thread::sleep(every)
+            }
         }
     }
 }

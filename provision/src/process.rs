@@ -11,6 +11,9 @@ pub struct CommandLine {
     pub env: Vec<(String, String)>,
     /// Bytes for standard input (how secrets reach a program: never on its command line).
     pub stdin: Option<Vec<u8>>,
+    /// Show its output live under the running step (`progress`): long commands such as
+    /// apt-get, an image build, certbot, a backup.
+    pub stream: bool,
 }
 
 impl CommandLine {
@@ -49,6 +52,12 @@ impl CommandLine {
         self
     }
 
+    /// Shows the command's output live while it runs (its output is still kept for errors).
+    pub fn streamed(mut self) -> Self {
+        self.stream = true;
+        self
+    }
+
     /// Runs to completion; a non-zero exit is a [`ProcessError`].
     pub fn run(&self) -> Result<Output, ProcessError> {
         let output = self.run_unchecked()?;
@@ -72,10 +81,7 @@ impl CommandLine {
             stdout: String::new(),
             stderr: "empty command line".into(),
         })?;
-        let mut expression = duct::cmd(program, args)
-            .stdout_capture()
-            .stderr_capture()
-            .unchecked();
+        let mut expression = duct::cmd(program, args).unchecked();
         for (name, value) in &self.env {
             expression = expression.env(name, value);
         }
@@ -83,7 +89,14 @@ impl CommandLine {
             Some(bytes) => expression.stdin_bytes(bytes.clone()),
             None => expression.stdin_null(),
         };
-        let output = expression.run().map_err(|e| ProcessError {
+        let output = if self.stream {
+            run_streamed(expression)
+        } else {
+            // Quiet, but maybe long (a backup, a dump): the step still shows it is alive.
+            let _ticker = crate::progress::Ticker::start();
+            expression.stdout_capture().stderr_capture().run()
+        };
+        let output = output.map_err(|e| ProcessError {
             command: self.to_string(),
             status: "could not start".into(),
             stdout: String::new(),
@@ -104,6 +117,43 @@ impl CommandLine {
             stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
         })
     }
+}
+
+/// Runs `expression` with its output (stderr merged into stdout, as a terminal shows it) shown
+/// line by line under the running step, and kept. Output is lossy UTF-8.
+fn run_streamed(expression: duct::Expression) -> std::io::Result<std::process::Output> {
+    use std::io::BufRead;
+    let handle = expression.stderr_to_stdout().reader()?;
+    let ticker = crate::progress::Ticker::start();
+    let mut kept = Vec::new();
+    let mut reader = std::io::BufReader::new(&handle);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        if reader.read_until(b'\n', &mut line)? == 0 {
+            break;
+        }
+        kept.extend_from_slice(&line);
+        // Progress lines of apt/docker end in \r: show the last state of each.
+        let text = String::from_utf8_lossy(&line);
+        if let Some(last) = text
+            .split('\r')
+            .map(str::trim)
+            .rfind(|part| !part.is_empty())
+        {
+            crate::progress::line(last);
+        }
+    }
+    drop(ticker);
+    let status = handle
+        .try_wait()?
+        .map(|o| o.status)
+        .ok_or_else(|| std::io::Error::other("the command did not finish"))?;
+    Ok(std::process::Output {
+        status,
+        stdout: kept,
+        stderr: Vec::new(),
+    })
 }
 
 /// The command line as the operator would type it (quoted where needed). Environment values and

@@ -91,3 +91,19 @@ fn dev_on_a_busy_port_says_to_pick_another() {
     let err = stderr(&output);
     assert!(err.contains(&port) && err.contains("--port"), "{err}");
 }
+
+/// Closing the terminal `dtops dev` runs in (SIGHUP) stops it cleanly too: no cluster, no token
+/// left behind.
+#[test]
+fn dev_cleans_up_on_sighup() {
+    let mut server = DevServer::start();
+    let token_dir = server.token_file.parent().unwrap().to_path_buf();
+    assert!(server.cluster_dir.is_dir());
+    let status = server.signal("-HUP");
+    assert!(status.success(), "SIGHUP is a clean stop: {status}");
+    assert!(
+        !server.cluster_dir.exists(),
+        "the cluster directory is deleted"
+    );
+    assert!(!token_dir.exists(), "the token directory is deleted");
+}

@@ -142,3 +142,70 @@ fn verify_reports_valid_expired_and_each_kind_of_invalid() {
     let piped = child.wait_with_output().unwrap();
     assert!(piped.status.success(), "{}", stdout(&piped));
 }
+
+/// A blob as a buyer forwards it: wrapped by their mail client (and quoted in a reply), or the
+/// email's attachment saved to a file. The wrapping is undone; a changed character still fails.
+#[test]
+fn verify_takes_a_wrapped_blob_and_a_file() {
+    let key = SigningKeyPair::generate();
+    let blob = sample_blob(&key);
+    let at = "2026-06-01T00:00:00Z";
+    let run = |arg: &str| {
+        dtops()
+            .args(["verify", arg, "--pubkey", &key.public_hex(), "--at", at])
+            .output()
+            .unwrap()
+    };
+    let wrapped: String = blob
+        .as_bytes()
+        .chunks(72)
+        .map(|c| format!("> {}\n", String::from_utf8_lossy(c)))
+        .collect();
+    let reply = format!("On Monday you wrote:\n> Your license:\n>\n{wrapped}>\n> Thanks\n");
+    let ok = run(&reply);
+    assert!(ok.status.success(), "{}", stdout(&ok));
+    assert!(stdout(&ok).contains("VALID"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("datatools-license.txt");
+    std::fs::write(&file, format!("{blob}\n")).unwrap();
+    let from_file = run(file.to_str().unwrap());
+    assert!(from_file.status.success(), "{}", stdout(&from_file));
+    assert!(stdout(&from_file).contains("email:       ada@example.com"));
+
+    // Forgiving the wrapping is not forgiving the content.
+    let broken = reply.replacen("DTLIC2:eyJ", "DTLIC2:eyK", 1);
+    let bad = run(&broken);
+    assert_eq!(bad.status.code(), Some(1), "{}", stdout(&bad));
+    assert!(stdout(&bad).contains("INVALID"), "{}", stdout(&bad));
+}
+
+/// docs/verify_example.py checks one blob given on its command line, as `dtops verify` does.
+#[test]
+fn the_python_example_verifies_a_blob_argument() {
+    let key = SigningKeyPair::generate();
+    let license = License {
+        license_key: "ABCDEF-GHJKMN-PQRSTV-WXYZ01".parse::<LicenseKey>().unwrap(),
+        name: "Ada".into(),
+        email: "ada@example.com".into(),
+        tier: "core".into(),
+        issued_at: Utc::now() - chrono::Duration::days(1),
+        term: Term::Perpetual,
+        source: "manual".into(),
+        key_id: key.key_id(),
+    };
+    let blob = license::sign(&license, &key);
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/verify_example.py");
+    let run = |blob: &str| {
+        std::process::Command::new("python3")
+            .args([script, "--pubkey", &key.public_hex(), blob])
+            .output()
+            .unwrap()
+    };
+    let ok = run(&blob);
+    assert!(ok.status.success(), "{}{}", stdout(&ok), stderr(&ok));
+    assert!(stdout(&ok).contains("VALID") && stdout(&ok).contains("ada@example.com"));
+    let bad = run(&blob.replacen("DTLIC2:eyJ", "DTLIC2:eyK", 1));
+    assert_eq!(bad.status.code(), Some(1), "{}", stdout(&bad));
+    assert!(stdout(&bad).contains("INVALID"), "{}", stdout(&bad));
+}

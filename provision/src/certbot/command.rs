@@ -98,7 +98,8 @@ pub fn certonly(env: &Env, server: &str, force_renewal: bool) -> CommandLine {
     if force_renewal {
         command = command.arg("--force-renewal");
     }
-    command
+    // Talking to the CA takes a while: its progress is shown live.
+    command.streamed()
 }
 
 /// `certbot delete --cert-name NAME`.

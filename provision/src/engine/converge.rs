@@ -9,10 +9,12 @@ use super::step::{Check, Plan, Step, Task, Verdict};
 /// Runs `tasks` in order, recording each outcome; `false` when one failed (the rest did not run).
 pub fn converge(ctx: &Ctx, tasks: &[Task], report: &mut Report) -> bool {
     for task in tasks {
+        crate::progress::step_started(&task.name());
         let outcome = match task {
             Task::Step(step) => run_step(ctx, step.as_ref()),
             Task::Check(check) => run_check(ctx, check.as_ref()),
         };
+        crate::progress::step_finished();
         let failed = matches!(outcome, Outcome::Failed(_));
         report.record(&task.name(), outcome);
         if failed {

@@ -46,9 +46,9 @@ pub fn compose_op(env: &Env, op: ComposeOp) -> CommandLine {
     let base = compose_command(env);
     match op {
         ComposeOp::Config => base.args(["config", "--quiet"]),
-        ComposeOp::Build => base.args(["build", "api"]),
+        ComposeOp::Build => base.args(["build", "api"]).streamed(),
         ComposeOp::RunningServices => base.args(["ps", "--status", "running", "--services"]),
-        ComposeOp::Up => base.args(["up", "--detach"]),
+        ComposeOp::Up => base.args(["up", "--detach"]).streamed(),
         ComposeOp::RestartApi => base.args(["restart", "api"]),
         ComposeOp::StopApi => base.args(["stop", "api"]),
         ComposeOp::Migrate => base.args(["run", "--rm", "--no-deps", "api", "migrate"]),

@@ -50,11 +50,12 @@ impl Step for PackagesStep {
         let missing = Self::missing(ctx)?;
         ctx.env
             .host
-            .run(&CommandLine::new(["apt-get", "update", "-q"]))?;
+            .run(&CommandLine::new(["apt-get", "update", "-q"]).streamed())?;
         ctx.env.host.run(
             &CommandLine::new(["apt-get", "install", "-y", "-q", "--no-install-recommends"])
                 .args(&missing)
-                .env("DEBIAN_FRONTEND", "noninteractive"),
+                .env("DEBIAN_FRONTEND", "noninteractive")
+                .streamed(),
         )?;
         Ok(format!("installed {}", missing.join(", ")))
     }

@@ -143,8 +143,13 @@ impl DevServer {
     }
 
     pub fn terminate(&mut self) -> std::process::ExitStatus {
+        self.signal("-TERM")
+    }
+
+    /// Sends `signal` (e.g. `-HUP`) and waits for the process to end.
+    pub fn signal(&mut self, signal: &str) -> std::process::ExitStatus {
         let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
+            .args([signal, &self.child.id().to_string()])
             .status();
         self.child.wait().unwrap()
     }

@@ -1,6 +1,7 @@
 //! `dtops verify`: decode and check a blob offline, as the desktop app would.
 
-use std::io::Read;
+mod input;
+
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -22,15 +23,14 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
             .with_timezone(&Utc),
         None => Utc::now(),
     };
-    let blob = if args.blob == "-" {
-        let mut text = String::new();
-        std::io::stdin().read_to_string(&mut text)?;
-        text
-    } else {
-        args.blob.clone()
+    let text = input::text_of(&args.blob)?;
+    // A blob pasted from an email arrives wrapped (and maybe quoted): that much is undone;
+    // inside, nothing is forgiven.
+    let Some(blob) = input::blob_in(&text) else {
+        println!("INVALID (wrong_prefix): no DTLIC2: blob in the input");
+        return Ok(ExitCode::FAILURE);
     };
-    // Pasted blobs often carry a newline or spaces around them; inside, nothing is forgiven.
-    let blob = blob.trim();
+    let blob = blob.as_str();
 
     let decoded = match license::verify_signature(blob, &trusted) {
         Ok(decoded) => decoded,
