@@ -16,6 +16,9 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// The help heading of the flags tests and sandboxes use (an operator rarely needs them).
+const TESTING: &str = "Sandbox and testing (rarely needed on the box)";
+
 /// Options every host-facing command shares.
 #[derive(Debug, Clone, Args)]
 pub struct GlobalArgs {
@@ -23,17 +26,17 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = "DTOPS_SITE", value_name = "FILE")]
     pub site: Option<PathBuf>,
     /// Relocate every host path under DIR (a sandbox; the same code path as a real run).
-    #[arg(long, global = true, value_name = "DIR")]
+    #[arg(long, global = true, value_name = "DIR", help_heading = TESTING)]
     pub root: Option<PathBuf>,
     /// Use templates from DIR instead of the built-in ones (files missing there fall back).
-    #[arg(long, global = true, value_name = "DIR", env = "DTOPS_TEMPLATES")]
+    #[arg(long, global = true, value_name = "DIR", env = "DTOPS_TEMPLATES", help_heading = TESTING)]
     pub templates: Option<PathBuf>,
     /// How to run the stack: docker compose (production), or native processes where no Docker
     /// engine exists (tests, CI).
-    #[arg(long, global = true, value_enum, default_value_t = RuntimeKind::Compose, env = "DTOPS_RUNTIME")]
+    #[arg(long, global = true, value_enum, default_value_t = RuntimeKind::Compose, env = "DTOPS_RUNTIME", help_heading = TESTING)]
     pub runtime: RuntimeKind,
     /// The `datatools-license` binary the native runtime starts (default: next to dtops).
-    #[arg(long, global = true, value_name = "FILE", env = "DTOPS_NATIVE_BIN")]
+    #[arg(long, global = true, value_name = "FILE", env = "DTOPS_NATIVE_BIN", hide = true)]
     pub native_bin: Option<PathBuf>,
 }
 
@@ -100,15 +103,16 @@ pub enum Command {
     /// Restore a backup into a scratch database and show every table's row count and checksum;
     /// with --into-live --yes, replace the live database with it.
     Restore(RestoreArgs),
-    /// Cap Docker's container logs in /etc/docker/daemon.json (runbook §9), keeping every other
-    /// setting there. Docker reads it only when restarted, which restarts every container on
-    /// the box: that happens only with --restart-docker.
+    /// Cap Docker's container logs in /etc/docker/daemon.json (ADMIN.md, "Backups": log
+    /// rotation), keeping every other setting there. Docker reads it only when restarted, which
+    /// restarts every container on the box: that happens only with --restart-docker.
     DockerLogs {
         /// Restart Docker now (every container on the box restarts; pick a quiet moment).
         #[arg(long)]
         restart_docker: bool,
     },
-    /// Render every file dtops manages (compose.yml, .env, ...) from site.toml into DIR.
+    /// Render every file dtops manages (compose.yml, .env, ...) from site.toml into the
+    /// directory given by --out, to read or diff them; nothing on the host changes.
     Render {
         /// Output directory (created if missing); files are written as relative paths mirroring
         /// their place on the host.

@@ -34,6 +34,8 @@ mod owner;
 /// Waiting with a deadline (reloads, health, locks, processes).
 mod poll;
 /// Running external programs, with errors that carry their output.
+/// `dtops --help` with the commands grouped by where they run.
+mod help;
 mod process;
 /// Live progress: the running step, its elapsed time, a long command's output (a spinner on a
 /// terminal, plain lines in a pipe).
@@ -52,11 +54,15 @@ mod steps;
 
 use std::process::ExitCode;
 
-use clap::Parser;
 
 /// Parses the command line, runs the subcommand, and turns its error into a message and exit code.
 pub fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    use clap::{CommandFactory, FromArgMatches};
+    let matches = help::grouped(cli::Cli::command()).get_matches();
+    let cli = match cli::Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     match commands::run(cli) {
         Ok(code) => code,
         Err(e) => {
