@@ -36,7 +36,13 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_enum, default_value_t = RuntimeKind::Compose, env = "DTOPS_RUNTIME", help_heading = TESTING)]
     pub runtime: RuntimeKind,
     /// The `datatools-license` binary the native runtime starts (default: next to dtops).
-    #[arg(long, global = true, value_name = "FILE", env = "DTOPS_NATIVE_BIN", hide = true)]
+    #[arg(
+        long,
+        global = true,
+        value_name = "FILE",
+        env = "DTOPS_NATIVE_BIN",
+        hide = true
+    )]
     pub native_bin: Option<PathBuf>,
 }
 

@@ -74,7 +74,11 @@ pub fn grouped(command: Command) -> Command {
             .or(c.get_about())
             .map(|a| a.to_string().replace('\n', " "))
             .unwrap_or_default();
-        format!("  {:<width$}{}\n", c.get_name(), summary(&about, 96 - width))
+        format!(
+            "  {:<width$}{}\n",
+            c.get_name(),
+            summary(&about, 96 - width)
+        )
     };
     let mut text = String::new();
     for (heading, names) in GROUPS {
@@ -89,7 +93,9 @@ pub fn grouped(command: Command) -> Command {
     }
     let others: String = command
         .get_subcommands()
-        .filter(|c| c.get_name() != "help" && !GROUPS.iter().any(|(_, n)| n.contains(&c.get_name())))
+        .filter(|c| {
+            c.get_name() != "help" && !GROUPS.iter().any(|(_, n)| n.contains(&c.get_name()))
+        })
         .map(line)
         .collect();
     if !others.is_empty() {
@@ -108,11 +114,19 @@ mod tests {
 
     #[test]
     fn every_command_is_in_a_group_and_summaries_are_short() {
-        let help = grouped(crate::cli::Cli::command()).render_help().to_string();
-        assert!(!help.contains("Other commands"), "a command in no group:\n{help}");
+        let help = grouped(crate::cli::Cli::command())
+            .render_help()
+            .to_string();
+        assert!(
+            !help.contains("Other commands"),
+            "a command in no group:\n{help}"
+        );
         assert!(help.contains("Commands on the box (sudo):"), "{help}");
         assert!(help.contains("  mint "), "{help}");
-        assert_eq!(summary("Mint a comp (e.g. for a reviewer). More.", 80), "Mint a comp (e.g. for a reviewer)");
+        assert_eq!(
+            summary("Mint a comp (e.g. for a reviewer). More.", 80),
+            "Mint a comp (e.g. for a reviewer)"
+        );
         assert_eq!(summary("one two three four", 12), "one two...");
     }
 }

@@ -22,6 +22,9 @@ mod desired;
 mod engine;
 /// The narrow environment (site + host + templates) nginx, certbot and the runtimes take.
 mod env;
+/// Running external programs, with errors that carry their output.
+/// `dtops --help` with the commands grouped by where they run.
+mod help;
 /// The narrow layer for every host effect (files, users, commands); `--root` relocates it.
 mod host;
 /// Older license public keys still trusted during a key rotation's overlap window.
@@ -33,9 +36,6 @@ mod nginx;
 mod owner;
 /// Waiting with a deadline (reloads, health, locks, processes).
 mod poll;
-/// Running external programs, with errors that carry their output.
-/// `dtops --help` with the commands grouped by where they run.
-mod help;
 mod process;
 /// Live progress: the running step, its elapsed time, a long command's output (a spinner on a
 /// terminal, plain lines in a pipe).
@@ -53,7 +53,6 @@ mod site;
 mod steps;
 
 use std::process::ExitCode;
-
 
 /// Parses the command line, runs the subcommand, and turns its error into a message and exit code.
 pub fn main() -> ExitCode {

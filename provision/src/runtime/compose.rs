@@ -78,7 +78,7 @@ impl ComposeRuntime {
             )
             .with_context(|| {
                 format!(
-                    "{} is not a git checkout of the license server; clone it there (SETUP-LICENSE-SERVER.md §1e, "The code on the box")",
+                    "{} is not a git checkout of the license server; clone it there (SETUP-LICENSE-SERVER.md §1e, \"The code on the box\")",
                     env.site.app_dir().display()
                 )
             })?;
@@ -109,7 +109,7 @@ impl Runtime for ComposeRuntime {
         let dockerfile = env.site.app_dir().join("app/Dockerfile");
         if env.host.state(&dockerfile)?.is_none() {
             anyhow::bail!(
-                "{} is missing: clone the license server repository into {} (SETUP-LICENSE-SERVER.md §1e, "The code on the box")",
+                "{} is missing: clone the license server repository into {} (SETUP-LICENSE-SERVER.md §1e, \"The code on the box\")",
                 dockerfile.display(),
                 env.site.app_dir().display()
             );
