@@ -20,6 +20,8 @@ pub struct AppState {
     pub(crate) wake: Arc<Notify>,
     /// Wakes the portal's link sender when a sign-in link was asked for.
     pub(crate) portal_wake: Arc<Notify>,
+    /// Wakes the re-issue workers when a job was created.
+    pub(crate) reissue_wake: Arc<Notify>,
 }
 
 impl AppState {
@@ -34,6 +36,7 @@ impl AppState {
             mailer,
             wake: Arc::new(Notify::new()),
             portal_wake: Arc::new(Notify::new()),
+            reissue_wake: Arc::new(Notify::new()),
         })
     }
 

@@ -14,5 +14,7 @@ pub use events::{Event, EventDetail, EventList};
 pub use licenses::{
     LicenseRecord, MintRequest, MintResponse, ResendRequest, ResendResponse, RevokeRequest,
 };
-pub use reissue::{ReissueReport, ReissueRequest, Reissued, Unverifiable};
-pub use statuses::{EmailStatus, EventStatus, Resource, UnknownStatus};
+pub use reissue::{ReissueJob, ReissueProblem, ReissueRequest};
+pub use statuses::{
+    EmailStatus, EventStatus, ItemStatus, JobState, ReissueStep, Resource, UnknownStatus,
+};

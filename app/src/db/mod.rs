@@ -5,6 +5,8 @@ pub(crate) mod gumroad_events;
 pub(crate) mod licenses;
 mod pool;
 pub(crate) mod portal;
+pub(crate) mod reissue_items;
+pub(crate) mod reissue_jobs;
 pub(crate) mod reissues;
 pub(crate) mod revocations;
 

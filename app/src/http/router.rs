@@ -26,10 +26,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .merge(portal::router(&state))
         .merge(revocations::router())
         .layer(middleware::from_fn_with_state(REQUEST_DEADLINE, deadline))
-        .merge(
-            webhooks::router()
-                .layer(middleware::from_fn_with_state(WEBHOOK_DEADLINE, deadline)),
-        )
+        .merge(webhooks::router().layer(middleware::from_fn_with_state(WEBHOOK_DEADLINE, deadline)))
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
