@@ -273,6 +273,18 @@ pub enum KeysCommand {
     /// Rotate the box's signing key: a new key pair signs from now on, the old public key stays
     /// trusted for the overlap window, the api restarts; --reissue re-signs every active license.
     Rotate(RotateArgs),
+    /// Re-sign every active license with the key the api holds now (no new key), or follow the
+    /// re-issue already running: finishes exactly what an earlier `keys rotate --reissue` left
+    /// (failed, interrupted, or not emailed). Exit 1 when some license failed.
+    Reissue(ReissueArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReissueArgs {
+    /// Email each buyer the re-signed license, including licenses re-signed earlier whose buyer
+    /// was never emailed (needs the PR 2 mailer: Postmark configured on the api).
+    #[arg(long)]
+    pub email: bool,
 }
 
 #[derive(Debug, Args)]

@@ -32,6 +32,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Cutover(args) => cutover::run(&cli.global, &args),
         Command::Keys(KeysCommand::Generate { out }) => keys::generate(&out),
         Command::Keys(KeysCommand::Rotate(args)) => keys::rotate(&cli.global, &args),
+        Command::Keys(KeysCommand::Reissue(args)) => keys::reissue(&cli.global, &args),
         Command::Verify(args) => verify::run(args),
         Command::Dev(args) => block_on(dev::run(args)),
         Command::Render {
