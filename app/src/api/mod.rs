@@ -4,6 +4,7 @@
 mod email_change;
 mod error;
 mod events;
+mod gumroad_sync;
 mod licenses;
 mod reissue;
 mod statuses;
@@ -11,6 +12,7 @@ mod statuses;
 pub use email_change::{EmailChangeRequest, EmailChangeResponse};
 pub use error::ErrorBody;
 pub use events::{Event, EventDetail, EventList};
+pub use gumroad_sync::{GumroadSync, GumroadSyncRequest, SyncSkipped, SyncedEvent};
 pub use licenses::{
     LicenseRecord, MintRequest, MintResponse, ResendRequest, ResendResponse, RevokeRequest,
 };

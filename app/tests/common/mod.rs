@@ -13,6 +13,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 pub mod gumroad;
+pub mod gumroad_api;
 pub mod portal;
 pub mod postmark;
 pub mod reissue;
