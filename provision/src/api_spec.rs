@@ -55,6 +55,9 @@ pub fn secret_names(site: &Site) -> Vec<&'static str> {
     if site.gumroad_on() {
         names.push("gumroad_secret");
     }
+    if site.server.gumroad_api_token {
+        names.push("gumroad_api_token");
+    }
     names
 }
 
@@ -94,6 +97,15 @@ pub fn api_spec(site: &Site) -> ApiSpec {
         ));
         if let Some(seller) = &site.server.gumroad_seller_id {
             environment.push(env(vars::GUMROAD_SELLER_ID, seller.to_string()));
+        }
+    }
+    if site.server.gumroad_api_token {
+        environment.push(env(
+            vars::GUMROAD_ACCESS_TOKEN_FILE,
+            secret("gumroad_api_token"),
+        ));
+        if let Some(url) = &site.server.gumroad_api_url {
+            environment.push(env(vars::GUMROAD_API_URL, url.to_string()));
         }
     }
     let secrets = secret_names(site)

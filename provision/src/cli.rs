@@ -6,6 +6,12 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::runtime::RuntimeKind;
 
+mod admin;
+mod gumroad;
+
+pub use admin::AdminArgs;
+pub use gumroad::{GumroadCommand, GumroadSyncArgs, GumroadTokenArgs};
+
 /// dtops: provision and operate the DataTools license server.
 #[derive(Debug, Parser)]
 #[command(version, about, long_about = None)]
@@ -61,6 +67,10 @@ pub enum Command {
     /// Manage license signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Gumroad's API: after an outage, store the sales whose Ping never arrived (sync), and the
+    /// access token that needs (token).
+    #[command(subcommand)]
+    Gumroad(GumroadCommand),
     /// Verify a DTLIC2 blob offline against trusted public keys, and show what it says.
     Verify(VerifyArgs),
     /// Run the whole product locally: a throwaway Postgres, migrations, the dev key, the server.
@@ -115,19 +125,6 @@ pub enum Command {
               value_parser = clap::value_parser!(u8).range(1..=2))]
         nginx_phase: u8,
     },
-}
-
-/// How to reach the admin API. The token is never a command-line value (it would show in `ps`
-/// and shell history): it comes from a file or the environment.
-#[derive(Debug, Args)]
-pub struct AdminArgs {
-    /// Admin API base URL: the server's 127.0.0.1:8090 through an SSH tunnel
-    /// (`ssh -L 8090:127.0.0.1:8090 box -N`).
-    #[arg(long, env = "DTOPS_ADMIN_URL", default_value = "http://127.0.0.1:8090")]
-    pub admin_url: String,
-    /// File holding the admin Bearer token (otherwise DATATOOLS_ADMIN_TOKEN is used).
-    #[arg(long)]
-    pub token_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -3,6 +3,7 @@
 
 pub mod acme;
 pub mod compose;
+pub mod fake_gumroad;
 pub mod fake_http;
 pub mod sandbox;
 pub mod web;
