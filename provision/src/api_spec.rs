@@ -99,6 +99,10 @@ pub fn api_spec(site: &Site) -> ApiSpec {
             environment.push(env(vars::GUMROAD_SELLER_ID, seller.to_string()));
         }
     }
+    if site.portal_on() {
+        environment.push(env(vars::PORTAL, "on".into()));
+        environment.push(env(vars::PUBLIC_URL, site.public_url()));
+    }
     if site.server.gumroad_api_token {
         environment.push(env(
             vars::GUMROAD_ACCESS_TOKEN_FILE,

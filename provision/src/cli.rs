@@ -14,7 +14,7 @@ pub use gumroad::{GumroadCommand, GumroadSyncArgs, GumroadTokenArgs};
 
 /// dtops: provision and operate the DataTools license server.
 #[derive(Debug, Parser)]
-#[command(version, about, long_about = None)]
+#[command(version = env!("DTOPS_VERSION"), about, long_about = None)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -25,9 +25,9 @@ pub struct Cli {
 /// Options every host-facing command shares.
 #[derive(Debug, Clone, Args)]
 pub struct GlobalArgs {
-    /// The deployment description.
-    #[arg(long, global = true, default_value = "site.toml", env = "DTOPS_SITE")]
-    pub site: PathBuf,
+    /// The deployment description [default: /etc/dtops/site.toml, else ./site.toml].
+    #[arg(long, global = true, env = "DTOPS_SITE", value_name = "FILE")]
+    pub site: Option<PathBuf>,
     /// Relocate every host path under DIR (a sandbox; the same code path as a real run).
     #[arg(long, global = true, value_name = "DIR")]
     pub root: Option<PathBuf>,
@@ -41,6 +41,13 @@ pub struct GlobalArgs {
     /// The `datatools-license` binary the native runtime starts (default: next to dtops).
     #[arg(long, global = true, value_name = "FILE", env = "DTOPS_NATIVE_BIN")]
     pub native_bin: Option<PathBuf>,
+}
+
+impl GlobalArgs {
+    /// The site.toml this run uses (see `site::site_file` for the lookup).
+    pub fn site_file(&self) -> anyhow::Result<PathBuf> {
+        crate::site::site_file(self.site.as_deref())
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -62,7 +69,8 @@ pub enum Command {
     /// Email a license again, to its own address or a corrected one (--to).
     Resend(ResendArgs),
     /// Switch stage: `pr2` turns the Gumroad webhook and Postmark email on (secrets, site.toml,
-    /// compose.yml, restart, a test ping, the Ping URL); `pr1` turns them off, keeping secrets.
+    /// compose.yml, restart, a test ping, the Ping URL); `pr3` adds the buyer portal and the
+    /// revocation feed; `pr1` turns everything off again, keeping secrets.
     Cutover(CutoverArgs),
     /// Manage license signing keys.
     #[command(subcommand)]
@@ -242,8 +250,10 @@ pub struct CutoverArgs {
 pub enum CutoverTarget {
     /// Mint API only: the Gumroad webhook and email off (secrets kept).
     Pr1,
-    /// + Gumroad webhook and Postmark email.
+    /// + Gumroad webhook and Postmark email (from pr3: the buyer portal off again).
     Pr2,
+    /// + the buyer portal (sign-in by emailed link, "my licenses") and the revocation feed.
+    Pr3,
 }
 
 #[derive(Debug, Args)]

@@ -190,3 +190,72 @@ fn cutover_pr2_and_back_with_the_native_runtime() {
     assert!(forward.status.success(), "{}", text(&forward));
     assert_eq!(webhook_status(&sandbox, &secret), "200");
 }
+
+/// The HTTP status of GET `path` on the sandbox's api.
+fn api_status(sandbox: &Sandbox, path: &str) -> String {
+    let output = Command::new("curl")
+        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}"])
+        .arg(format!("http://127.0.0.1:{}{path}", sandbox.api_port))
+        .output()
+        .unwrap();
+    stdout(&output)
+}
+
+#[test]
+fn cutover_pr3_turns_the_portal_and_feed_on_and_pr2_turns_the_portal_off() {
+    let sandbox = Sandbox::new();
+    sandbox.provision();
+    // pr3 straight from pr1: the Postmark token is needed (the portal emails sign-in links).
+    let refused = cutover(&sandbox, &["pr3"], None);
+    assert!(!refused.status.success(), "{}", text(&refused));
+    let up = cutover(
+        &sandbox,
+        &["pr3", "--postmark-token-stdin"],
+        Some("pm-token-123\n"),
+    );
+    let out = text(&up);
+    assert!(up.status.success(), "{out}");
+    assert!(out.contains("the buyer portal answers"), "{out}");
+    assert!(
+        out.contains("https://licenses.datatools.unalogix.com/portal/"),
+        "{out}"
+    );
+    assert_eq!(api_status(&sandbox, "/portal/"), "200");
+    assert_eq!(api_status(&sandbox, "/revocations"), "200");
+    let site = std::fs::read_to_string(&sandbox.site).unwrap();
+    assert!(site.contains("stage = \"pr3\""), "{site}");
+    let compose =
+        std::fs::read_to_string(sandbox.path("/srv/datatools-license/compose.yml")).unwrap();
+    assert!(
+        compose.contains("\"DATATOOLS_PORTAL\": \"on\""),
+        "{compose}"
+    );
+    assert!(
+        compose.contains("\"DATATOOLS_PUBLIC_URL\": \"https://licenses.datatools.unalogix.com\""),
+        "{compose}"
+    );
+    let status = stdout(&sandbox.dtops(&["status"]));
+    let row = status
+        .lines()
+        .find(|l| l.contains("PR 3 buyer portal"))
+        .unwrap_or_else(|| panic!("{status}"));
+    assert!(row.contains("merged") && row.contains("live"), "{row}");
+
+    // Twice changes nothing.
+    let snapshot = sandbox.snapshot();
+    let again = cutover(&sandbox, &["pr3"], None);
+    assert!(again.status.success(), "{}", text(&again));
+    assert_eq!(
+        sandbox.snapshot(),
+        snapshot,
+        "a second cutover pr3 changed files"
+    );
+
+    // Back to pr2: the portal answers like an unknown route; the webhook and the feed stay.
+    let back = cutover(&sandbox, &["pr2"], None);
+    assert!(back.status.success(), "{}", text(&back));
+    assert_eq!(api_status(&sandbox, "/portal/"), "404");
+    assert_eq!(api_status(&sandbox, "/revocations"), "200");
+    let site = std::fs::read_to_string(&sandbox.site).unwrap();
+    assert!(site.contains("stage = \"pr2\""), "{site}");
+}

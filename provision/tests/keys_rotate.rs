@@ -17,30 +17,6 @@ use datatools_license::license::SigningKeyPair;
 
 const SECRETS: &str = "/srv/datatools-license/secrets";
 
-fn admin(sandbox: &Sandbox, args: &[&str]) -> String {
-    let out = dtops()
-        .args(args)
-        .arg("--admin-url")
-        .arg(format!("http://127.0.0.1:{}", sandbox.api_port))
-        .arg("--token-file")
-        .arg(sandbox.path(&format!("{SECRETS}/admin_token")))
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{args:?}: {}", stderr(&out));
-    stdout(&out)
-}
-
-fn mint(sandbox: &Sandbox, email: &str) -> String {
-    admin(
-        sandbox,
-        &[
-            "mint", "--name", "Buyer", "--tier", "core", "--email", email,
-        ],
-    )
-    .trim()
-    .to_string()
-}
-
 fn signing_key(sandbox: &Sandbox) -> SigningKeyPair {
     let seed = std::fs::read_to_string(sandbox.path(&format!("{SECRETS}/license_privkey")));
     SigningKeyPair::from_seed_hex(&seed.unwrap()).unwrap()
@@ -60,18 +36,13 @@ fn rotation_keeps_old_blobs_valid_and_reissues_every_active_license_with_the_new
     let sandbox = Sandbox::new();
     sandbox.provision();
     let old = signing_key(&sandbox);
-    let blobs = [
-        mint(&sandbox, "a@example.com"),
-        mint(&sandbox, "b@example.com"),
-    ];
-    mint(&sandbox, "c@example.com");
-    let listed: serde_json::Value = serde_json::from_str(&admin(
-        &sandbox,
-        &["licenses", "--json", "--email", "c@example.com"],
-    ))
-    .unwrap();
+    let blobs = [sandbox.mint("a@example.com"), sandbox.mint("b@example.com")];
+    sandbox.mint("c@example.com");
+    let listed: serde_json::Value =
+        serde_json::from_str(&sandbox.admin(&["licenses", "--json", "--email", "c@example.com"]))
+            .unwrap();
     let revoked_key = listed[0]["license_key"].as_str().unwrap().to_string();
-    admin(&sandbox, &["revoke", &revoked_key]);
+    sandbox.admin(&["revoke", &revoked_key]);
 
     let out = sandbox.dtops(&["keys", "rotate", "--window-days", "30", "--reissue"]);
     let text = format!("{}{}", stdout(&out), stderr(&out));
@@ -119,7 +90,7 @@ fn rotation_keeps_old_blobs_valid_and_reissues_every_active_license_with_the_new
 
     // Every active license now carries the new key id; the revoked one is left alone.
     let all: serde_json::Value =
-        serde_json::from_str(&admin(&sandbox, &["licenses", "--json"])).unwrap();
+        serde_json::from_str(&sandbox.admin(&["licenses", "--json"])).unwrap();
     for license in all.as_array().unwrap() {
         let blob = license["blob"].as_str().unwrap();
         if license["license_key"] == revoked_key.as_str() {
@@ -131,7 +102,7 @@ fn rotation_keeps_old_blobs_valid_and_reissues_every_active_license_with_the_new
         assert!(valid, "{shown}");
     }
     // New mints use the new key.
-    let fresh = mint(&sandbox, "d@example.com");
+    let fresh = sandbox.mint("d@example.com");
     assert!(verify(&fresh, &[new.public_hex()]).0);
 
     // Converged: a provision changes nothing; a second rotation keeps both older keys trusted.
@@ -179,12 +150,14 @@ fn an_emailed_reissue_shows_progress_lists_a_failed_buyer_and_keys_reissue_finis
     postmark.set_delay(Duration::from_millis(300));
     let sandbox = pr2_sandbox(&postmark);
     for n in 0..12 {
-        mint(&sandbox, &format!("buyer{n:02}@example.com"));
+        sandbox.mint(&format!("buyer{n:02}@example.com"));
     }
-    let listed: serde_json::Value = serde_json::from_str(&admin(
-        &sandbox,
-        &["licenses", "--json", "--email", "buyer03@example.com"],
-    ))
+    let listed: serde_json::Value = serde_json::from_str(&sandbox.admin(&[
+        "licenses",
+        "--json",
+        "--email",
+        "buyer03@example.com",
+    ]))
     .unwrap();
     let bounced = listed[0]["license_key"].as_str().unwrap().to_string();
     postmark.refuse("buyer03@example.com");
@@ -248,7 +221,7 @@ fn an_interrupted_dtops_loses_nothing_and_a_rotation_waits_for_the_running_job()
     postmark.set_delay(Duration::from_secs(2));
     let sandbox = pr2_sandbox(&postmark);
     for n in 0..8 {
-        mint(&sandbox, &format!("buyer{n}@example.com"));
+        sandbox.mint(&format!("buyer{n}@example.com"));
     }
     // `dtops keys rotate --reissue --email`, interrupted once the job has started.
     let mut child = dtops()

@@ -83,9 +83,11 @@ fn phase2_keeps_the_acme_location_on_port_80_and_never_touches_other_tenants() {
     }
     assert_eq!(
         site.matches("proxy_set_header").count(),
-        12,
-        "4 headers x 3 locations"
+        16,
+        "4 headers x 4 locations"
     );
+    // The sign-in link's one-time token stays out of the access log.
+    assert!(site.contains("location = /portal/link {\n        access_log off;"));
     assert!(site.contains("location /internal/ {\n        return 404;"));
     assert!(site.contains("client_max_body_size 1m;"));
     // Zone names are global in nginx: each carries the app's name.
@@ -94,7 +96,7 @@ fn phase2_keeps_the_acme_location_on_port_80_and_never_touches_other_tenants() {
     assert!(site.contains("limit_req zone=datatools-license_webhooks burst=600 nodelay;"));
     assert!(site.contains("limit_req zone=datatools-license_portal burst=10 nodelay;"));
     // A limit never answers a 4xx: Gumroad does not retry those, so the sale would be lost.
-    assert_eq!(site.matches("limit_req_status 503;").count(), 2);
+    assert_eq!(site.matches("limit_req_status 503;").count(), 3);
     assert!(!site.contains("limit_req_status 4"));
     // Not behind a proxy by default: nginx believes no forwarded address.
     assert!(!site.contains("real_ip"));

@@ -234,6 +234,10 @@ fn check_compose_model(render: &Render, secrets: &[&str]) {
         "service_healthy"
     );
     assert!(postgres.get("user").is_none(), "no user: on the db service");
+    // The API_BIN_STAGE seam (app/Dockerfile) is passed only when set in compose's environment:
+    // production builds with no build args at all.
+    assert_eq!(api["build"]["dockerfile"], "app/Dockerfile");
+    assert!(api["build"].get("args").is_none(), "{}", api["build"]);
     for service in [api, postgres] {
         for port in service["ports"].as_array().unwrap() {
             assert_eq!(port["host_ip"], "127.0.0.1", "{port}");

@@ -6,7 +6,7 @@ mod common;
 use std::path::PathBuf;
 
 use common::sandbox::{Sandbox, TENANT_FILES};
-use common::{dtops, stderr, stdout};
+use common::{stderr, stdout};
 
 const ROOT: &str = "/srv/datatools-license";
 const PG_DIR: &str = "/var/lib/dtops-native/datatools-license/pg";
@@ -40,39 +40,6 @@ fn converges(sandbox: &Sandbox) {
     sandbox.provision();
     let again = sandbox.provision();
     assert!(again.contains(" 0 changed, 0 failed"), "{again}");
-}
-
-fn mint(sandbox: &Sandbox, email: &str) {
-    let out = dtops()
-        .args(["mint", "--admin-url"])
-        .arg(format!("http://127.0.0.1:{}", sandbox.api_port))
-        .arg("--token-file")
-        .arg(sandbox.path(&format!("{ROOT}/secrets/admin_token")))
-        .args(["--name", "Buyer", "--tier", "core", "--email", email])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
-}
-
-/// The licenses' emails, through the admin API.
-fn emails(sandbox: &Sandbox) -> Vec<String> {
-    let out = dtops()
-        .args(["licenses", "--json", "--admin-url"])
-        .arg(format!("http://127.0.0.1:{}", sandbox.api_port))
-        .arg("--token-file")
-        .arg(sandbox.path(&format!("{ROOT}/secrets/admin_token")))
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
-    let list: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
-    let mut emails: Vec<String> = list
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| l["email"].as_str().unwrap().to_string())
-        .collect();
-    emails.sort();
-    emails
 }
 
 fn tenant_files(sandbox: &Sandbox) -> Vec<(PathBuf, Vec<u8>)> {
@@ -130,9 +97,9 @@ fn each_rollback_then_provision_converges_and_no_data_is_lost() {
     let sandbox = Sandbox::new();
     let tenants = tenant_files(&sandbox);
     sandbox.provision();
-    mint(&sandbox, "one@example.com");
-    mint(&sandbox, "two@example.com");
-    let buyers = emails(&sandbox);
+    sandbox.mint("one@example.com");
+    sandbox.mint("two@example.com");
+    let buyers = sandbox.emails();
     let secrets: Vec<Vec<u8>> = ["pg_password", "admin_token", "license_privkey"]
         .iter()
         .map(|n| std::fs::read(sandbox.path(&format!("{ROOT}/secrets/{n}"))).unwrap())
@@ -143,7 +110,7 @@ fn each_rollback_then_provision_converges_and_no_data_is_lost() {
     assert!(out.contains("are kept"), "{out}");
     assert!(run_ok(&sandbox, &["rollback", "app"]).contains("nothing to do"));
     converges(&sandbox);
-    assert_eq!(emails(&sandbox), buyers);
+    assert_eq!(sandbox.emails(), buyers);
 
     // db: a fresh verified backup, then the volume goes; provision makes an empty database and
     // `restore --into-live latest` brings every row back.
@@ -155,9 +122,9 @@ fn each_rollback_then_provision_converges_and_no_data_is_lost() {
     assert!(!sandbox.path(PG_DIR).exists());
     assert!(run_ok(&sandbox, &["rollback", "db", "--yes"]).contains("nothing to do"));
     converges(&sandbox);
-    assert!(emails(&sandbox).is_empty());
+    assert!(sandbox.emails().is_empty());
     run_ok(&sandbox, &["restore", "latest", "--into-live", "--yes"]);
-    assert_eq!(emails(&sandbox), buyers);
+    assert_eq!(sandbox.emails(), buyers);
     converges(&sandbox);
 
     // files: refused while running; then removed except backups and secrets.
@@ -183,7 +150,7 @@ fn each_rollback_then_provision_converges_and_no_data_is_lost() {
     assert!(again.contains("nothing to remove"), "{again}");
     converges(&sandbox);
     assert_eq!(
-        emails(&sandbox),
+        sandbox.emails(),
         buyers,
         "the kept password still opens the kept volume"
     );
@@ -197,7 +164,7 @@ fn each_rollback_then_provision_converges_and_no_data_is_lost() {
     assert!(!group.contains("datatools-api:"), "{group}");
     assert!(run_ok(&sandbox, &["rollback", "user"]).contains("nothing to do"));
     converges(&sandbox);
-    assert_eq!(emails(&sandbox), buyers);
+    assert_eq!(sandbox.emails(), buyers);
 
     // all --yes: the database after a fresh backup, the files (backups and secrets kept), the user.
     let out = run_ok(&sandbox, &["rollback", "all", "--yes"]);
@@ -209,7 +176,7 @@ fn each_rollback_then_provision_converges_and_no_data_is_lost() {
     assert!(second.contains("nothing to do"), "{second}");
     converges(&sandbox);
     run_ok(&sandbox, &["restore", "latest", "--into-live", "--yes"]);
-    assert_eq!(emails(&sandbox), buyers);
+    assert_eq!(sandbox.emails(), buyers);
 
     // The secrets were never regenerated, and the other tenant's files never touched.
     for (n, before) in ["pg_password", "admin_token", "license_privkey"]

@@ -69,7 +69,7 @@ fn gifter(ping: &Ping) -> Option<String> {
 }
 
 fn decode(sale: &SaleEvent) -> Ping {
-    Ping::parse(&sale.content_type, sale.raw_body.as_bytes()).unwrap_or_default()
+    Ping::parse(&sale.content_type, &sale.raw_body).unwrap_or_default()
 }
 
 /// Only plain https links reach a page (never `javascript:` or the like).

@@ -28,8 +28,7 @@ impl Membership {
         match event.resource_name.as_str() {
             "subscription_ended" => Membership::Ended,
             "cancellation" => {
-                let ping =
-                    Ping::parse(&event.content_type, event.raw_body.as_bytes()).unwrap_or_default();
+                let ping = Ping::parse(&event.content_type, &event.raw_body).unwrap_or_default();
                 if ping.flag("cancelled_due_to_payment_failures") {
                     Membership::PaymentFailed
                 } else {

@@ -1,5 +1,5 @@
-//! `dtops cutover pr2` and `dtops cutover pr1`: switch the Gumroad webhook and Postmark email on
-//! (runbook §10, §1d) or back off.
+//! `dtops cutover pr1|pr2|pr3`: switch the Gumroad webhook and Postmark email on (runbook §10,
+//! §1d), the buyer portal and revocation feed on top (pr3), or back off.
 //!
 //! pr2: the Postmark token must be there (from a file or stdin, never a command-line value), the
 //! Gumroad URL secret is generated when absent (0400, the container's uid), site.toml's stage
@@ -7,8 +7,9 @@
 //! re-renders compose.yml with the PR 2 environment and secrets, restarts the api and waits for
 //! health (and applies the gumroad_events migration). A synthetic test ping through the public
 //! URL must then show up in `gumroad_events`; last, the Ping URL to paste into Gumroad.
-//! pr1: the flip back and the same convergence; secrets are kept. Running either twice changes
-//! nothing.
+//! pr3: the same, at stage pr3 (the api gets DATATOOLS_PORTAL and its public URL), then the
+//! portal and the feed must answer. pr1: the flip back and the same convergence; secrets are
+//! kept. Running any of them twice changes nothing.
 
 use std::io::Read;
 use std::path::Path;
@@ -19,6 +20,7 @@ use anyhow::{bail, Context};
 use toml_edit::{value, DocumentMut, Item};
 
 use super::deployment::Deployment;
+use super::portal;
 use crate::cli::{CutoverArgs, CutoverTarget, GlobalArgs};
 use crate::engine::{self, AppLock, Report};
 use crate::owner::Owner;
@@ -35,12 +37,16 @@ pub fn run(global: &GlobalArgs, args: &CutoverArgs) -> anyhow::Result<ExitCode> 
     let mut changed = false;
 
     let want = match args.target {
-        CutoverTarget::Pr2 => {
+        CutoverTarget::Pr2 | CutoverTarget::Pr3 => {
             let ctx = deployment.ctx(false);
             changed |= postmark_token(&ctx, args)?;
             changed |= gumroad_secret(&ctx)?;
             Wanted {
-                stage: Stage::Pr2,
+                stage: if args.target == CutoverTarget::Pr3 {
+                    Stage::Pr3
+                } else {
+                    Stage::Pr2
+                },
                 features: true,
             }
         }
@@ -54,8 +60,12 @@ pub fn run(global: &GlobalArgs, args: &CutoverArgs) -> anyhow::Result<ExitCode> 
             }
         }
     };
-    if let Some(line) = flip_site_toml(&global.site, &want)? {
+    let site_file = global.site_file()?;
+    if let Some(line) = flip_site_toml(&site_file, &want)? {
         report.note(&line);
+        if let Some(note) = crate::site::tracked_by_git(&site_file) {
+            report.note(&note);
+        }
         changed = true;
     }
 
@@ -94,7 +104,7 @@ pub fn run(global: &GlobalArgs, args: &CutoverArgs) -> anyhow::Result<ExitCode> 
                 println!("nothing changed: already at stage pr1");
             }
         }
-        CutoverTarget::Pr2 => {
+        CutoverTarget::Pr2 | CutoverTarget::Pr3 => {
             let secret = read_secret(&ctx, "gumroad_secret")?;
             let public = args
                 .public_url
@@ -115,6 +125,18 @@ pub fn run(global: &GlobalArgs, args: &CutoverArgs) -> anyhow::Result<ExitCode> 
                 "{}/webhooks/gumroad?secret={secret}",
                 site_url(site)
             ));
+            let admin = format!("http://127.0.0.1:{}", site.ports.api);
+            if args.target == CutoverTarget::Pr3 {
+                println!("\n{}", portal::check_on(&admin)?);
+                println!(
+                    "The buyer portal: {}/portal/ (link it from the license email's footer and \
+                     your site). The desktop app's revocation feed: {}/revocations",
+                    site.public_url(),
+                    site.public_url()
+                );
+            } else {
+                portal::check_off(&admin)?;
+            }
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -226,11 +248,10 @@ fn flip_site_toml(path: &Path, want: &Wanted) -> anyhow::Result<Option<String>> 
         .with_context(|| format!("{} is not valid TOML", path.display()))?;
     let stage = want.stage.to_string();
     let current_stage = doc["app"]["stage"].as_str().map(str::to_string);
-    // pr2 never lowers a later stage (pr3 includes pr2).
-    let set_stage = match (want.stage, current_stage.as_deref()) {
-        (Stage::Pr2, Some("pr3")) => false,
-        (_, Some(current)) => current != stage,
-        (_, None) => bail!("{}: [app] stage is missing", path.display()),
+    // Each target is an explicit stage: `cutover pr2` from pr3 turns the portal off again.
+    let set_stage = match current_stage.as_deref() {
+        Some(current) => current != stage,
+        None => bail!("{}: [app] stage is missing", path.display()),
     };
     if set_stage {
         set_keeping_decor(&mut doc["app"]["stage"], value(stage.as_str()));

@@ -20,7 +20,7 @@ pub struct Deployment {
 impl Deployment {
     pub fn open(global: &GlobalArgs) -> anyhow::Result<Self> {
         Ok(Deployment {
-            site: Site::load(&global.site)?,
+            site: Site::load(&global.site_file()?)?,
             host: Host::new(global.root.clone()),
             runtime: runtime::build(global.runtime, global.native_bin.as_deref())?,
             templates: global.templates.clone(),

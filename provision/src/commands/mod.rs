@@ -10,6 +10,7 @@ mod gumroad;
 mod keys;
 mod licenses;
 mod mint;
+mod portal;
 mod provision;
 mod render;
 mod rollback;

@@ -18,7 +18,7 @@ pub fn run(
     nginx_version: Option<&str>,
     nginx_phase: u8,
 ) -> anyhow::Result<ExitCode> {
-    let site = Site::load(&global.site)?;
+    let site = Site::load(&global.site_file()?)?;
     let license_pubkey = match &global.root {
         Some(root) => license_pubkey(&site, root)?,
         None => {

@@ -63,10 +63,16 @@ const BUILT_COMMIT: &str = "image-commit";
 impl ComposeRuntime {
     fn app_commit(env: &Env) -> anyhow::Result<String> {
         let app = env.host.path(&env.site.app_dir());
+        // The directory belongs to the site user (dtops made it so) and dtops runs as root: git
+        // refuses such a repository ("dubious ownership") unless told it is safe.
+        let mut safe = std::ffi::OsString::from("safe.directory=");
+        safe.push(&app);
         let out = env
             .host
             .run(
-                &CommandLine::new(["git", "-C"])
+                &CommandLine::new(["git", "-c"])
+                    .arg(safe)
+                    .arg("-C")
                     .arg(&app)
                     .args(["rev-parse", "HEAD"]),
             )

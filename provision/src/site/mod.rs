@@ -2,6 +2,7 @@
 //! nothing touches the host with a bad value.
 
 mod door;
+mod find;
 mod locate;
 mod model;
 mod parse;
@@ -10,5 +11,6 @@ mod server;
 mod values;
 
 pub use door::Behind;
+pub use find::{site_file, tracked_by_git};
 pub use model::{OffsiteTool, Site};
 pub use values::{AbsPath, Listen, Stage};

@@ -112,6 +112,13 @@ impl Site {
                 "needs app.stage = \"pr2\" or later (use `dtops cutover pr2`)",
             ));
         }
+        if self.app.stage >= Stage::Pr3 && !self.features.postmark {
+            return Err(Misfit::new(
+                "app.stage",
+                "pr3 (the buyer portal) emails sign-in links: it needs features.postmark = true \
+                 (use `dtops cutover pr3`)",
+            ));
+        }
         if self.features.gumroad && !self.features.postmark {
             return Err(Misfit::new(
                 "features.gumroad",

@@ -43,6 +43,20 @@ impl Site {
     pub fn postmark_on(&self) -> bool {
         self.features.postmark
     }
+    /// The buyer portal and the revocation feed (stage pr3).
+    pub fn portal_on(&self) -> bool {
+        self.app.stage >= super::Stage::Pr3
+    }
+    /// Where buyers reach the server: the licenses name over HTTPS (with the port when nginx
+    /// does not listen on 443). The portal's emailed links start with it.
+    pub fn public_url(&self) -> String {
+        let port = self.nginx.listen_https.first().map_or(443, |l| l.port);
+        if port == 443 {
+            format!("https://{}", self.domains.licenses)
+        } else {
+            format!("https://{}:{port}", self.domains.licenses)
+        }
+    }
 }
 
 /// The backup job's own state under dtops' state directory (read by `dtops status`).

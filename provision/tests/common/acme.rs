@@ -16,17 +16,7 @@ const START_WAIT: Duration = Duration::from_secs(20);
 
 /// The binary `name` on PATH, or a panic that says how to get it (never a skipped test).
 pub fn require(name: &str) -> PathBuf {
-    which::which(name).unwrap_or_else(|_| {
-        let context = if std::env::var_os("CI").is_some() {
-            "CI must install it before the tests run (scripts/test does)"
-        } else {
-            "these tests never pass without it"
-        };
-        panic!(
-            "`{name}` is missing: {context}. Run scripts/test (it installs nginx, certbot and \
-             pebble), or `apt-get install -y nginx certbot pebble curl openssl`"
-        )
-    })
+    super::require_package(name, "nginx certbot pebble curl openssl")
 }
 
 /// A child process stopped (TERM, then KILL) when dropped; its output goes to `log`.

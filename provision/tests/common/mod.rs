@@ -3,6 +3,7 @@
 
 pub mod acme;
 pub mod compose;
+pub mod docker;
 pub mod fake_gumroad;
 pub mod fake_http;
 pub mod sandbox;
@@ -50,6 +51,22 @@ pub fn free_port() -> u16 {
             return port;
         }
     }
+}
+
+/// The binary `name` on PATH, or a panic that says how to get it (never a skipped test):
+/// scripts/test installs `packages` when run as root.
+pub fn require_package(name: &str, packages: &str) -> PathBuf {
+    which::which(name).unwrap_or_else(|_| {
+        let context = if std::env::var_os("CI").is_some() {
+            "CI must install it before the tests run (scripts/test does)"
+        } else {
+            "these tests never pass without it"
+        };
+        panic!(
+            "`{name}` is missing: {context}. Run scripts/test as root (it installs what the \
+             tests need), or `apt-get install -y {packages}`"
+        )
+    })
 }
 
 pub fn stdout(output: &Output) -> String {

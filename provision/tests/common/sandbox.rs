@@ -1,5 +1,6 @@
 //! A `--root` sandbox that looks like the box: /etc files, another tenant's files, a site.toml
-//! pointing at the real compose parser, and free ports. Native processes are stopped on drop.
+//! pointing at the real compose parser, and free ports. dtops runs with the native runtime, or
+//! with compose against a private Docker engine (`common::docker`); the stack is stopped on drop.
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -14,6 +15,35 @@ pub struct Sandbox {
     pub site: PathBuf,
     pub api_port: u16,
     pub pg_port: u16,
+    pub runtime: Runtime,
+    /// Set for every dtops run (the compose runtime: DOCKER_HOST and friends).
+    pub env: Vec<(String, String)>,
+}
+
+/// `dtops --runtime`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Runtime {
+    /// A real Postgres cluster and the server binary on the host (the fast tests).
+    Native,
+    /// docker compose, as production runs it (needs `common::docker::DockerEngine`).
+    Compose,
+}
+
+impl Runtime {
+    pub fn flag(self) -> &'static str {
+        match self {
+            Runtime::Native => "native",
+            Runtime::Compose => "compose",
+        }
+    }
+
+    /// site.toml's host.packages for it: what scripts/test installs.
+    fn packages(self) -> &'static str {
+        match self {
+            Runtime::Native => "packages = [\"postgresql\"]",
+            Runtime::Compose => "packages = [\"docker.io\"]",
+        }
+    }
 }
 
 /// Files of another tenant on the same box, which dtops must never touch.
@@ -37,6 +67,15 @@ impl Sandbox {
 
     /// A sandbox whose site.toml is the committed one, adapted for the test and then `edit`ed.
     pub fn with_site(edit: impl FnOnce(String) -> String) -> Self {
+        Self::with_runtime(Runtime::Native, Vec::new(), edit)
+    }
+
+    /// The same with `runtime`, and `env` set for every dtops run.
+    pub fn with_runtime(
+        runtime: Runtime,
+        env: Vec<(String, String)>,
+        edit: impl FnOnce(String) -> String,
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         // The native runtime's Postgres runs as `postgres` and must traverse the sandbox.
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -67,16 +106,21 @@ impl Sandbox {
         let pg_port = free_port();
         let committed =
             std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../site.toml")).unwrap();
-        let compose = compose_bin();
+        // Native: compose only validates files, through the binary itself. Compose: the box's
+        // own `docker compose`, the same binary as the client's plugin (`common::docker`).
+        let compose_command = match runtime {
+            Runtime::Native => format!(
+                "docker_compose = [{:?}]",
+                compose_bin().display().to_string()
+            ),
+            Runtime::Compose => "docker_compose = [\"docker\", \"compose\"]".to_string(),
+        };
         let adapted = committed
             .replace(
                 "packages = [\"docker-compose-plugin\", \"certbot\", \"python3-certbot-nginx\", \"postgresql-client-16\"]",
-                "packages = [\"postgresql\"]",
+                runtime.packages(),
             )
-            .replace(
-                "docker_compose = [\"docker\", \"compose\"]",
-                &format!("docker_compose = [{:?}]", compose.display().to_string()),
-            )
+            .replace("docker_compose = [\"docker\", \"compose\"]", &compose_command)
             .replace("api = 8090", &format!("api = {api_port}"))
             .replace("postgres = 5433", &format!("postgres = {pg_port}"))
             // The box's nginx and a real CA are never a test's to touch: a plain sandbox leaves
@@ -94,6 +138,8 @@ impl Sandbox {
             site,
             api_port,
             pg_port,
+            runtime,
+            env,
         }
     }
 
@@ -106,17 +152,23 @@ impl Sandbox {
         self.root().join(real.trim_start_matches('/'))
     }
 
-    /// `dtops --site S --root R --runtime native <args>`.
-    pub fn dtops(&self, args: &[&str]) -> Output {
-        dtops()
+    /// `dtops --site S --root R --runtime RUNTIME <args>`, to run.
+    pub fn command(&self, args: &[&str]) -> std::process::Command {
+        let mut command = dtops();
+        command
             .arg("--site")
             .arg(&self.site)
             .arg("--root")
             .arg(self.root())
-            .args(["--runtime", "native"])
+            .args(["--runtime", self.runtime.flag()])
             .args(args)
-            .output()
-            .unwrap()
+            .envs(self.env.clone());
+        command
+    }
+
+    /// `dtops --site S --root R --runtime RUNTIME <args>`.
+    pub fn dtops(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
     }
 
     /// Runs `dtops provision` and insists it succeeds; returns its output.
@@ -125,6 +177,99 @@ impl Sandbox {
         let text = format!("{}{}", stdout(&output), stderr(&output));
         assert!(output.status.success(), "provision failed:\n{text}");
         text
+    }
+
+    /// The repository checkout the box builds its image from (runbook §4: a clone in
+    /// /srv/<app>/app): this working tree's files as they are now (uncommitted edits included,
+    /// so a changed Dockerfile is what gets built), committed into a fresh repository there.
+    pub fn checkout_app(&self) {
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        let app = self.path("/srv/datatools-license/app");
+        std::fs::create_dir_all(&app).unwrap();
+        // The app directory may already be the site user's (dtops made it so), and git refuses
+        // a repository another user owns unless told it is safe.
+        let git = |dir: &Path, args: &[&str]| -> Vec<u8> {
+            let out = std::process::Command::new("git")
+                .arg("-c")
+                .arg(format!("safe.directory={}", dir.display()))
+                .arg("-C")
+                .arg(dir)
+                .args([
+                    "-c",
+                    "user.name=dtops test",
+                    "-c",
+                    "user.email=test@example.invalid",
+                ])
+                .args(args)
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "git {args:?}: {}", stderr(&out));
+            out.stdout
+        };
+        let files = git(
+            repo,
+            &[
+                "ls-files",
+                "-z",
+                "--cached",
+                "--others",
+                "--exclude-standard",
+            ],
+        );
+        for name in files.split(|b| *b == 0).filter(|n| !n.is_empty()) {
+            let name = std::str::from_utf8(name).unwrap();
+            let from = repo.join(name);
+            if !from.is_file() {
+                continue; // deleted in the working tree
+            }
+            let to = app.join(name);
+            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+            std::fs::copy(&from, &to).unwrap();
+        }
+        git(&app, &["init", "--quiet"]);
+        git(&app, &["add", "--all"]);
+        git(
+            &app,
+            &["commit", "--quiet", "--message", "the checkout under test"],
+        );
+    }
+
+    /// `dtops ARGS --admin-url <the api's published port> --token-file <the box's token>`,
+    /// which must succeed; its stdout.
+    pub fn admin(&self, args: &[&str]) -> String {
+        let out = dtops()
+            .args(args)
+            .arg("--admin-url")
+            .arg(format!("http://127.0.0.1:{}", self.api_port))
+            .arg("--token-file")
+            .arg(self.path("/srv/datatools-license/secrets/admin_token"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "dtops {args:?}: {}", stderr(&out));
+        stdout(&out)
+    }
+
+    /// A core license for `email`, minted through the api: its blob.
+    pub fn mint(&self, email: &str) -> String {
+        self.admin(&[
+            "mint", "--name", "Buyer", "--tier", "core", "--email", email,
+        ])
+        .trim()
+        .to_string()
+    }
+
+    /// The licenses' emails (`dtops licenses --json`), sorted.
+    pub fn emails(&self) -> Vec<String> {
+        let list: serde_json::Value =
+            serde_json::from_str(&self.admin(&["licenses", "--json"])).unwrap();
+        let mut emails: Vec<String> = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["email"].as_str().unwrap().to_string())
+            .collect();
+        emails.sort();
+        emails
     }
 
     pub fn admin_token(&self) -> String {

@@ -1,7 +1,8 @@
 //! A sandbox whose nginx and certificate dtops really manages: the `Sandbox` (native runtime,
-//! so the api answers behind nginx), a private nginx that reads the sandbox's conf.d and
-//! sites-enabled, pebble as the CA, pebble-challtestsrv as the DNS, and another tenant's site
-//! in the same nginx that a watcher keeps requesting for the whole test.
+//! or compose on a private Docker engine, so the api answers behind nginx), a private nginx that
+//! reads the sandbox's conf.d and sites-enabled, pebble as the CA, pebble-challtestsrv as the
+//! DNS, and another tenant's site in the same nginx that a watcher keeps requesting for the
+//! whole test.
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -14,7 +15,7 @@ use std::time::Duration;
 
 use super::acme::{curl, require, Pebble, PrivateNginx, TestDns};
 use super::free_port;
-use super::sandbox::Sandbox;
+use super::sandbox::{Runtime, Sandbox};
 use super::{stderr, stdout};
 
 pub const SITE: &str = "datatools.example.test";
@@ -84,6 +85,25 @@ impl WebSandbox {
         with_staging: bool,
         edit: impl FnOnce(String) -> String,
     ) -> WebSandbox {
+        Self::build_with(names, with_staging, Runtime::Native, Vec::new(), edit)
+    }
+
+    /// Both names in DNS; dtops runs with `--runtime compose`, `env` set (the private Docker
+    /// engine's), and site.toml further `edit`ed.
+    pub fn start_compose(
+        env: Vec<(String, String)>,
+        edit: impl FnOnce(String) -> String,
+    ) -> WebSandbox {
+        Self::build_with(&[SITE, LICENSES], false, Runtime::Compose, env, edit)
+    }
+
+    fn build_with(
+        names: &[&str],
+        with_staging: bool,
+        runtime: Runtime,
+        env: Vec<(String, String)>,
+        edit: impl FnOnce(String) -> String,
+    ) -> WebSandbox {
         for tool in ["nginx", "certbot", "curl", "openssl", "flock"] {
             require(tool);
         }
@@ -112,7 +132,7 @@ impl WebSandbox {
         let (nginx_argv, reload_argv) = PrivateNginx::commands(work.path());
         let dns_port = dns.dns_port;
         let sandbox =
-            Sandbox::with_site(|text| {
+            Sandbox::with_runtime(runtime, env, |text| {
                 let mut text = text;
                 for (from, to) in [
                 ("site = \"datatools.unalogix.com\"", format!("site = \"{SITE}\"")),

@@ -13,7 +13,8 @@ pub(crate) struct SaleEvent {
     pub license_key: String,
     pub received_at: DateTime<Utc>,
     pub content_type: String,
-    pub raw_body: String,
+    /// The delivery as it arrived (bytes; see migration 0004).
+    pub raw_body: Vec<u8>,
     pub sale_id: Option<String>,
     pub product_name: Option<String>,
     pub subscription_id: Option<String>,
@@ -43,7 +44,7 @@ pub(crate) async fn sales_of(
 pub(crate) async fn gift_sales(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<SaleEvent>> {
     sqlx::query_as(&format!(
         "select {SALE_COLUMNS} from gumroad_events \
-         where position('gifter_email' in raw_body) > 0 and resource_name = 'sale' \
+         where position('gifter_email'::bytea in raw_body) > 0 and resource_name = 'sale' \
            and not test and duplicate_of is null and license_key is not null order by id"
     ))
     .fetch_all(db)
@@ -57,7 +58,8 @@ pub(crate) struct MembershipEvent {
     pub subscription_id: String,
     pub resource_name: String,
     pub content_type: String,
-    pub raw_body: String,
+    /// The delivery as it arrived (bytes; see migration 0004).
+    pub raw_body: Vec<u8>,
 }
 
 pub(crate) async fn membership_states(

@@ -61,7 +61,7 @@ pub fn run(global: &GlobalArgs, args: &GumroadTokenArgs) -> anyhow::Result<ExitC
         println!(
             "gumroad: now set `gumroad_api_token = true` under [server] in {} and run `dtops \
              provision`",
-            global.site.display()
+            global.site_file()?.display()
         );
     }
     Ok(ExitCode::SUCCESS)

@@ -16,7 +16,7 @@ use crate::site::Stage;
 use crate::steps::{MigrateStep, SmokeTest};
 
 /// The stages whose code is in this build of dtops and the server.
-const BUILT_STAGES: &[Stage] = &[Stage::Pr1, Stage::Pr2];
+const BUILT_STAGES: &[Stage] = &[Stage::Pr1, Stage::Pr2, Stage::Pr3];
 
 pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let deployment = Deployment::open(global)?;
