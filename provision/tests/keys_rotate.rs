@@ -218,7 +218,8 @@ fn an_emailed_reissue_shows_progress_lists_a_failed_buyer_and_keys_reissue_finis
 #[test]
 fn an_interrupted_dtops_loses_nothing_and_a_rotation_waits_for_the_running_job() {
     let postmark = Postmark::start();
-    postmark.set_delay(Duration::from_secs(2));
+    // 8 licenses, 4 at a time, 3 s a message: the job runs for at least 6 s.
+    postmark.set_delay(Duration::from_secs(3));
     let sandbox = pr2_sandbox(&postmark);
     for n in 0..8 {
         sandbox.mint(&format!("buyer{n}@example.com"));

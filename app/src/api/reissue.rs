@@ -54,13 +54,6 @@ pub struct ReissueJob {
     pub retrying: Vec<ReissueProblem>,
 }
 
-impl ReissueJob {
-    /// Every license finished (done, failed or skipped).
-    pub fn finished(&self) -> bool {
-        self.state != JobState::Running
-    }
-}
-
 /// A license whose re-signing or email failed (or is waiting to be tried again), and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReissueProblem {
