@@ -1,13 +1,15 @@
 //! The DataTools license server.
 //!
 //! The modules, from the leaves up; each depends only on the ones listed before it:
-//! `config` <- `db`, `email`, `license`, `products` <- `mint`, `address_change` <- `state` <-
-//! `delivery` <- `gumroad` <- `portal` <- `http` <- `server`. A request meets them the other way
-//! round: `http` routes it (`/health`, `/webhooks/gumroad`, the `/internal/*` admin API behind
-//! its guards, the buyer portal under `/portal/`, the `/revocations` feed), the handler mints
-//! (`mint`) or stores a Gumroad delivery that a `gumroad` worker processes later, and `delivery`
-//! emails the license through `email`. The portal's sign-in links go out from its own
-//! background sender (`portal`).
+//! `config` <- `db`, `email`, `gumroad_api`, `license`, `products` <- `mint`, `address_change`
+//! <- `state` <- `delivery` <- `gumroad`, `reissue` <- `portal` <- `http` <- `server`. A request
+//! meets them the other way round: `http` routes it (`/health`, `/webhooks/gumroad`, the
+//! `/internal/*` admin API behind its guards, the buyer portal under `/portal/`, the
+//! `/revocations` feed), the handler mints (`mint`) or stores a Gumroad delivery that a
+//! `gumroad` worker processes later, and `delivery` emails the license through `email`. A key
+//! rotation's re-issue and a Gumroad sync after an outage are jobs recorded in the database and
+//! worked on in the background (`reissue`, `gumroad`). The portal's sign-in links go out from
+//! its own background sender (`portal`).
 //!
 //! The public surface is deliberate: what `dtops` and the tests need, nothing more.
 #![warn(unreachable_pub)]
@@ -18,6 +20,8 @@ mod address;
 mod address_change;
 /// The admin API's request and response bodies, shared with `dtops`.
 pub mod api;
+/// When to try again: exponential backoff with jitter for the background queues.
+mod backoff;
 /// Configuration from the environment: the variable names, defaults, and the checked result.
 pub mod config;
 /// Postgres: the pool, embedded migrations, and the queries.
@@ -28,6 +32,8 @@ mod delivery;
 mod email;
 /// Gumroad sales: decoding a Ping, processing stored events, the background workers.
 mod gumroad;
+/// Gumroad's sales API client (`GET /v2/sales`), for a sync after an outage.
+mod gumroad_api;
 /// HTTP routes: `/health`, the `/internal/*` admin API, `/webhooks/gumroad`, the portal's
 /// pages and the revocation feed.
 mod http;
@@ -43,6 +49,9 @@ pub mod pg_cluster;
 mod portal;
 /// The product catalogue (`products.toml`): tiers and Gumroad products.
 pub mod products;
+/// Re-issuing every active license with the current key (after a rotation) as a durable job
+/// worked on in the background.
+mod reissue;
 /// Secrets in types that never print their value.
 pub mod secret;
 /// Starting and stopping the server process.

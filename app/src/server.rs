@@ -1,5 +1,5 @@
-//! The server's life cycle: bind, serve HTTP and run the Gumroad workers (and the portal's link
-//! sender when the portal is on), stop on a signal.
+//! The server's life cycle: bind, serve HTTP and run the Gumroad and re-issue workers (and the
+//! portal's link sender when the portal is on), stop on a signal.
 
 use std::net::SocketAddr;
 
@@ -34,6 +34,7 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let workers = Workers::spawn(state.clone(), state.config.gumroad.workers);
+    let reissue = crate::reissue::Workers::spawn(state.clone());
     let portal = state
         .config
         .portal
@@ -41,6 +42,7 @@ pub async fn serve(
         .then(|| crate::portal::Sender::spawn(state.clone()));
     let served = crate::http::serve(listener, state, shutdown).await;
     workers.stop().await;
+    reissue.stop().await;
     if let Some(portal) = portal {
         portal.stop().await;
     }

@@ -7,6 +7,7 @@ use tokio::sync::Notify;
 
 use crate::config::Config;
 use crate::email::Mailer;
+use crate::gumroad_api::GumroadApi;
 
 /// The server's shared state: cheap to clone (everything inside is shared).
 #[derive(Clone)]
@@ -16,10 +17,14 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// None when no mail provider is configured (events then say so).
     pub(crate) mailer: Option<Mailer>,
+    /// Gumroad's sales API, for a sync after an outage; None without an access token.
+    pub(crate) gumroad_api: Option<GumroadApi>,
     /// Wakes a Gumroad worker when the webhook has stored a delivery.
     pub(crate) wake: Arc<Notify>,
     /// Wakes the portal's link sender when a sign-in link was asked for.
     pub(crate) portal_wake: Arc<Notify>,
+    /// Wakes the re-issue workers when a job was created.
+    pub(crate) reissue_wake: Arc<Notify>,
 }
 
 impl AppState {
@@ -28,12 +33,18 @@ impl AppState {
     pub fn new(config: Config) -> anyhow::Result<AppState> {
         let db = crate::db::pool(&config)?;
         let mailer = Mailer::from_config(&config.email).map_err(anyhow::Error::msg)?;
+        let gumroad_api = match &config.gumroad.api {
+            Some(api) => Some(GumroadApi::new(api).map_err(anyhow::Error::msg)?),
+            None => None,
+        };
         Ok(AppState {
             db,
             config: Arc::new(config),
             mailer,
+            gumroad_api,
             wake: Arc::new(Notify::new()),
             portal_wake: Arc::new(Notify::new()),
+            reissue_wake: Arc::new(Notify::new()),
         })
     }
 

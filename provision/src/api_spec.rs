@@ -55,6 +55,9 @@ pub fn secret_names(site: &Site) -> Vec<&'static str> {
     if site.gumroad_on() {
         names.push("gumroad_secret");
     }
+    if site.server.gumroad_api_token {
+        names.push("gumroad_api_token");
+    }
     names
 }
 
@@ -99,6 +102,15 @@ pub fn api_spec(site: &Site) -> ApiSpec {
     if site.portal_on() {
         environment.push(env(vars::PORTAL, "on".into()));
         environment.push(env(vars::PUBLIC_URL, site.public_url()));
+    }
+    if site.server.gumroad_api_token {
+        environment.push(env(
+            vars::GUMROAD_ACCESS_TOKEN_FILE,
+            secret("gumroad_api_token"),
+        ));
+        if let Some(url) = &site.server.gumroad_api_url {
+            environment.push(env(vars::GUMROAD_API_URL, url.to_string()));
+        }
     }
     let secrets = secret_names(site)
         .into_iter()

@@ -6,6 +6,12 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::runtime::RuntimeKind;
 
+mod admin;
+mod gumroad;
+
+pub use admin::AdminArgs;
+pub use gumroad::{GumroadCommand, GumroadSyncArgs, GumroadTokenArgs};
+
 /// dtops: provision and operate the DataTools license server.
 #[derive(Debug, Parser)]
 #[command(version = env!("DTOPS_VERSION"), about, long_about = None)]
@@ -78,6 +84,10 @@ pub enum Command {
     /// Manage license signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Gumroad's API: after an outage, store the sales whose Ping never arrived (sync), and the
+    /// access token that needs (token).
+    #[command(subcommand)]
+    Gumroad(GumroadCommand),
     /// Verify a DTLIC2 blob offline against trusted public keys, and show what it says.
     Verify(VerifyArgs),
     /// Run the whole product locally: a throwaway Postgres, migrations, the dev key, the server.
@@ -133,19 +143,6 @@ pub enum Command {
               value_parser = clap::value_parser!(u8).range(1..=2))]
         nginx_phase: u8,
     },
-}
-
-/// How to reach the admin API. The token is never a command-line value (it would show in `ps`
-/// and shell history): it comes from a file or the environment.
-#[derive(Debug, Args)]
-pub struct AdminArgs {
-    /// Admin API base URL: the server's 127.0.0.1:8090 through an SSH tunnel
-    /// (`ssh -L 8090:127.0.0.1:8090 box -N`).
-    #[arg(long, env = "DTOPS_ADMIN_URL", default_value = "http://127.0.0.1:8090")]
-    pub admin_url: String,
-    /// File holding the admin Bearer token (otherwise DATATOOLS_ADMIN_TOKEN is used).
-    #[arg(long)]
-    pub token_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -293,6 +290,18 @@ pub enum KeysCommand {
     /// Rotate the box's signing key: a new key pair signs from now on, the old public key stays
     /// trusted for the overlap window, the api restarts; --reissue re-signs every active license.
     Rotate(RotateArgs),
+    /// Re-sign every active license with the key the api holds now (no new key), or follow the
+    /// re-issue already running: finishes exactly what an earlier `keys rotate --reissue` left
+    /// (failed, interrupted, or not emailed). Exit 1 when some license failed.
+    Reissue(ReissueArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReissueArgs {
+    /// Email each buyer the re-signed license, including licenses re-signed earlier whose buyer
+    /// was never emailed (needs the PR 2 mailer: Postmark configured on the api).
+    #[arg(long)]
+    pub email: bool,
 }
 
 #[derive(Debug, Args)]

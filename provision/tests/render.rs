@@ -299,6 +299,30 @@ fn compose_accepts_the_pr2_file() {
     );
 }
 
+/// `[server] gumroad_api_token = true` (for `dtops gumroad sync`): one more secret file mounted
+/// and named by GUMROAD_ACCESS_TOKEN_FILE; nothing else changes.
+#[test]
+fn the_gumroad_api_token_is_one_more_mounted_secret_file() {
+    let site = pr2_site().replace("gumroad_api_token = false", "gumroad_api_token = true");
+    let render = Render::ok(&site, true);
+    insta::assert_snapshot!("pr2_gumroad_api__compose.yml", render.file("compose.yml"));
+    assert_eq!(
+        render.file(".env"),
+        Render::ok(&pr2_site(), true).file(".env")
+    );
+    check_compose_model(
+        &render,
+        &[
+            "pg_password",
+            "admin_token",
+            "license_privkey",
+            "postmark_token",
+            "gumroad_secret",
+            "gumroad_api_token",
+        ],
+    );
+}
+
 #[test]
 fn compose_refuses_a_project_whose_env_lacks_the_license_key() {
     let render = Render::ok(SITE, false);

@@ -4,6 +4,7 @@
 mod email_change;
 mod error;
 mod events;
+mod gumroad_sync;
 mod licenses;
 mod reissue;
 mod statuses;
@@ -11,8 +12,11 @@ mod statuses;
 pub use email_change::{EmailChangeRequest, EmailChangeResponse};
 pub use error::ErrorBody;
 pub use events::{Event, EventDetail, EventList};
+pub use gumroad_sync::{GumroadSync, GumroadSyncRequest, SyncSkipped, SyncedEvent};
 pub use licenses::{
     LicenseRecord, MintRequest, MintResponse, ResendRequest, ResendResponse, RevokeRequest,
 };
-pub use reissue::{ReissueReport, ReissueRequest, Reissued, Unverifiable};
-pub use statuses::{EmailStatus, EventStatus, Resource, UnknownStatus};
+pub use reissue::{ReissueJob, ReissueProblem, ReissueRequest};
+pub use statuses::{
+    EmailStatus, EventStatus, ItemStatus, JobState, ReissueStep, Resource, UnknownStatus,
+};

@@ -133,6 +133,41 @@ text_enum! {
     }
 }
 
+text_enum! {
+    /// Where a background job (a re-issue, a Gumroad sync) is.
+    JobState {
+        /// Work is left; workers are on it.
+        Running = "running",
+        /// Everything finished (some items may have failed: see the counts).
+        Done = "done",
+        /// A re-issue whose key was replaced before it finished; a newer job takes over.
+        Superseded = "superseded",
+        /// A Gumroad sync that stopped on an error (its `error` says which).
+        Failed = "failed",
+    }
+}
+
+text_enum! {
+    /// Where one license of a re-issue job is (migration 0006).
+    ItemStatus {
+        Pending = "pending",
+        /// A worker holds it (until its lease runs out).
+        Processing = "processing",
+        Done = "done",
+        Failed = "failed",
+        /// Revoked or expired since the job started: left alone.
+        Skipped = "skipped",
+    }
+}
+
+text_enum! {
+    /// The step of a re-issue that failed for a license.
+    ReissueStep {
+        Resign = "re-sign",
+        Email = "email",
+    }
+}
+
 /// Gumroad's `resource_name`: what a delivery is about. Names this server does not act on are
 /// kept as they came.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]

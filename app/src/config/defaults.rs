@@ -6,6 +6,8 @@ pub const LISTEN: &str = "127.0.0.1:8000";
 pub const EMAIL_FROM: &str = "licenses@datatools.unalogix.com";
 /// Postmark's API when `POSTMARK_API_URL` is not set.
 pub const POSTMARK_API_URL: &str = "https://api.postmarkapp.com";
+/// Gumroad's API when `GUMROAD_API_URL` is not set.
+pub const GUMROAD_API_URL: &str = "https://api.gumroad.com";
 /// Tasks processing Gumroad events at once (each holds at most one database connection).
 pub const GUMROAD_WORKERS: usize = 2;
 /// Most Gumroad workers one instance may run.

@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use super::defaults;
 use super::error::{invalid, secret_file, ConfigError};
 use super::portal::portal_config;
-use super::settings::{Config, EmailConfig, Environment, GumroadConfig, PostmarkConfig};
+use super::settings::{
+    Config, EmailConfig, Environment, GumroadApiConfig, GumroadConfig, PostmarkConfig,
+};
 use super::signing::signing_key;
 use super::vars;
 use crate::license::TrustedKeys;
@@ -146,10 +148,28 @@ fn gumroad_config(var: &impl Fn(&str) -> Option<String>) -> Result<GumroadConfig
                 )
             })?,
     };
+    let api = match secret_file(var, vars::GUMROAD_ACCESS_TOKEN_FILE)? {
+        None => None,
+        Some(token) => {
+            let url =
+                var(vars::GUMROAD_API_URL).unwrap_or_else(|| defaults::GUMROAD_API_URL.to_string());
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                return Err(invalid(
+                    vars::GUMROAD_API_URL,
+                    format!("{url:?} is not an http(s) URL; leave it unset for Gumroad itself"),
+                ));
+            }
+            Some(GumroadApiConfig {
+                token,
+                url: url.trim_end_matches('/').to_string(),
+            })
+        }
+    };
     Ok(GumroadConfig {
         webhook_secret,
         seller_id,
         workers,
+        api,
     })
 }
 

@@ -14,4 +14,6 @@ mod signing;
 pub mod vars;
 
 pub use error::ConfigError;
-pub use settings::{Config, EmailConfig, Environment, GumroadConfig, PortalConfig, PostmarkConfig};
+pub use settings::{
+    Config, EmailConfig, Environment, GumroadApiConfig, GumroadConfig, PortalConfig, PostmarkConfig,
+};

@@ -43,6 +43,17 @@ pub struct GumroadConfig {
     /// `DATATOOLS_GUMROAD_WORKERS`: background tasks processing stored events (default 2; 0
     /// makes an instance that only receives, e.g. while benchmarking the acknowledgement).
     pub workers: usize,
+    /// Gumroad's API, for a sync of the sales list after an outage (`dtops gumroad sync`); None
+    /// without `GUMROAD_ACCESS_TOKEN_FILE`.
+    pub api: Option<GumroadApiConfig>,
+}
+
+#[derive(Debug, Clone)]
+pub struct GumroadApiConfig {
+    /// `GUMROAD_ACCESS_TOKEN_FILE`: an access token with the `view_sales` scope.
+    pub token: Secret,
+    /// `GUMROAD_API_URL`, default [`super::defaults::GUMROAD_API_URL`].
+    pub url: String,
 }
 
 /// Where license emails go. Neither provider set: licenses are minted, emails are not sent

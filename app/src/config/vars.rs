@@ -23,6 +23,10 @@ pub const PRODUCTS_FILE: &str = "DATATOOLS_PRODUCTS_FILE";
 pub const GUMROAD_WEBHOOK_SECRET_FILE: &str = "GUMROAD_WEBHOOK_SECRET_FILE";
 /// Only deliveries for this Gumroad seller are acted on.
 pub const GUMROAD_SELLER_ID: &str = "DATATOOLS_GUMROAD_SELLER_ID";
+/// File holding a Gumroad API access token (`view_sales`) for `dtops gumroad sync`.
+pub const GUMROAD_ACCESS_TOKEN_FILE: &str = "GUMROAD_ACCESS_TOKEN_FILE";
+/// Gumroad's API base URL (tests point it at a local server).
+pub const GUMROAD_API_URL: &str = "GUMROAD_API_URL";
 /// Background tasks processing stored Gumroad events.
 pub const GUMROAD_WORKERS: &str = "DATATOOLS_GUMROAD_WORKERS";
 /// The sender of license emails.

@@ -58,10 +58,12 @@ pub(crate) struct Stored {
     pub duplicate_of: Option<i64>,
 }
 
-const INSERT: &str = "insert into gumroad_events (content_type, raw_body, sale_id, \
-    resource_name, product_id, product_name, email, seller_id, subscription_id, \
-    is_recurring_charge, test, retry_count, status, last_error, duplicate_of) \
-    values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
+/// The columns of a new delivery: `bind_new` binds $1..$12, then status, last_error and
+/// duplicate_of ($13..$15).
+pub(super) const INSERT_INTO: &str = "insert into gumroad_events (content_type, raw_body, \
+    sale_id, resource_name, product_id, product_name, email, seller_id, subscription_id, \
+    is_recurring_charge, test, retry_count, status, last_error, duplicate_of)";
+const VALUES: &str = "values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
 
 /// Stores a delivery. The first one of a (sale_id, resource_name) is the event to process; a
 /// repeat is stored with `duplicate_of` pointing at it and status `duplicate`. The unique index
@@ -73,7 +75,7 @@ pub(crate) async fn insert(db: &sqlx::PgPool, new: &NewEvent<'_>) -> sqlx::Resul
     };
     let first: Option<i64> = bind_new(
         sqlx::query_scalar(&format!(
-            "{INSERT} on conflict (sale_id, resource_name) \
+            "{INSERT_INTO} {VALUES} on conflict (sale_id, resource_name) \
              where duplicate_of is null and not test do nothing returning id"
         )),
         new,
@@ -98,19 +100,22 @@ pub(crate) async fn insert(db: &sqlx::PgPool, new: &NewEvent<'_>) -> sqlx::Resul
     .bind(&new.resource_name)
     .fetch_one(db)
     .await?;
-    let id: i64 = bind_new(sqlx::query_scalar(&format!("{INSERT} returning id")), new)
-        .bind(EventStatus::Duplicate)
-        .bind(None::<&str>)
-        .bind(Some(original))
-        .fetch_one(db)
-        .await?;
+    let id: i64 = bind_new(
+        sqlx::query_scalar(&format!("{INSERT_INTO} {VALUES} returning id")),
+        new,
+    )
+    .bind(EventStatus::Duplicate)
+    .bind(None::<&str>)
+    .bind(Some(original))
+    .fetch_one(db)
+    .await?;
     Ok(Stored {
         id,
         duplicate_of: Some(original),
     })
 }
 
-fn bind_new<'q, O>(
+pub(super) fn bind_new<'q, O>(
     query: sqlx::query::QueryScalar<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>,
     new: &'q NewEvent<'q>,
 ) -> sqlx::query::QueryScalar<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments> {

@@ -2,9 +2,13 @@
 
 pub(crate) mod email_changes;
 pub(crate) mod gumroad_events;
+pub(crate) mod gumroad_syncs;
 pub(crate) mod licenses;
+pub(crate) mod missed_events;
 mod pool;
 pub(crate) mod portal;
+pub(crate) mod reissue_items;
+pub(crate) mod reissue_jobs;
 pub(crate) mod reissues;
 pub(crate) mod revocations;
 

@@ -1,50 +1,7 @@
-//! Re-signing licenses with a new key: which licenses are active, and the swap of a blob with
-//! the old one kept in `license_reissues`.
+//! Re-signing a license with a new key: the swap of its blob, the old one kept in
+//! `license_reissues` (the jobs that drive it are `reissue_jobs.rs` and `reissue_items.rs`).
 
-use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
-
-/// An active license (not revoked, not expired at `now`) as re-issuing needs it.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub(crate) struct ActiveLicense {
-    pub license_key: String,
-    pub email: String,
-    pub key_id: String,
-    pub blob: String,
-}
-
-/// Active licenses whose blob is signed by a key other than `key_id`, oldest first.
-pub(crate) async fn active_not_signed_by(
-    db: impl PgExecutor<'_>,
-    key_id: &str,
-    now: DateTime<Utc>,
-) -> sqlx::Result<Vec<ActiveLicense>> {
-    sqlx::query_as(
-        "select license_key, email, key_id, blob from licenses \
-         where revoked_at is null and (expires_at is null or expires_at > $2) and key_id <> $1 \
-         order by id",
-    )
-    .bind(key_id)
-    .bind(now)
-    .fetch_all(db)
-    .await
-}
-
-/// How many active licenses already carry `key_id`.
-pub(crate) async fn count_active_signed_by(
-    db: impl PgExecutor<'_>,
-    key_id: &str,
-    now: DateTime<Utc>,
-) -> sqlx::Result<i64> {
-    sqlx::query_scalar(
-        "select count(*) from licenses \
-         where revoked_at is null and (expires_at is null or expires_at > $2) and key_id = $1",
-    )
-    .bind(key_id)
-    .bind(now)
-    .fetch_one(db)
-    .await
-}
 
 /// Replaces the blob of `license_key` if it is still signed by `old_key_id`, keeping the old
 /// blob in `license_reissues`, in one statement. `None` when the license changed meanwhile (a
@@ -78,11 +35,18 @@ pub(crate) async fn replace_blob(
     .await
 }
 
-/// Records that the buyer was emailed the blob of re-issue `id`.
-pub(crate) async fn mark_emailed(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<()> {
-    sqlx::query("update license_reissues set emailed_at = now() where id = $1")
-        .bind(id)
-        .execute(db)
-        .await
-        .map(|_| ())
+/// The re-issue that gave `license_key` a blob signed by `key_id`, if one did.
+pub(crate) async fn to_key(
+    db: impl PgExecutor<'_>,
+    license_key: &str,
+    key_id: &str,
+) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar(
+        "select id from license_reissues where license_key = $1 and new_key_id = $2 \
+         order by id desc limit 1",
+    )
+    .bind(license_key)
+    .bind(key_id)
+    .fetch_optional(db)
+    .await
 }

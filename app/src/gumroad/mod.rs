@@ -6,10 +6,11 @@
 //! - `process`: one event -> routed by resource (`sale`, `reversal`), its outcome recorded
 //!   (`outcome`), retries paced by `retry`;
 //! - `worker`: the background tasks that take due events from the table (durable across
-//!   restarts, safe with several instances on one database).
+//!   restarts, safe with several instances on one database);
+//! - `sync`: after an outage, the sales Gumroad lists that never arrived, stored as deliveries.
 
 mod error;
-mod intake;
+pub(crate) mod intake;
 mod outcome;
 pub(crate) mod ping;
 mod process;
@@ -19,6 +20,7 @@ mod retry;
 mod reversal;
 mod sale;
 mod sale_license;
+pub(crate) mod sync;
 mod terms;
 mod worker;
 

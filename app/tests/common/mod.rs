@@ -13,8 +13,10 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 pub mod gumroad;
+pub mod gumroad_api;
 pub mod portal;
 pub mod postmark;
+pub mod reissue;
 pub mod verifier;
 
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789abcdef0123456789abcdef";

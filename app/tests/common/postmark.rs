@@ -45,6 +45,8 @@ struct Inner {
     requests: Vec<Value>,
     tokens: Vec<String>,
     script: VecDeque<Reply>,
+    /// How long an unscripted success takes.
+    delay: Duration,
 }
 
 #[derive(Clone, Default)]
@@ -70,6 +72,11 @@ impl FakePostmark {
         self.inner.lock().unwrap().script.extend(replies);
     }
 
+    /// Every unscripted success takes `delay` from now on (a slow provider).
+    pub fn set_delay(&self, delay: Duration) {
+        self.inner.lock().unwrap().delay = delay;
+    }
+
     pub fn requests(&self) -> Vec<Value> {
         self.inner.lock().unwrap().requests.clone()
     }
@@ -84,7 +91,7 @@ async fn email(
     headers: HeaderMap,
     Json(body): Json<Value>,
 ) -> (StatusCode, Json<Value>) {
-    let reply = {
+    let (reply, delay) = {
         let mut inner = fake.inner.lock().unwrap();
         inner.requests.push(body.clone());
         inner.tokens.push(
@@ -94,7 +101,7 @@ async fn email(
                 .unwrap_or("")
                 .to_string(),
         );
-        inner.script.pop_front()
+        (inner.script.pop_front(), inner.delay)
     };
     let n = fake.inner.lock().unwrap().requests.len();
     let success = json!({
@@ -105,7 +112,10 @@ async fn email(
         "Message": "OK",
     });
     match reply {
-        None => (StatusCode::OK, Json(success)),
+        None => {
+            tokio::time::sleep(delay).await;
+            (StatusCode::OK, Json(success))
+        }
         Some(reply) => {
             tokio::time::sleep(reply.delay).await;
             let body = if reply.body.is_null() {

@@ -6,6 +6,7 @@ mod deployment;
 mod dev;
 mod docker_logs;
 mod events;
+mod gumroad;
 mod keys;
 mod licenses;
 mod mint;
@@ -18,7 +19,7 @@ mod verify;
 
 use std::process::ExitCode;
 
-use crate::cli::{Cli, Command, KeysCommand};
+use crate::cli::{Cli, Command, GumroadCommand, KeysCommand};
 use crate::steps::TlsOptions;
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -33,6 +34,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Cutover(args) => cutover::run(&cli.global, &args),
         Command::Keys(KeysCommand::Generate { out }) => keys::generate(&out),
         Command::Keys(KeysCommand::Rotate(args)) => keys::rotate(&cli.global, &args),
+        Command::Keys(KeysCommand::Reissue(args)) => keys::reissue(&cli.global, &args),
+        Command::Gumroad(GumroadCommand::Sync(args)) => block_on(gumroad::sync(args)),
+        Command::Gumroad(GumroadCommand::Token(args)) => gumroad::token(&cli.global, &args),
         Command::Verify(args) => verify::run(args),
         Command::Dev(args) => block_on(dev::run(args)),
         Command::Render {

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::values::SellerId;
+use super::values::{HttpUrl, SellerId};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -20,6 +20,14 @@ pub struct Server {
     /// DATATOOLS_GUMROAD_SELLER_ID: deliveries for another seller are ignored.
     #[serde(default)]
     pub gumroad_seller_id: Option<SellerId>,
+    /// GUMROAD_ACCESS_TOKEN_FILE: mount secrets/gumroad_api_token (a Gumroad API access token
+    /// with view_sales, written by `dtops gumroad token`) for `dtops gumroad sync`.
+    #[serde(default)]
+    pub gumroad_api_token: bool,
+    /// GUMROAD_API_URL: Gumroad's API (default https://api.gumroad.com; tests point it at a
+    /// local server).
+    #[serde(default)]
+    pub gumroad_api_url: Option<HttpUrl>,
 }
 
 impl Default for Server {
@@ -29,6 +37,8 @@ impl Default for Server {
             db_pool_size: default_pool_size(),
             gumroad_workers: default_workers(),
             gumroad_seller_id: None,
+            gumroad_api_token: false,
+            gumroad_api_url: None,
         }
     }
 }

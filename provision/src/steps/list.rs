@@ -49,6 +49,14 @@ pub fn provision_steps(
         Task::step(SecretStep::new("admin_token", SecretKind::RandomHex)),
         Task::step(SecretStep::new("license_privkey", SecretKind::SigningKey)),
     ];
+    if site.server.gumroad_api_token {
+        tasks.push(Task::step(SecretStep::new(
+            "gumroad_api_token",
+            SecretKind::Given {
+                how: "dtops gumroad token --stdin",
+            },
+        )));
+    }
     tasks.extend(files.into_iter().map(Task::step));
     tasks.extend([
         Task::check(ComposeCheck),

@@ -17,6 +17,9 @@ pub enum SecretKind {
     RandomHex,
     /// An Ed25519 signing key: its 32-byte seed as 64 hex characters.
     SigningKey,
+    /// A token from another service, given by the operator (`how` says with which command);
+    /// never generated: its absence stops the run.
+    Given { how: &'static str },
 }
 
 pub struct SecretStep {
@@ -46,6 +49,9 @@ impl Step for SecretStep {
             let what = match self.kind {
                 SecretKind::RandomHex => "64 random hex characters",
                 SecretKind::SigningKey => "a new Ed25519 signing key",
+                SecretKind::Given { how } => {
+                    anyhow::bail!("{} does not exist; write it with `{how}`", path.display())
+                }
             };
             return Ok(Plan::Change(
                 Change::new(format!(
@@ -96,6 +102,9 @@ impl Step for SecretStep {
         }
         let (value, detail) = match self.kind {
             SecretKind::RandomHex => (random_hex()?, "64 random hex characters".to_string()),
+            SecretKind::Given { how } => {
+                anyhow::bail!("{} does not exist; write it with `{how}`", path.display())
+            }
             SecretKind::SigningKey => {
                 let pair = SigningKeyPair::generate();
                 let detail = format!(

@@ -4,6 +4,8 @@
 pub mod acme;
 pub mod compose;
 pub mod docker;
+pub mod fake_gumroad;
+pub mod fake_http;
 pub mod sandbox;
 pub mod web;
 

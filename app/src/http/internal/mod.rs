@@ -6,12 +6,14 @@
 //!
 //! - `licenses`: mint, list, show, revoke, resend;
 //! - `events`: Gumroad deliveries: list, show, replay;
-//! - `reissue`: re-sign every active license with the current key;
-//! - `email_change`: move a license to another address (a buyer's request), recorded.
+//! - `reissue`: re-sign every active license with the current key (a background job);
+//! - `email_change`: move a license to another address (a buyer's request), recorded;
+//! - `gumroad_sync`: after an outage, store the sales Gumroad lists that never arrived.
 
 mod email_change;
 mod events;
 mod guard;
+mod gumroad_sync;
 mod licenses;
 mod reissue;
 
@@ -25,6 +27,7 @@ pub(super) fn router(state: &AppState) -> Router<AppState> {
         .merge(events::router())
         .merge(reissue::router())
         .merge(email_change::router())
+        .merge(gumroad_sync::router())
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             guard::require_admin_token,

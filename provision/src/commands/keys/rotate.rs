@@ -4,16 +4,18 @@
 //! it issued: the old public key is recorded as trusted until the window's end, the old private
 //! key is kept root-only (to undo a rotation made by mistake; delete it after a compromise), the
 //! new key replaces secrets/license_privkey, and `dtops provision` renders .env (new public key,
-//! old one in DATATOOLS_TRUSTED_PUBKEYS) and restarts the api. `--reissue` then asks the api to
-//! re-sign every active license with the new key.
+//! old one in DATATOOLS_TRUSTED_PUBKEYS) and restarts the api. `--reissue` then starts the api's
+//! re-issue job (every active license re-signed with the new key, `--email`: each buyer emailed)
+//! and follows it (`reissue.rs`); `dtops keys reissue` follows or finishes it without a new key.
 
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use chrono::{Duration, Utc};
+use datatools_license::api::JobState;
 use datatools_license::license::SigningKeyPair;
 
-use crate::cli::{AdminArgs, GlobalArgs, RotateArgs};
+use crate::cli::{GlobalArgs, RotateArgs};
 use crate::commands::deployment::Deployment;
 use crate::engine::{self, AppLock, Report};
 use crate::env::Env;
@@ -32,6 +34,7 @@ pub fn run(global: &GlobalArgs, args: &RotateArgs) -> anyhow::Result<ExitCode> {
     let deployment = Deployment::open(global)?;
     let (site, host) = (&deployment.site, &deployment.host);
     let ctx = deployment.ctx(false);
+    refuse_during_a_reissue(&ctx.env)?;
     {
         let _lock = AppLock::acquire(host, site)?;
         rotate(&ctx.env, args.window_days)?;
@@ -50,7 +53,7 @@ pub fn run(global: &GlobalArgs, args: &RotateArgs) -> anyhow::Result<ExitCode> {
         }
     }
     if args.reissue {
-        reissue(&ctx.env, args.email)?;
+        return super::reissue::follow(&ctx.env, args.email);
     } else {
         println!(
             "keys: licenses issued before now still carry the old key id; `dtops keys rotate \
@@ -59,6 +62,27 @@ pub fn run(global: &GlobalArgs, args: &RotateArgs) -> anyhow::Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A re-issue still running would be left behind by a new key (its licenses would be re-signed
+/// again by the next job, and their buyers emailed twice): finish it first. When the api does not
+/// answer there is nothing running to protect.
+fn refuse_during_a_reissue(env: &Env) -> anyhow::Result<()> {
+    let Some(job) = super::reissue::latest(env).filter(|j| j.state == JobState::Running) else {
+        return Ok(());
+    };
+    bail!(
+        "re-issue job {} for key {} is still running ({} of {} re-signed, {} of {} emailed); a \
+         new key now would leave it unfinished. Follow it to its end with `dtops keys \
+         reissue{}`, then rotate",
+        job.id,
+        job.key_id,
+        job.resigned,
+        job.to_resign,
+        job.emailed,
+        job.to_email,
+        if job.email { " --email" } else { "" }
+    )
 }
 
 fn rotate(env: &Env, window_days: u32) -> anyhow::Result<()> {
@@ -118,55 +142,5 @@ fn rotate(env: &Env, window_days: u32) -> anyhow::Result<()> {
         new.public_hex(),
         key_file.display()
     );
-    Ok(())
-}
-
-/// Asks the api to re-sign every active license with the key it now holds.
-fn reissue(env: &Env, email: bool) -> anyhow::Result<()> {
-    let client = crate::admin_client::AdminClient::new(&AdminArgs {
-        admin_url: format!("http://127.0.0.1:{}", env.site.ports.api),
-        token_file: Some(env.host.path(&env.site.secret_file("admin_token"))),
-    })?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let body = serde_json::json!({ "email": email });
-    let answer =
-        runtime.block_on(client.call(reqwest::Method::POST, "/internal/reissue", Some(&body)))?;
-    let count = |key: &str| answer[key].as_array().map_or(0, Vec::len);
-    println!(
-        "keys: re-issued {} active license(s) with key {}; {} already carried it; {} could not \
-         be verified and were left as they are",
-        count("reissued"),
-        answer["key_id"].as_str().unwrap_or("?"),
-        answer["already_current"].as_u64().unwrap_or(0),
-        count("unverifiable"),
-    );
-    for entry in answer["unverifiable"].as_array().into_iter().flatten() {
-        println!(
-            "  unverifiable: {} ({})",
-            entry["license_key"].as_str().unwrap_or("?"),
-            entry["reason"].as_str().unwrap_or("?")
-        );
-    }
-    if email {
-        println!(
-            "keys: emailed {} buyer(s) their re-signed license",
-            answer["emailed"]
-        );
-        for entry in answer["email_failures"].as_array().into_iter().flatten() {
-            println!(
-                "  not emailed: {} ({}); retry with `dtops resend {}`",
-                entry["license_key"].as_str().unwrap_or("?"),
-                entry["reason"].as_str().unwrap_or("?"),
-                entry["license_key"].as_str().unwrap_or("?"),
-            );
-        }
-    } else {
-        println!(
-            "keys: buyers were not emailed (add --email once Postmark is live); each new blob is \
-             in `dtops licenses --json`"
-        );
-    }
     Ok(())
 }

@@ -1,0 +1,241 @@
+//! `dtops gumroad token` and `dtops gumroad sync` on a provisioned stage-pr2 sandbox (native
+//! runtime) whose api reads Gumroad's sales list from a local server answering like
+//! `GET /v2/sales`: the token is a secret file (refused missing, never printed, never in the
+//! api's environment or log), the sync prints what it stored and exits 0, `--quiet` prints
+//! nothing once nothing is missing (the cron line), a bad date or a failed sync exits non-zero.
+//! (The sandbox's catalogue has no Gumroad product, so the stored sales end as its Pings would:
+//! failed "unknown product", listed by `dtops events --failed`.)
+
+mod common;
+
+use std::io::Write;
+use std::process::{Output, Stdio};
+
+use common::fake_gumroad::{sale, Gumroad};
+use common::fake_http::Postmark;
+use common::sandbox::Sandbox;
+use common::{dtops, stderr, stdout};
+
+const SECRETS: &str = "/srv/datatools-license/secrets";
+const TOKEN: &str = "gumroad-api-token-0123456789abcdef";
+const WEBHOOK_SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+fn text(output: &Output) -> String {
+    format!("{}{}", stdout(output), stderr(output))
+}
+
+/// `dtops` with `args` through the sandbox's admin API.
+fn admin(sandbox: &Sandbox, args: &[&str]) -> Output {
+    dtops()
+        .args(args)
+        .arg("--admin-url")
+        .arg(format!("http://127.0.0.1:{}", sandbox.api_port))
+        .arg("--token-file")
+        .arg(sandbox.path(&format!("{SECRETS}/admin_token")))
+        .output()
+        .unwrap()
+}
+
+fn with_stdin(sandbox: &Sandbox, args: &[&str], input: &str) -> Output {
+    let mut child = dtops()
+        .arg("--site")
+        .arg(&sandbox.site)
+        .arg("--root")
+        .arg(sandbox.root())
+        .args(["--runtime", "native"])
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn gumroad_sync_stores_the_missed_sales_and_a_quiet_rerun_prints_nothing() {
+    let postmark = Postmark::start();
+    let mut sales: Vec<_> = (0..12)
+        .map(|n| {
+            sale(
+                &format!("LOST-{n:02}=="),
+                &format!("lost{n:02}@example.com"),
+                &format!("2026-11-29T{:02}:00:00.000Z", 8 + n),
+            )
+        })
+        .collect();
+    sales.push(sale(
+        "PING-1==",
+        "ping1@example.com",
+        "2026-11-28T09:00:00.000Z",
+    ));
+    let gumroad = Gumroad::start(TOKEN, sales);
+    let sandbox = Sandbox::with_site(|text| {
+        text.replace("stage = \"pr1\"", "stage = \"pr2\"")
+            .replace("gumroad = false", "gumroad = true")
+            .replace("postmark = false", "postmark = true")
+            .replace(
+                "# postmark_api_url = \"https://api.postmarkapp.com\"",
+                &format!("postmark_api_url = \"{}\"", postmark.url),
+            )
+            .replace("gumroad_api_token = false", "gumroad_api_token = true")
+            .replace(
+                "# gumroad_api_url = \"https://api.gumroad.com\"",
+                &format!("gumroad_api_url = \"{}\"", gumroad.url),
+            )
+    });
+    for (name, value) in [
+        ("postmark_token", "pm-token-0123456789"),
+        ("gumroad_secret", WEBHOOK_SECRET),
+    ] {
+        let path = sandbox.path(&format!("{SECRETS}/{name}"));
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, value).unwrap();
+    }
+
+    // Switched on without the token: provision stops and says how to give it.
+    let refused = sandbox.dtops(&["provision"]);
+    let shown = text(&refused);
+    assert!(!refused.status.success(), "{shown}");
+    assert!(
+        shown.contains(
+            "gumroad_api_token does not exist; write it with `dtops gumroad token --stdin`"
+        ),
+        "{shown}"
+    );
+    let written = with_stdin(
+        &sandbox,
+        &["gumroad", "token", "--stdin"],
+        &format!("{TOKEN}\n"),
+    );
+    let shown = text(&written);
+    assert!(written.status.success(), "{shown}");
+    assert!(!shown.contains(TOKEN), "the token was printed: {shown}");
+    let file = sandbox.path(&format!("{SECRETS}/gumroad_api_token"));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), TOKEN);
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let meta = std::fs::metadata(&file).unwrap();
+    assert_eq!(
+        (meta.permissions().mode() & 0o777, meta.uid()),
+        (0o400, 10001)
+    );
+    let other = with_stdin(&sandbox, &["gumroad", "token", "--stdin"], "another-token");
+    assert!(!other.status.success());
+    assert!(
+        text(&other).contains("never replaces a secret"),
+        "{}",
+        text(&other)
+    );
+    sandbox.provision();
+
+    // One sale arrived as a Ping before the box went down.
+    let ping = std::process::Command::new("curl")
+        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST"])
+        .arg(format!(
+            "http://127.0.0.1:{}/webhooks/gumroad?secret={WEBHOOK_SECRET}",
+            sandbox.api_port
+        ))
+        .args(["-d", "sale_id=PING-1==", "-d", "email=ping1@example.com"])
+        .args([
+            "-d",
+            "product_id=FO8TXN-dbxYaBdahG97Y-Q==",
+            "-d",
+            "resource_name=sale",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&ping), "200");
+
+    let out = admin(&sandbox, &["gumroad", "sync", "--since", "2026-11-28"]);
+    let shown = text(&out);
+    assert!(out.status.success(), "{shown}");
+    assert!(
+        shown
+            .contains("13 sale(s) listed on 2 page(s); 1 delivery(ies) had arrived; 12 stored now"),
+        "{shown}"
+    );
+    for n in 0..12 {
+        assert!(
+            shown.contains(&format!("sale LOST-{n:02}==  lost{n:02}@example.com")),
+            "{shown}"
+        );
+    }
+    assert!(!shown.contains("PING-1=="), "{shown}");
+    // Processed like their Pings: this catalogue maps no Gumroad product.
+    let mut failed = String::new();
+    for _ in 0..100 {
+        failed = stdout(&admin(&sandbox, &["events", "--failed", "--limit", "100"]));
+        if failed.matches("LOST-").count() == 12 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(failed.matches("LOST-").count(), 12, "{failed}");
+    assert!(failed.contains("unknown product"), "{failed}");
+
+    // The cron line: nothing missing now, so nothing printed.
+    let quiet = admin(
+        &sandbox,
+        &["gumroad", "sync", "--since", "2026-11-28", "--quiet"],
+    );
+    assert!(quiet.status.success(), "{}", text(&quiet));
+    assert_eq!(stdout(&quiet), "", "{}", text(&quiet));
+    let json = admin(
+        &sandbox,
+        &["gumroad", "sync", "--since", "2026-11-28", "--json"],
+    );
+    let record: serde_json::Value = serde_json::from_str(&stdout(&json)).unwrap();
+    assert_eq!(record["already_had"], 13);
+    assert_eq!(record["stored"].as_array().unwrap().len(), 0);
+
+    let bad = admin(&sandbox, &["gumroad", "sync", "--since", "30.11.2026"]);
+    assert!(!bad.status.success());
+    assert!(text(&bad).contains("not a date"), "{}", text(&bad));
+
+    // The token never reached the api's environment or its log (it is a file).
+    let pid = sandbox.api_pid();
+    let environ = String::from_utf8_lossy(&std::fs::read(format!("/proc/{pid}/environ")).unwrap())
+        .replace('\0', "\n");
+    assert!(environ.contains("GUMROAD_ACCESS_TOKEN_FILE="), "{environ}");
+    assert!(environ.contains(&format!("GUMROAD_API_URL={}", gumroad.url)));
+    assert!(!environ.contains(TOKEN));
+    let log =
+        std::fs::read_to_string(sandbox.path("/var/lib/dtops-native/datatools-license/api.log"))
+            .unwrap();
+    assert!(log.contains("gumroad sync done"), "{log}");
+    assert!(!log.contains(TOKEN), "the token is in the api's log");
+}
+
+#[test]
+fn a_sync_gumroad_refuses_fails_with_exit_status_1() {
+    let gumroad = Gumroad::start("the-right-token", vec![]);
+    let sandbox = Sandbox::with_site(|text| {
+        text.replace("gumroad_api_token = false", "gumroad_api_token = true")
+            .replace(
+                "# gumroad_api_url = \"https://api.gumroad.com\"",
+                &format!("gumroad_api_url = \"{}\"", gumroad.url),
+            )
+    });
+    let path = sandbox.path(&format!("{SECRETS}/gumroad_api_token"));
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, "a-revoked-token").unwrap();
+    sandbox.provision();
+    let out = admin(
+        &sandbox,
+        &["gumroad", "sync", "--since", "yesterday", "--quiet"],
+    );
+    let shown = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{shown}");
+    assert!(
+        shown.contains("the sync FAILED"),
+        "--quiet still speaks: {shown}"
+    );
+    assert!(shown.contains("refused the access token"), "{shown}");
+    assert!(!shown.contains("a-revoked-token"), "{shown}");
+}
