@@ -6,5 +6,5 @@ mod pool;
 pub(crate) mod reissues;
 
 pub(crate) use pool::{is_connection_loss, note_error};
-pub use pool::{migrate, MIGRATOR};
+pub use pool::{migrate, Migrations, MIGRATOR};
 pub use pool::{migration_pool, pool};
