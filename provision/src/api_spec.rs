@@ -7,6 +7,7 @@
 
 use std::path::PathBuf;
 
+use datatools_license::config::vars;
 use serde::Serialize;
 
 use crate::site::Site;
@@ -17,10 +18,10 @@ pub const CONTAINER_SECRETS_DIR: &str = "/run/secrets";
 pub const CONTAINER_API_PORT: u16 = 8000;
 /// The port Postgres listens on inside its container.
 pub const CONTAINER_PG_PORT: u16 = 5432;
-/// The `.env` variable holding the license public key.
-pub const PUBKEY_VAR: &str = "DATATOOLS_LICENSE_PUBKEY";
+/// The `.env` variable holding the license public key (compose passes it on as it is).
+pub const PUBKEY_VAR: &str = vars::LICENSE_PUBKEY;
 /// The `.env` variable holding older public keys still trusted after a rotation (may be empty).
-pub const TRUSTED_VAR: &str = "DATATOOLS_TRUSTED_PUBKEYS";
+pub const TRUSTED_VAR: &str = vars::TRUSTED_PUBKEYS;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ApiSpec {
@@ -60,27 +61,30 @@ pub fn api_spec(site: &Site) -> ApiSpec {
     let secret = |name: &str| format!("{CONTAINER_SECRETS_DIR}/{name}");
     let mut environment = vec![
         env(
-            "DATABASE_URL",
+            vars::DATABASE_URL,
             format!(
                 "postgres://{}@postgres:{CONTAINER_PG_PORT}/{}",
                 site.database.user, site.database.name
             ),
         ),
-        env("PG_PASSWORD_FILE", secret("pg_password")),
-        env("DATATOOLS_ADMIN_TOKEN_FILE", secret("admin_token")),
-        env("DATATOOLS_LICENSE_PRIVKEY_FILE", secret("license_privkey")),
+        env(vars::PG_PASSWORD_FILE, secret("pg_password")),
+        env(vars::ADMIN_TOKEN_FILE, secret("admin_token")),
+        env(vars::LICENSE_PRIVKEY_FILE, secret("license_privkey")),
         env(PUBKEY_VAR, format!("${{{PUBKEY_VAR}}}")),
         // `:-`: optional, empty outside a rotation window (see keyring.rs).
         env(TRUSTED_VAR, format!("${{{TRUSTED_VAR}:-}}")),
-        env("DATATOOLS_ENV", "production".into()),
-        env("DATATOOLS_LISTEN", format!("0.0.0.0:{CONTAINER_API_PORT}")),
+        env(vars::ENV, "production".into()),
+        env(vars::LISTEN, format!("0.0.0.0:{CONTAINER_API_PORT}")),
     ];
     if site.postmark_on() {
-        environment.push(env("POSTMARK_TOKEN_FILE", secret("postmark_token")));
-        environment.push(env("DATATOOLS_EMAIL_FROM", site.email.from.to_string()));
+        environment.push(env(vars::POSTMARK_TOKEN_FILE, secret("postmark_token")));
+        environment.push(env(vars::EMAIL_FROM, site.email.from.to_string()));
     }
     if site.gumroad_on() {
-        environment.push(env("GUMROAD_WEBHOOK_SECRET_FILE", secret("gumroad_secret")));
+        environment.push(env(
+            vars::GUMROAD_WEBHOOK_SECRET_FILE,
+            secret("gumroad_secret"),
+        ));
     }
     let secrets = secret_names(site)
         .into_iter()

@@ -4,7 +4,8 @@
 //! run one way: commands -> steps -> engine -> (nginx, certbot, runtime, backup job) -> env ->
 //! (site, host); docs/dtops-internals.md draws the layers.
 
-/// The admin API client used by `mint`, `licenses` and `revoke`.
+/// The admin API client (`mint`, `licenses`, `revoke`, `events`, `keys rotate`, `cutover`):
+/// the server's own request and response types.
 mod admin_client;
 /// The api container's environment and secret files, shared by both runtimes.
 mod api_spec;
@@ -46,6 +47,8 @@ mod secure_file;
 mod site;
 /// The steps and checks of `dtops provision`, in their one ordered list.
 mod steps;
+/// URLs in errors and log lines without their query string (secrets, addresses).
+mod strip_query;
 
 use std::process::ExitCode;
 
@@ -57,7 +60,11 @@ pub fn main() -> ExitCode {
     match commands::run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("dtops: error: {e:#}");
+            // A second net behind strip_query::from_error: no URL's query reaches the terminal.
+            eprintln!(
+                "dtops: error: {}",
+                strip_query::from_text(&format!("{e:#}"))
+            );
             ExitCode::FAILURE
         }
     }

@@ -11,9 +11,11 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use chrono::{Duration, Utc};
+use datatools_license::api::ReissueRequest;
 use datatools_license::license::SigningKeyPair;
 
-use crate::cli::{AdminArgs, GlobalArgs, RotateArgs};
+use crate::admin_client::AdminClient;
+use crate::cli::{GlobalArgs, RotateArgs};
 use crate::commands::deployment::Deployment;
 use crate::engine::{self, AppLock, Report};
 use crate::env::Env;
@@ -123,43 +125,31 @@ fn rotate(env: &Env, window_days: u32) -> anyhow::Result<()> {
 
 /// Asks the api to re-sign every active license with the key it now holds.
 fn reissue(env: &Env, email: bool) -> anyhow::Result<()> {
-    let client = crate::admin_client::AdminClient::new(&AdminArgs {
-        admin_url: format!("http://127.0.0.1:{}", env.site.ports.api),
-        token_file: Some(env.host.path(&env.site.secret_file("admin_token"))),
-    })?;
+    let client = AdminClient::for_site(env)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let body = serde_json::json!({ "email": email });
-    let answer =
-        runtime.block_on(client.call(reqwest::Method::POST, "/internal/reissue", Some(&body)))?;
-    let count = |key: &str| answer[key].as_array().map_or(0, Vec::len);
+    let report = runtime.block_on(client.reissue(&ReissueRequest { email }))?;
     println!(
         "keys: re-issued {} active license(s) with key {}; {} already carried it; {} could not \
          be verified and were left as they are",
-        count("reissued"),
-        answer["key_id"].as_str().unwrap_or("?"),
-        answer["already_current"].as_u64().unwrap_or(0),
-        count("unverifiable"),
+        report.reissued.len(),
+        report.key_id,
+        report.already_current,
+        report.unverifiable.len(),
     );
-    for entry in answer["unverifiable"].as_array().into_iter().flatten() {
-        println!(
-            "  unverifiable: {} ({})",
-            entry["license_key"].as_str().unwrap_or("?"),
-            entry["reason"].as_str().unwrap_or("?")
-        );
+    for entry in &report.unverifiable {
+        println!("  unverifiable: {} ({})", entry.license_key, entry.reason);
     }
     if email {
         println!(
             "keys: emailed {} buyer(s) their re-signed license",
-            answer["emailed"]
+            report.emailed
         );
-        for entry in answer["email_failures"].as_array().into_iter().flatten() {
+        for entry in &report.email_failures {
             println!(
                 "  not emailed: {} ({}); retry with `dtops resend {}`",
-                entry["license_key"].as_str().unwrap_or("?"),
-                entry["reason"].as_str().unwrap_or("?"),
-                entry["license_key"].as_str().unwrap_or("?"),
+                entry.license_key, entry.reason, entry.license_key,
             );
         }
     } else {

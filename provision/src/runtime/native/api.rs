@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{bail, Context};
+use datatools_license::config::vars;
 
 use crate::api_spec::{api_spec, CONTAINER_PG_PORT, CONTAINER_SECRETS_DIR};
 use crate::env::Env;
@@ -116,7 +117,7 @@ pub fn environment(env: &Env) -> anyhow::Result<Vec<(String, String)>> {
             .unwrap_or_default(),
     );
     let spec = api_spec(site);
-    let mut vars = Vec::new();
+    let mut environment = Vec::new();
     for var in spec.environment {
         let mut value = var.value.clone();
         for mount in &spec.secrets {
@@ -135,7 +136,7 @@ pub fn environment(env: &Env) -> anyhow::Result<Vec<(String, String)>> {
             &format!("@postgres:{CONTAINER_PG_PORT}/"),
             &format!("@127.0.0.1:{}/", site.ports.postgres),
         );
-        if var.name == "DATATOOLS_LISTEN" {
+        if var.name == vars::LISTEN {
             value = format!("127.0.0.1:{}", site.ports.api);
         }
         if let Some(name) = value.strip_prefix("${").and_then(|v| v.strip_suffix(":-}")) {
@@ -147,10 +148,10 @@ pub fn environment(env: &Env) -> anyhow::Result<Vec<(String, String)>> {
                 .cloned()
                 .with_context(|| format!("{name} is not set in {}", site.env_file().display()))?;
         }
-        vars.push((var.name, value));
+        environment.push((var.name, value));
     }
-    vars.push(("DATATOOLS_LOG".into(), "info".into()));
-    Ok(vars)
+    environment.push((vars::LOG.into(), "info".into()));
+    Ok(environment)
 }
 
 /// KEY=VALUE lines; `#` comments and blank lines ignored; optional quotes stripped.
