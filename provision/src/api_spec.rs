@@ -2,8 +2,9 @@
 //!
 //! One source of truth for both runtimes: the compose.yml template renders it, and the native
 //! runtime (tests, no Docker engine) starts the binary with exactly the same environment and
-//! the same host files. Values may reference `.env` variables as `${NAME}` (compose
-//! interpolation); the native runtime resolves them from the same `.env`.
+//! the same host files. A value is literal text (site.toml's values among it, whatever they
+//! hold) or a variable of `.env` (compose interpolates it; the native runtime reads the same
+//! `.env`), never text that happens to look like a reference.
 
 use std::path::PathBuf;
 
@@ -32,7 +33,16 @@ pub struct ApiSpec {
 #[derive(Debug, Clone, Serialize)]
 pub struct EnvVar {
     pub name: String,
-    pub value: String,
+    pub value: EnvValue,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum EnvValue {
+    /// Exactly this text.
+    Literal(String),
+    /// The `.env` variable `name`; `optional`: empty when `.env` does not set it (otherwise
+    /// the api does not start).
+    Dotenv { name: &'static str, optional: bool },
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -70,9 +80,9 @@ pub fn api_spec(site: &Site) -> ApiSpec {
         env(vars::PG_PASSWORD_FILE, secret("pg_password")),
         env(vars::ADMIN_TOKEN_FILE, secret("admin_token")),
         env(vars::LICENSE_PRIVKEY_FILE, secret("license_privkey")),
-        env(PUBKEY_VAR, format!("${{{PUBKEY_VAR}}}")),
-        // `:-`: optional, empty outside a rotation window (see keyring.rs).
-        env(TRUSTED_VAR, format!("${{{TRUSTED_VAR}:-}}")),
+        dotenv(PUBKEY_VAR, false),
+        // Optional: empty outside a rotation window (see keyring.rs).
+        dotenv(TRUSTED_VAR, true),
         env(vars::ENV, "production".into()),
         env(vars::LISTEN, format!("0.0.0.0:{CONTAINER_API_PORT}")),
     ];
@@ -103,6 +113,13 @@ pub fn api_spec(site: &Site) -> ApiSpec {
 fn env(name: &str, value: String) -> EnvVar {
     EnvVar {
         name: name.to_string(),
-        value,
+        value: EnvValue::Literal(value),
+    }
+}
+
+fn dotenv(name: &'static str, optional: bool) -> EnvVar {
+    EnvVar {
+        name: name.to_string(),
+        value: EnvValue::Dotenv { name, optional },
     }
 }

@@ -8,4 +8,4 @@ mod paths;
 mod values;
 
 pub use model::{OffsiteTool, Site};
-pub use values::{AbsPath, Stage};
+pub use values::{nginx_word, AbsPath, Stage};

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::values::{AbsPath, DomainName, EmailAddress, Listen, Name, Stage};
+use super::values::{AbsPath, DomainName, EmailAddress, ImageRef, Listen, Name, Stage};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -72,13 +72,13 @@ pub struct Database {
     pub name: Name,
     pub user: Name,
     pub volume: Name,
-    pub image: String,
+    pub image: ImageRef,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Api {
-    pub image: String,
+    pub image: ImageRef,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
