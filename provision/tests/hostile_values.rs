@@ -262,6 +262,7 @@ fn the_backup_job_keeps_every_value_one_inert_word() {
         let sandbox = rendered.root();
         let relocated = |path: &str| sandbox.join(path.trim_start_matches('/'));
         std::fs::create_dir_all(relocated(&format!("{root}/backups"))).unwrap();
+        std::fs::create_dir_all(relocated(&format!("{root}/.dtops"))).unwrap();
         std::fs::create_dir_all(relocated(&format!("{root}/secrets"))).unwrap();
         std::fs::write(relocated(&format!("{root}/secrets/pg_password")), "pw").unwrap();
         let run = Command::new("bash")
