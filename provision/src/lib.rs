@@ -23,6 +23,9 @@ mod desired;
 mod engine;
 /// The narrow environment (site + host + templates) nginx, certbot and the runtimes take.
 mod env;
+/// Parsers of text from outside, for the fuzz targets (`fuzz/`); not an API.
+#[doc(hidden)]
+pub mod fuzzing;
 /// The narrow layer for every host effect (files, users, commands); `--root` relocates it.
 mod host;
 /// Older license public keys still trusted during a key rotation's overlap window.
