@@ -44,3 +44,64 @@ async fn migrate_twice_and_concurrently() {
     .unwrap();
     assert!(unique_key, "license keys are unique by database constraint");
 }
+
+/// sqlx's own reading of migrations/, the one `sqlx::migrate!` compiled into older binaries.
+async fn migrations_directory() -> sqlx_core::migrate::Migrator {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    sqlx_core::migrate::Migrator::new(dir).await.unwrap()
+}
+
+#[tokio::test]
+async fn embedded_migrations_read_as_sqlx_reads_the_directory() {
+    let directory = migrations_directory().await;
+    let embedded: Vec<_> = db::MIGRATOR.iter().collect();
+    let names = |m: &sqlx_core::migrate::Migration| format!("{} {}", m.version, m.description);
+    assert_eq!(
+        embedded.iter().map(names).collect::<Vec<_>>(),
+        directory.iter().map(names).collect::<Vec<_>>(),
+        "every file in app/migrations/ must be listed in MIGRATOR (app/src/db/pool.rs)"
+    );
+    for (ours, theirs) in embedded.iter().zip(directory.iter()) {
+        assert_eq!(ours.checksum, theirs.checksum, "{}", names(ours));
+        assert_eq!(ours.sql, theirs.sql, "{}", names(ours));
+        assert_eq!(ours.no_tx, theirs.no_tx, "{}", names(ours));
+        assert_eq!(
+            ours.migration_type,
+            theirs.migration_type,
+            "{}",
+            names(ours)
+        );
+    }
+}
+
+/// A database the previous binary migrated (its `_sqlx_migrations` rows hold the checksums
+/// `sqlx::migrate!` computed) is accepted by this one: no "was previously applied but has been
+/// modified" error, nothing applied twice.
+#[tokio::test]
+async fn a_database_migrated_by_sqlx_migrate_macro_checksums_is_accepted() {
+    let cluster = cluster();
+    cluster.create_database("old").await.unwrap();
+    let env = Env::new(&cluster.url("old"));
+    let pool = datatools_license::state::AppState::new(env.config().unwrap())
+        .unwrap()
+        .db;
+    migrations_directory().await.run(&pool).await.unwrap();
+    let before: Vec<(i64, Vec<u8>, chrono::DateTime<chrono::Utc>)> =
+        sqlx::query_as("select version, checksum, installed_on from _sqlx_migrations order by 1")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(before.len(), db::MIGRATOR.iter().count());
+
+    db::migrate(&pool).await.unwrap();
+
+    let after: Vec<(i64, Vec<u8>, chrono::DateTime<chrono::Utc>)> =
+        sqlx::query_as("select version, checksum, installed_on from _sqlx_migrations order by 1")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(after, before, "nothing re-applied or rewritten");
+    for (row, ours) in before.iter().zip(db::MIGRATOR.iter()) {
+        assert_eq!((row.0, &row.1[..]), (ours.version, &ours.checksum[..]));
+    }
+}

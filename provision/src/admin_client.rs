@@ -1,113 +1,347 @@
-//! A client for the license server's admin API (`/internal/*`).
+//! A client for the license server's admin API (`/internal/*`): one method per endpoint, each
+//! sending the server's own request type and reading its own response type
+//! (`datatools_license::api`), so both sides agree on every field by construction.
 
 use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
+use datatools_license::api::{
+    ErrorBody, EventDetail, EventList, GumroadSync, GumroadSyncRequest, LicenseRecord, MintRequest,
+    MintResponse, ReissueJob, ReissueRequest, ResendRequest, ResendResponse, RevokeRequest,
+};
+use datatools_license::license::LicenseKey;
+use datatools_license::secret::Secret;
 use reqwest::{Method, StatusCode};
-use serde_json::Value;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 
 use crate::cli::AdminArgs;
+use crate::env::Env;
+use crate::strip_query;
 
-/// The admin token, kept out of `Debug` output.
-struct Token(String);
-
-impl std::fmt::Debug for Token {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Token([redacted])")
-    }
-}
+/// dtops' own variable for the admin token (the server reads its token from a file).
+const TOKEN_VAR: &str = "DATATOOLS_ADMIN_TOKEN";
+/// Admin calls wait this long for an answer (a reissue re-signs every license).
+const TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(Debug)]
 pub struct AdminClient {
     base: String,
-    token: Token,
+    token: Secret,
     http: reqwest::Client,
 }
 
+/// The `GET /internal/events` filters.
+#[derive(Debug, Default)]
+pub struct EventFilter<'a> {
+    pub limit: Option<u32>,
+    pub failed: bool,
+    pub email: Option<&'a str>,
+    pub sale: Option<&'a str>,
+}
+
+/// What a 404 from an endpoint means.
+#[derive(Debug, Clone, Copy)]
+enum NotFound {
+    License,
+    Event,
+    /// The route itself: the request did not reach the admin API.
+    Route,
+}
+
 impl AdminClient {
+    /// The admin API at `--admin-url`, with the token from `--token-file` or DATATOOLS_ADMIN_TOKEN.
     pub fn new(args: &AdminArgs) -> anyhow::Result<Self> {
         let token = match &args.token_file {
             Some(path) => read_token(path)?,
-            None => std::env::var("DATATOOLS_ADMIN_TOKEN")
+            None => std::env::var(TOKEN_VAR)
                 .ok()
                 .map(|t| t.trim().to_string())
                 .filter(|t| !t.is_empty())
-                .context(
-                    "no admin token: pass --token-file FILE or set DATATOOLS_ADMIN_TOKEN \
-                     (on the box it is in /srv/datatools-license/secrets/admin_token)",
-                )?,
+                .map(Secret::new)
+                .with_context(|| {
+                    format!(
+                        "no admin token: pass --token-file FILE or set {TOKEN_VAR} \
+                         (on the box it is in /srv/datatools-license/secrets/admin_token)"
+                    )
+                })?,
         };
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .build()?;
+        Self::with_token(&args.admin_url, token, TIMEOUT)
+    }
+
+    /// The api of this box: 127.0.0.1 and the token in secrets/admin_token.
+    pub fn for_site(env: &Env) -> anyhow::Result<Self> {
+        Self::new(&AdminArgs {
+            admin_url: format!("http://127.0.0.1:{}", env.site.ports.api),
+            token_file: Some(env.host.path(&env.site.secret_file("admin_token"))),
+        })
+    }
+
+    fn with_token(base: &str, token: Secret, timeout: Duration) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder().timeout(timeout).build()?;
         Ok(AdminClient {
-            base: args.admin_url.trim_end_matches('/').to_string(),
-            token: Token(token),
+            base: base.trim_end_matches('/').to_string(),
+            token,
             http,
         })
     }
 
-    /// Sends a request and returns the JSON body, or an error carrying the server's message.
-    pub async fn call(
+    /// `POST /internal/mint`.
+    pub async fn mint(&self, request: &MintRequest) -> anyhow::Result<MintResponse> {
+        self.call(
+            Method::POST,
+            "/internal/mint",
+            "",
+            Some(request),
+            NotFound::Route,
+        )
+        .await
+    }
+
+    /// `GET /internal/licenses`, newest first.
+    pub async fn licenses(
+        &self,
+        email: Option<&str>,
+        limit: u32,
+    ) -> anyhow::Result<Vec<LicenseRecord>> {
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        query.append_pair("limit", &limit.to_string());
+        if let Some(email) = email {
+            query.append_pair("email", email);
+        }
+        let query = query.finish();
+        self.call(
+            Method::GET,
+            "/internal/licenses",
+            &query,
+            None::<&()>,
+            NotFound::Route,
+        )
+        .await
+    }
+
+    /// `POST /internal/licenses/{key}/revoke`.
+    pub async fn revoke(
+        &self,
+        key: &LicenseKey,
+        request: &RevokeRequest,
+    ) -> anyhow::Result<LicenseRecord> {
+        let path = format!("/internal/licenses/{key}/revoke");
+        self.call(Method::POST, &path, "", Some(request), NotFound::License)
+            .await
+    }
+
+    /// `POST /internal/licenses/{key}/resend`.
+    pub async fn resend(
+        &self,
+        key: &LicenseKey,
+        request: &ResendRequest,
+    ) -> anyhow::Result<ResendResponse> {
+        let path = format!("/internal/licenses/{key}/resend");
+        self.call(Method::POST, &path, "", Some(request), NotFound::License)
+            .await
+    }
+
+    /// `GET /internal/events`, newest first.
+    pub async fn events(&self, filter: &EventFilter<'_>) -> anyhow::Result<EventList> {
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        if let Some(limit) = filter.limit {
+            query.append_pair("limit", &limit.to_string());
+        }
+        if filter.failed {
+            query.append_pair("failed", "true");
+        }
+        if let Some(email) = filter.email {
+            query.append_pair("email", email);
+        }
+        if let Some(sale) = filter.sale {
+            query.append_pair("sale", sale);
+        }
+        let query = query.finish();
+        self.call(
+            Method::GET,
+            "/internal/events",
+            &query,
+            None::<&()>,
+            NotFound::Route,
+        )
+        .await
+    }
+
+    /// `GET /internal/events/{id}`.
+    pub async fn event(&self, id: i64) -> anyhow::Result<EventDetail> {
+        let path = format!("/internal/events/{id}");
+        self.call(Method::GET, &path, "", None::<&()>, NotFound::Event)
+            .await
+    }
+
+    /// `POST /internal/events/{id}/replay`.
+    pub async fn replay(&self, id: i64) -> anyhow::Result<EventDetail> {
+        let path = format!("/internal/events/{id}/replay");
+        self.call(Method::POST, &path, "", None::<&()>, NotFound::Event)
+            .await
+    }
+
+    /// `POST /internal/reissue`: starts (or resumes) the re-issue job and answers at once.
+    pub async fn reissue(&self, request: &ReissueRequest) -> anyhow::Result<ReissueJob> {
+        self.call(
+            Method::POST,
+            "/internal/reissue",
+            "",
+            Some(request),
+            NotFound::Route,
+        )
+        .await
+    }
+
+    /// `GET /internal/reissue/{id}`, or the newest job with `None`.
+    pub async fn reissue_job(&self, id: Option<i64>) -> anyhow::Result<ReissueJob> {
+        let path = match id {
+            Some(id) => format!("/internal/reissue/{id}"),
+            None => "/internal/reissue/current".into(),
+        };
+        self.call(Method::GET, &path, "", None::<&()>, NotFound::Route)
+            .await
+    }
+
+    /// `POST /internal/gumroad/sync`: starts a sync of Gumroad's sales list.
+    pub async fn gumroad_sync(&self, request: &GumroadSyncRequest) -> anyhow::Result<GumroadSync> {
+        self.call(
+            Method::POST,
+            "/internal/gumroad/sync",
+            "",
+            Some(request),
+            NotFound::Route,
+        )
+        .await
+    }
+
+    /// `GET /internal/gumroad/syncs/{id}`.
+    pub async fn gumroad_sync_status(&self, id: i64) -> anyhow::Result<GumroadSync> {
+        let path = format!("/internal/gumroad/syncs/{id}");
+        self.call(Method::GET, &path, "", None::<&()>, NotFound::Route)
+            .await
+    }
+
+    /// Sends a request and reads the answer as `R`, or fails with the server's [`ErrorBody`].
+    /// No error carries the query string (it may hold an address).
+    async fn call<B: Serialize + ?Sized, R: DeserializeOwned>(
         &self,
         method: Method,
         path: &str,
-        body: Option<&Value>,
-    ) -> anyhow::Result<Value> {
-        let url = format!("{}{path}", self.base);
-        let mut request = self.http.request(method, &url).bearer_auth(&self.token.0);
+        query: &str,
+        body: Option<&B>,
+        not_found: NotFound,
+    ) -> anyhow::Result<R> {
+        let url = match query {
+            "" => format!("{}{path}", self.base),
+            query => format!("{}{path}?{query}", self.base),
+        };
+        let mut request = self
+            .http
+            .request(method, &url)
+            .bearer_auth(self.token.expose());
         if let Some(body) = body {
             request = request.json(body);
         }
-        let response = request.send().await.with_context(|| {
-            format!(
-                "cannot reach the admin API at {}; is the server running and the SSH tunnel \
-                 open (ssh -L 8090:127.0.0.1:8090 <box> -N)?",
-                self.base
-            )
-        })?;
+        let response = request
+            .send()
+            .await
+            .map_err(strip_query::from_error)
+            .with_context(|| {
+                format!(
+                    "cannot reach the admin API at {}; is the server running and the SSH \
+                     tunnel open (ssh -L 8090:127.0.0.1:8090 <box> -N)?",
+                    strip_query::from_text(&self.base)
+                )
+            })?;
         let status = response.status();
-        let text = response.text().await.unwrap_or_default();
-        let json: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        let text = response
+            .text()
+            .await
+            .map_err(strip_query::from_error)
+            .with_context(|| format!("{status} from the admin API, then the answer broke off"))?;
         if status.is_success() {
-            return Ok(json);
+            return serde_json::from_str(&text).with_context(|| {
+                format!(
+                    "{path} answered {status} with a body this dtops cannot read (a server of \
+                     another version?)"
+                )
+            });
         }
-        let detail = match (&json["field"], &json["message"]) {
-            (Value::String(field), Value::String(message)) => format!("{field}: {message}"),
-            (_, Value::String(message)) => message.clone(),
+        let detail = match serde_json::from_str::<ErrorBody>(&text) {
+            Ok(ErrorBody {
+                field: Some(field),
+                message: Some(message),
+                ..
+            }) => format!("{field}: {message}"),
+            Ok(ErrorBody {
+                message: Some(message),
+                ..
+            }) => message,
             _ => text.chars().take(300).collect(),
         };
-        match status {
-            StatusCode::UNAUTHORIZED => {
-                bail!("the admin API refused the token (401); check --token-file / DATATOOLS_ADMIN_TOKEN")
+        match (status, not_found) {
+            (StatusCode::UNAUTHORIZED, _) => {
+                bail!("the admin API refused the token (401); check --token-file / {TOKEN_VAR}")
             }
-            StatusCode::NOT_FOUND if path.starts_with("/internal/licenses/") => {
-                bail!("no such license (404)")
-            }
-            StatusCode::NOT_FOUND if path.starts_with("/internal/events/") => {
+            (StatusCode::NOT_FOUND, NotFound::License) => bail!("no such license (404)"),
+            (StatusCode::NOT_FOUND, NotFound::Event) => {
                 bail!("no such event (404); `dtops events` lists them")
             }
-            StatusCode::NOT_FOUND => bail!(
-                "404 from {url}: the admin API is not there (a request through the public \
-                 proxy is refused; use the SSH tunnel to 127.0.0.1:8090)"
+            (StatusCode::NOT_FOUND, NotFound::Route) => bail!(
+                "404 from {}{path}: the admin API is not there (a request through the public \
+                 proxy is refused; use the SSH tunnel to 127.0.0.1:8090)",
+                strip_query::from_text(&self.base)
             ),
             _ => bail!("{status}: {detail}"),
         }
     }
 }
 
-fn read_token(path: &Path) -> anyhow::Result<String> {
+fn read_token(path: &Path) -> anyhow::Result<Secret> {
     let token = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read the admin token file {}", path.display()))?;
-    let token = token.trim().to_string();
+    let token = token.trim();
     if token.is_empty() {
         bail!("the admin token file {} is empty", path.display());
     }
-    Ok(token)
+    Ok(Secret::new(token))
 }
 
-/// Percent-encodes a query-string value (`form_urlencoded`, as the server's decoder expects).
-pub fn query_value(value: &str) -> String {
-    form_urlencoded::byte_serialize(value.as_bytes()).collect()
+#[cfg(test)]
+mod tests {
+    use std::net::TcpListener;
+
+    use crate::admin_client::*;
+
+    #[test]
+    fn errors_name_the_api_but_never_the_query_or_the_token() {
+        let port = {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            listener.local_addr().unwrap().port()
+        };
+        let token = "admin-token-0123456789abcdef0123456789";
+        let client = AdminClient::with_token(
+            &format!("http://127.0.0.1:{port}"),
+            Secret::new(token),
+            Duration::from_millis(300),
+        )
+        .unwrap();
+        assert!(!format!("{client:?}").contains(token));
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let error = runtime
+            .block_on(client.licenses(Some("buyer-secret@example.com"), 5))
+            .unwrap_err();
+        let text = format!("{error:#} {error:?}");
+        assert!(text.contains("cannot reach the admin API"), "{text}");
+        assert!(text.contains(&format!("127.0.0.1:{port}")), "{text}");
+        assert!(!text.contains("buyer-secret"), "{text}");
+        assert!(!text.contains("limit="), "{text}");
+        assert!(!text.contains(token), "{text}");
+    }
 }

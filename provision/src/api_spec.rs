@@ -2,14 +2,14 @@
 //!
 //! One source of truth for both runtimes: the compose.yml template renders it, and the native
 //! runtime (tests, no Docker engine) starts the binary with exactly the same environment and
-//! the same host files. Values may reference `.env` variables as `${NAME}` (compose
-//! interpolation); the native runtime resolves them from the same `.env`.
+//! the same host files. A value is literal text (site.toml's values among it, whatever they
+//! hold) or a variable of `.env` (compose interpolates it; the native runtime reads the same
+//! `.env`), never text that happens to look like a reference.
 
 use std::path::PathBuf;
 
-use serde::Serialize;
-
 use datatools_license::config::vars;
+use serde::Serialize;
 
 use crate::site::Site;
 
@@ -19,10 +19,10 @@ pub const CONTAINER_SECRETS_DIR: &str = "/run/secrets";
 pub const CONTAINER_API_PORT: u16 = 8000;
 /// The port Postgres listens on inside its container.
 pub const CONTAINER_PG_PORT: u16 = 5432;
-/// The `.env` variable holding the license public key.
-pub const PUBKEY_VAR: &str = "DATATOOLS_LICENSE_PUBKEY";
+/// The `.env` variable holding the license public key (compose passes it on as it is).
+pub const PUBKEY_VAR: &str = vars::LICENSE_PUBKEY;
 /// The `.env` variable holding older public keys still trusted after a rotation (may be empty).
-pub const TRUSTED_VAR: &str = "DATATOOLS_TRUSTED_PUBKEYS";
+pub const TRUSTED_VAR: &str = vars::TRUSTED_PUBKEYS;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ApiSpec {
@@ -33,7 +33,16 @@ pub struct ApiSpec {
 #[derive(Debug, Clone, Serialize)]
 pub struct EnvVar {
     pub name: String,
-    pub value: String,
+    pub value: EnvValue,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum EnvValue {
+    /// Exactly this text.
+    Literal(String),
+    /// The `.env` variable `name`; `optional`: empty when `.env` does not set it (otherwise
+    /// the api does not start).
+    Dotenv { name: &'static str, optional: bool },
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -65,32 +74,35 @@ pub fn api_spec(site: &Site) -> ApiSpec {
     let secret = |name: &str| format!("{CONTAINER_SECRETS_DIR}/{name}");
     let mut environment = vec![
         env(
-            "DATABASE_URL",
+            vars::DATABASE_URL,
             format!(
                 "postgres://{}@postgres:{CONTAINER_PG_PORT}/{}",
                 site.database.user, site.database.name
             ),
         ),
-        env("PG_PASSWORD_FILE", secret("pg_password")),
-        env("DATATOOLS_ADMIN_TOKEN_FILE", secret("admin_token")),
-        env("DATATOOLS_LICENSE_PRIVKEY_FILE", secret("license_privkey")),
-        env(PUBKEY_VAR, format!("${{{PUBKEY_VAR}}}")),
-        // `:-`: optional, empty outside a rotation window (see keyring.rs).
-        env(TRUSTED_VAR, format!("${{{TRUSTED_VAR}:-}}")),
-        env("DATATOOLS_ENV", "production".into()),
-        env("DATATOOLS_LISTEN", format!("0.0.0.0:{CONTAINER_API_PORT}")),
+        env(vars::PG_PASSWORD_FILE, secret("pg_password")),
+        env(vars::ADMIN_TOKEN_FILE, secret("admin_token")),
+        env(vars::LICENSE_PRIVKEY_FILE, secret("license_privkey")),
+        dotenv(PUBKEY_VAR, false),
+        // Optional: empty outside a rotation window (see keyring.rs).
+        dotenv(TRUSTED_VAR, true),
+        env(vars::ENV, "production".into()),
+        env(vars::LISTEN, format!("0.0.0.0:{CONTAINER_API_PORT}")),
         env(vars::LOG, site.server.log_level.as_str().into()),
         env(vars::DB_POOL_SIZE, site.server.db_pool_size.to_string()),
     ];
     if site.postmark_on() {
-        environment.push(env("POSTMARK_TOKEN_FILE", secret("postmark_token")));
-        environment.push(env("DATATOOLS_EMAIL_FROM", site.email.from.to_string()));
+        environment.push(env(vars::POSTMARK_TOKEN_FILE, secret("postmark_token")));
+        environment.push(env(vars::EMAIL_FROM, site.email.from.to_string()));
         if let Some(url) = &site.email.postmark_api_url {
             environment.push(env(vars::POSTMARK_API_URL, url.to_string()));
         }
     }
     if site.gumroad_on() {
-        environment.push(env("GUMROAD_WEBHOOK_SECRET_FILE", secret("gumroad_secret")));
+        environment.push(env(
+            vars::GUMROAD_WEBHOOK_SECRET_FILE,
+            secret("gumroad_secret"),
+        ));
         environment.push(env(
             vars::GUMROAD_WORKERS,
             site.server.gumroad_workers.to_string(),
@@ -129,6 +141,13 @@ pub fn api_spec(site: &Site) -> ApiSpec {
 fn env(name: &str, value: String) -> EnvVar {
     EnvVar {
         name: name.to_string(),
-        value,
+        value: EnvValue::Literal(value),
+    }
+}
+
+fn dotenv(name: &'static str, optional: bool) -> EnvVar {
+    EnvVar {
+        name: name.to_string(),
+        value: EnvValue::Dotenv { name, optional },
     }
 }

@@ -326,7 +326,7 @@ pub struct VerifyArgs {
     /// A trusted public key (64 hex characters); repeat or comma-separate during a rotation.
     #[arg(
         long = "pubkey",
-        env = "DATATOOLS_LICENSE_PUBKEY",
+        env = datatools_license::config::vars::LICENSE_PUBKEY,
         value_delimiter = ',',
         required = true
     )]

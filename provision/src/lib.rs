@@ -4,7 +4,8 @@
 //! run one way: commands -> steps -> engine -> (nginx, certbot, runtime, backup job) -> env ->
 //! (site, host); docs/dtops-internals.md draws the layers.
 
-/// The admin API client used by `mint`, `licenses` and `revoke`.
+/// The admin API client (`mint`, `licenses`, `revoke`, `events`, `keys rotate`, `cutover`):
+/// the server's own request and response types.
 mod admin_client;
 /// The api container's environment and secret files, shared by both runtimes.
 mod api_spec;
@@ -22,7 +23,9 @@ mod desired;
 mod engine;
 /// The narrow environment (site + host + templates) nginx, certbot and the runtimes take.
 mod env;
-/// Running external programs, with errors that carry their output.
+/// Parsers of text from outside, for the fuzz targets (`fuzz/`); not an API.
+#[doc(hidden)]
+pub mod fuzzing;
 /// `dtops --help` with the commands grouped by where they run.
 mod help;
 /// The narrow layer for every host effect (files, users, commands); `--root` relocates it.
@@ -36,6 +39,7 @@ mod nginx;
 mod owner;
 /// Waiting with a deadline (reloads, health, locks, processes).
 mod poll;
+/// Running external programs, with errors that carry their output.
 mod process;
 /// Live progress: the running step, its elapsed time, a long command's output (a spinner on a
 /// terminal, plain lines in a pipe).
@@ -51,6 +55,8 @@ mod secure_file;
 mod site;
 /// The steps and checks of `dtops provision`, in their one ordered list.
 mod steps;
+/// URLs in errors and log lines without their query string (secrets, addresses).
+mod strip_query;
 
 use std::process::ExitCode;
 
@@ -65,7 +71,11 @@ pub fn main() -> ExitCode {
     match commands::run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("dtops: error: {e:#}");
+            // A second net behind strip_query::from_error: no URL's query reaches the terminal.
+            eprintln!(
+                "dtops: error: {}",
+                strip_query::from_text(&format!("{e:#}"))
+            );
             ExitCode::FAILURE
         }
     }

@@ -13,6 +13,11 @@ use common::{dtops, stderr, stdout};
 
 fn cutover(sandbox: &Sandbox, args: &[&str], stdin: Option<&str>) -> Output {
     let public = format!("http://127.0.0.1:{}", sandbox.api_port);
+    cutover_via(sandbox, &public, args, stdin)
+}
+
+/// `dtops cutover` with its test ping sent to `public`.
+fn cutover_via(sandbox: &Sandbox, public: &str, args: &[&str], stdin: Option<&str>) -> Output {
     let mut child = dtops()
         .arg("--site")
         .arg(&sandbox.site)
@@ -20,7 +25,7 @@ fn cutover(sandbox: &Sandbox, args: &[&str], stdin: Option<&str>) -> Output {
         .arg(sandbox.root())
         .args(["--runtime", "native", "cutover"])
         .args(args)
-        .args(["--public-url", &public])
+        .args(["--public-url", public])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -157,6 +162,24 @@ fn cutover_pr2_and_back_with_the_native_runtime() {
         snapshot,
         "a second cutover pr2 changed files"
     );
+
+    // A test ping that cannot connect: the error names the URL, never its ?secret=.
+    let port = common::free_port();
+    let refused = cutover_via(
+        &sandbox,
+        &format!("http://127.0.0.1:{port}"),
+        &["pr2", "--ping"],
+        None,
+    );
+    let err = stderr(&refused);
+    assert!(!refused.status.success(), "{err}");
+    assert!(
+        err.contains(&format!(
+            "could not reach http://127.0.0.1:{port}/webhooks/gumroad"
+        )),
+        "{err}"
+    );
+    assert!(!err.contains(&secret) && !err.contains("secret="), "{err}");
 
     // Back to PR 1: the webhook is gone, the secrets are kept.
     let back = cutover(&sandbox, &["pr1"], None);

@@ -31,11 +31,13 @@ fn fresh_provision_converges_and_a_second_run_changes_nothing() {
     assert!(user.ends_with(":/nonexistent:/usr/sbin/nologin"), "{user}");
     let uid: u32 = user.split(':').nth(2).unwrap().parse().unwrap();
 
-    // Directories per runbook §2.
-    for dir in ["", "/app", "/secrets", "/backups"] {
+    // Directories per runbook §2; backups/ is root's alone (the backup job writes there).
+    for dir in ["", "/app", "/secrets"] {
         let path = sandbox.path(&format!("/srv/datatools-license{dir}"));
         assert_eq!(mode_owner(&path), (0o750, uid, uid), "{}", path.display());
     }
+    let backups = sandbox.path("/srv/datatools-license/backups");
+    assert_eq!(mode_owner(&backups), (0o700, 0, 0));
 
     // Secrets: 64 hex characters, no newline, 0400, owned by the container's uid 10001.
     let mut secret_values = Vec::new();

@@ -13,5 +13,5 @@ pub(crate) mod reissues;
 pub(crate) mod revocations;
 
 pub(crate) use pool::{is_connection_loss, note_error};
-pub use pool::{migrate, MIGRATOR};
+pub use pool::{migrate, Migrations, MIGRATOR};
 pub use pool::{migration_pool, pool};

@@ -1,5 +1,9 @@
 //! The connection pool and the embedded migrations.
 //!
+//! The migrations are embedded here rather than by `sqlx::migrate!`, whose feature would put
+//! sqlx-mysql (and `rsa`) into Cargo.lock; they read exactly as sqlx reads the directory, so a
+//! database migrated by an older binary validates (`tests/migrate.rs` compares them).
+//!
 //! Connections are not pinged before every query (that doubled Postgres' round trips per mint),
 //! yet a database restart (a minor upgrade, an OOM kill, `dtops restore --into-live`) must not
 //! fail a request per pooled connection. Two rules give that, at no cost under load:
@@ -8,19 +12,77 @@
 //! - once any query finds its connection gone ([`note_error`]), every connection opened before
 //!   that moment is closed instead of handed out (a restart under load fails one request).
 
+use std::borrow::Cow;
+use std::future::Future;
+use std::pin::Pin;
 use std::str::FromStr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use sqlx::migrate::Migrator;
 use sqlx::pool::PoolConnectionMetadata;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, PgConnection, PgPool};
+use sqlx_core::error::BoxDynError;
+use sqlx_core::migrate::{MigrateError, Migration, MigrationSource, MigrationType, Migrator};
 
 use crate::config::Config;
 
-/// The schema, embedded in the binary: `datatools-license migrate` applies it.
-pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+/// One `migrations/NNNN_name.sql` file, embedded: its file name and its SQL.
+macro_rules! embed {
+    ($($name:literal),+ $(,)?) => {
+        &[$(($name, include_str!(concat!("../../migrations/", $name)))),+]
+    };
+}
+
+/// The schema, embedded in the binary: `datatools-license migrate` applies it. A new file in
+/// migrations/ goes into this list too (`tests/migrate.rs` fails until it does).
+pub static MIGRATOR: Migrations = Migrations(embed![
+    "0001_licenses.sql",
+    "0002_gumroad_events.sql",
+    "0003_license_reissues.sql",
+    "0004_event_bytes_and_send_marks.sql",
+]);
+
+/// The embedded migrations: `(file name, SQL)` in version order.
+#[derive(Debug, Clone, Copy)]
+pub struct Migrations(&'static [(&'static str, &'static str)]);
+
+impl Migrations {
+    /// Each migration as sqlx's directory resolver reads its file: the version and description
+    /// from `NNNN_name.sql` (`_` read as a space), the checksum (SHA-384 of the SQL) from
+    /// `Migration::new`.
+    pub fn iter(&self) -> impl Iterator<Item = Migration> + '_ {
+        self.0.iter().map(|(file, sql)| {
+            let (version, name) = file
+                .split_once('_')
+                .and_then(|(version, name)| Some((version.parse().ok()?, name)))
+                .unwrap_or_else(|| panic!("migration {file:?} is not named NNNN_name.sql"));
+            let kind = MigrationType::from_filename(name);
+            let description = name.trim_end_matches(kind.suffix()).replace('_', " ");
+            let no_tx = sql.starts_with("-- no-transaction");
+            Migration::new(
+                version,
+                Cow::Owned(description),
+                kind,
+                Cow::Borrowed(*sql),
+                no_tx,
+            )
+        })
+    }
+
+    /// Applies the pending migrations (see [`migrate`]).
+    pub async fn run(&self, pool: &PgPool) -> Result<(), MigrateError> {
+        Migrator::new(*self).await?.run(pool).await
+    }
+}
+
+impl MigrationSource<'static> for Migrations {
+    fn resolve(
+        self,
+    ) -> Pin<Box<dyn Future<Output = Result<Vec<Migration>, BoxDynError>> + Send + 'static>> {
+        Box::pin(async move { Ok(self.iter().collect()) })
+    }
+}
 
 /// How long a request waits for a connection before failing (keeps /health fast when the
 /// database is down).
@@ -112,6 +174,6 @@ pub(crate) fn is_connection_loss(error: &sqlx::Error) -> bool {
 
 /// Applies pending migrations. Safe to run twice and concurrently: sqlx holds a Postgres
 /// advisory lock for the duration.
-pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
+pub async fn migrate(pool: &PgPool) -> Result<(), MigrateError> {
     MIGRATOR.run(pool).await
 }

@@ -62,7 +62,7 @@ pub fn pem_serial(pem: &str) -> anyhow::Result<String> {
 }
 
 /// Parses `openssl x509 -noout -serial -enddate -ext subjectAltName` output.
-fn parse_info(text: &str) -> anyhow::Result<CertInfo> {
+pub(crate) fn parse_info(text: &str) -> anyhow::Result<CertInfo> {
     let mut serial = None;
     let mut not_after = None;
     let mut names = Vec::new();

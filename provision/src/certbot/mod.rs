@@ -8,6 +8,7 @@ mod command;
 mod failure;
 pub mod renewal;
 
+pub(crate) use cert::parse_info as parse_cert_info;
 pub use cert::{cert_info, pem_serial, CertInfo};
 pub use command::{certonly, delete, deploy_hook, log_file};
 pub use failure::{failure_kind, failure_summary};

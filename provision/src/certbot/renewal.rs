@@ -176,8 +176,11 @@ pub fn with_settings(text: &str, wanted: &Wanted) -> String {
 
     // before [renewalparams] | its keys | its other subsections | whatever follows it
     let (mut before, mut keys, mut subs, mut after) = (vec![], vec![], vec![], vec![]);
+    // Lines end at '\n' only: a line's '\r' (a CRLF file) is kept as it is, so editing the
+    // result again changes nothing.
+    let lines = text.split_terminator('\n');
     let mut place = 0; // 0 before, 1 keys, 2 a kept subsection, 3 webroot_map (dropped), 4 after
-    for line in text.lines() {
+    for line in lines {
         if let Some((depth, name)) = header(line) {
             place = match (place, depth, name) {
                 (_, 1, "renewalparams") => 1,
@@ -193,6 +196,9 @@ pub fn with_settings(text: &str, wanted: &Wanted) -> String {
             0 => before.push(line.to_string()),
             1 => keys.push(line.to_string()),
             2 => subs.push(line.to_string()),
+            // The old map is dropped, but not its blank lines: they are where the new map's
+            // trailing blank lines came from (so a second edit gives the same file).
+            3 if line.trim().is_empty() => keys.push(line.to_string()),
             3 => {}
             _ => after.push(line.to_string()),
         }
@@ -259,6 +265,34 @@ mod tests {
         ));
         // Applying it again changes nothing.
         assert_eq!(with_settings(&text, &wanted()), text);
+    }
+
+    /// Found by the certbot_output fuzz target: a line ending in '\r' came back as a CRLF
+    /// line, which the next edit cut to '\n', so the edit was not stable.
+    #[test]
+    fn an_edit_of_a_crlf_file_is_stable_and_keeps_its_other_lines() {
+        for text in ["\0\0\0\r", &RUNBOOK.replace('\n', "\r\n"), "a = 1\r"] {
+            let once = with_settings(text, &wanted());
+            assert_eq!(with_settings(&once, &wanted()), once, "{text:?}");
+            assert!(drift(&parse(&once), &wanted()).is_empty(), "{once:?}");
+        }
+        let crlf = with_settings(&RUNBOOK.replace('\n', "\r\n"), &wanted());
+        assert!(crlf.starts_with("# renew_before_expiry = 30 days\r\nversion = 2.1.0\r\n"));
+    }
+
+    /// Found by the certbot_output fuzz target: blank lines at the end of [renewalparams] went
+    /// after the new map, where the next edit dropped them with the old map.
+    #[test]
+    fn an_edit_keeps_trailing_blank_lines_and_is_stable() {
+        for text in [
+            "[renewalparams]\na = 1\n\n",
+            &format!("{RUNBOOK}\n\n"),
+            "\n",
+        ] {
+            let once = with_settings(text, &wanted());
+            assert_eq!(with_settings(&once, &wanted()), once, "{text:?}");
+            assert!(drift(&parse(&once), &wanted()).is_empty(), "{once:?}");
+        }
     }
 
     #[test]

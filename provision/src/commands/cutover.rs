@@ -17,16 +17,20 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
+use datatools_license::api::EventStatus;
+use datatools_license::config::vars;
 use toml_edit::{value, DocumentMut, Item};
 
 use super::deployment::Deployment;
 use super::portal;
+use crate::admin_client::{AdminClient, EventFilter};
 use crate::cli::{CutoverArgs, CutoverTarget, GlobalArgs};
 use crate::engine::{self, AppLock, Report};
 use crate::owner::Owner;
 use crate::poll;
 use crate::site::Stage;
 use crate::steps::{self, TlsOptions};
+use crate::strip_query;
 
 const SECRET_MODE: u32 = 0o400;
 
@@ -112,9 +116,8 @@ pub fn run(global: &GlobalArgs, args: &CutoverArgs) -> anyhow::Result<ExitCode> 
                 .unwrap_or_else(|| format!("https://{}", site.domains.licenses));
             let public = public.trim_end_matches('/');
             if changed || args.ping {
-                let admin = format!("http://127.0.0.1:{}", site.ports.api);
-                let token = read_secret(&ctx, "admin_token")?;
-                let line = test_ping(public, &secret, &admin, &token)?;
+                let admin = AdminClient::for_site(&ctx.env)?;
+                let line = test_ping(public, &secret, &admin)?;
                 println!("\n{line}");
             } else {
                 println!(
@@ -297,7 +300,7 @@ fn write_atomic(path: &Path, content: &[u8]) -> anyhow::Result<()> {
 
 /// Posts a Gumroad-shaped test ping (`test=true`: nothing is minted or emailed) through the
 /// public URL, then finds it in `gumroad_events` through the admin API.
-fn test_ping(public: &str, secret: &str, admin: &str, token: &str) -> anyhow::Result<String> {
+fn test_ping(public: &str, secret: &str, admin: &AdminClient) -> anyhow::Result<String> {
     let runtime = tokio::runtime::Runtime::new()?;
     let mut suffix = [0u8; 6];
     getrandom::getrandom(&mut suffix).map_err(|e| anyhow::anyhow!("OS random generator: {e}"))?;
@@ -331,6 +334,8 @@ fn test_ping(public: &str, secret: &str, admin: &str, token: &str) -> anyhow::Re
                 .send()
                 .await
         })
+        // The error would carry the URL, secret and all.
+        .map_err(strip_query::from_error)
         .with_context(|| {
             format!("the test ping could not reach {public}/webhooks/gumroad (nginx, TLS, DNS?)")
         })?;
@@ -339,51 +344,52 @@ fn test_ping(public: &str, secret: &str, admin: &str, token: &str) -> anyhow::Re
         bail!(
             "the test ping to {public}/webhooks/gumroad got {status}: {}",
             match status.as_u16() {
-                404 => "the api does not have the webhook secret (is GUMROAD_WEBHOOK_SECRET_FILE in compose.yml?) or nginx does not pass /webhooks/",
-                503 => "the api cannot store it (database?)",
-                _ => "see `dtops status` and the api log",
+                404 => format!(
+                    "the api does not have the webhook secret (is {} in compose.yml?) or nginx \
+                     does not pass /webhooks/",
+                    vars::GUMROAD_WEBHOOK_SECRET_FILE
+                ),
+                503 => "the api cannot store it (database?)".into(),
+                _ => "see `dtops status` and the api log".into(),
             }
         );
     }
-    let events_url = format!(
-        "{admin}/internal/events?sale={}",
-        crate::admin_client::query_value(&sale_id)
-    );
+    let filter = EventFilter {
+        sale: Some(&sale_id),
+        ..EventFilter::default()
+    };
     // Polled until the api has processed it; an unreachable admin API ends the wait at once.
-    let processed = poll::until(Duration::from_secs(30), Duration::from_millis(200), || {
-        let found = runtime.block_on(async {
-            let events: serde_json::Value = http
-                .get(&events_url)
-                .bearer_auth(token)
-                .send()
-                .await
-                .context("cannot reach the admin API on 127.0.0.1")?
-                .json()
-                .await?;
-            anyhow::Ok(events.as_array().and_then(|a| a.first()).cloned())
-        });
-        match found {
-            Err(e) => Ok(Err(e)),
-            Ok(Some(event))
-                if !matches!(event["status"].as_str(), Some("received" | "processing")) =>
-            {
-                Ok(Ok(event))
-            }
-            Ok(_) => Err(()),
-        }
-    });
+    let processed =
+        poll::until(
+            Duration::from_secs(30),
+            Duration::from_millis(200),
+            || match runtime.block_on(admin.events(&filter)) {
+                Err(e) => Ok(Err(e)),
+                Ok(events) => match events.into_iter().next() {
+                    Some(event)
+                        if !matches!(
+                            event.status,
+                            EventStatus::Received | EventStatus::Processing
+                        ) =>
+                    {
+                        Ok(Ok(event))
+                    }
+                    _ => Err(()),
+                },
+            },
+        );
     let event = match processed {
         Ok(found) => found?,
         Err(()) => bail!("the test ping was acknowledged but is not in gumroad_events after 30 s"),
     };
-    let status = event["status"].as_str().unwrap_or("?");
-    let detail = event["outcome"]
-        .as_str()
-        .or(event["last_error"].as_str())
+    let detail = event
+        .outcome
+        .as_deref()
+        .or(event.last_error.as_deref())
         .unwrap_or("");
     let mut line = format!(
-        "test ping through {public}: recorded as event {} in gumroad_events, {status}: {detail}",
-        event["id"]
+        "test ping through {public}: recorded as event {} in gumroad_events, {}: {detail}",
+        event.id, event.status
     );
     if product_id == "dtops-cutover-check" {
         line.push_str(

@@ -19,9 +19,12 @@ pub struct Deployment {
 
 impl Deployment {
     pub fn open(global: &GlobalArgs) -> anyhow::Result<Self> {
+        let site = Site::load(&global.site_file()?)?;
+        // The app's directory belongs to the site user: nothing below it is trusted.
+        let host = Host::new(global.root.clone()).guarding(site.root());
         Ok(Deployment {
-            site: Site::load(&global.site_file()?)?,
-            host: Host::new(global.root.clone()),
+            site,
+            host,
             runtime: runtime::build(global.runtime, global.native_bin.as_deref())?,
             templates: global.templates.clone(),
         })

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use datatools_license::config::Config;
+use datatools_license::config::{vars, Config};
 use datatools_license::pg_cluster::{Cluster, ClusterOptions};
 use datatools_license::products::EMBEDDED_PRODUCTS_TOML;
 use datatools_license::{db, server};
@@ -60,12 +60,12 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
     cluster.create_database(DATABASE).await?;
 
     let vars = [
-        ("DATATOOLS_ENV", "development".to_string()),
-        ("DATABASE_URL", cluster.url(DATABASE)),
-        ("DATATOOLS_ADMIN_TOKEN_FILE", path_string(&token_file)),
-        ("GUMROAD_WEBHOOK_SECRET_FILE", path_string(&secret_file)),
-        ("DATATOOLS_OUTBOX_DIR", path_string(&outbox)),
-        ("DATATOOLS_PRODUCTS_FILE", path_string(&products)),
+        (vars::ENV, "development".to_string()),
+        (vars::DATABASE_URL, cluster.url(DATABASE)),
+        (vars::ADMIN_TOKEN_FILE, path_string(&token_file)),
+        (vars::GUMROAD_WEBHOOK_SECRET_FILE, path_string(&secret_file)),
+        (vars::OUTBOX_DIR, path_string(&outbox)),
+        (vars::PRODUCTS_FILE, path_string(&products)),
     ];
     let config = Config::from_vars(|name| {
         vars.iter()

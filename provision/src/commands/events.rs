@@ -3,55 +3,52 @@
 
 use std::process::ExitCode;
 
-use reqwest::Method;
-use serde_json::{json, Value};
+use datatools_license::api::{Event, EventDetail, EventStatus, ResendRequest};
+use datatools_license::license::LicenseKey;
 
-use super::mint::str_field;
-use crate::admin_client::{query_value, AdminClient};
+use super::api_text::{print_json, timestamp, to_the_second};
+use crate::admin_client::{AdminClient, EventFilter};
 use crate::cli::{EventArgs, EventsArgs, ResendArgs};
 
 pub async fn list(args: EventsArgs) -> anyhow::Result<ExitCode> {
     let client = AdminClient::new(&args.admin)?;
-    let mut path = format!("/internal/events?limit={}", args.limit);
-    if args.failed {
-        path.push_str("&failed=true");
-    }
-    if let Some(email) = &args.email {
-        path.push_str(&format!("&email={}", query_value(email)));
-    }
-    if let Some(sale) = &args.sale {
-        path.push_str(&format!("&sale={}", query_value(sale)));
-    }
-    let events = client.call(Method::GET, &path, None).await?;
+    let events = client
+        .events(&EventFilter {
+            limit: Some(args.limit),
+            failed: args.failed,
+            email: args.email.as_deref(),
+            sale: args.sale.as_deref(),
+        })
+        .await?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&events)?);
+        print_json(&events)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let rows = events.as_array().cloned().unwrap_or_default();
     println!(
         "{:>6}  {:<19}  {:<11}  {:<9}  {:<8}  {:<24}  {:<27}  DETAIL",
         "ID", "RECEIVED", "RESOURCE", "STATUS", "EMAIL", "SALE", "LICENSE"
     );
-    for event in &rows {
+    for event in &events {
+        // The id is written unpadded, as dtops always has (the header is right-aligned).
         println!(
-            "{:>6}  {:<19}  {:<11}  {:<9}  {:<8}  {:<24}  {:<27}  {}",
-            event["id"],
-            time(&event["received_at"]),
+            "{}  {:<19}  {:<11}  {:<9}  {:<8}  {:<24}  {:<27}  {}",
+            event.id,
+            to_the_second(&event.received_at).replace('T', " "),
             format!(
                 "{}{}",
-                str_field(event, "resource_name"),
-                if event["test"] == true { "*" } else { "" }
+                event.resource_name,
+                if event.test { "*" } else { "" }
             ),
-            str_field(event, "status"),
-            event["email_status"].as_str().unwrap_or("-"),
-            event["sale_id"].as_str().unwrap_or("-"),
-            event["license_key"].as_str().unwrap_or("-"),
+            event.status.as_str(),
+            event.email_status.map_or("-", |s| s.as_str()),
+            event.sale_id.as_deref().unwrap_or("-"),
+            event.license_key.as_deref().unwrap_or("-"),
             detail(event),
         );
     }
     eprintln!(
         "{} event(s){}; * = test ping. `dtops event ID` shows one in full.",
-        rows.len(),
+        events.len(),
         if args.failed {
             " needing attention (failed, or retrying after an error)"
         } else {
@@ -62,13 +59,16 @@ pub async fn list(args: EventsArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// The one line that says what happened or what is wrong.
-fn detail(event: &Value) -> String {
-    let text = match (&event["status"], &event["last_error"], &event["outcome"]) {
-        (Value::String(s), _, _) if s == "duplicate" => {
-            format!("repeat of event {}", event["duplicate_of"])
-        }
-        (_, Value::String(error), _) => error.clone(),
-        (_, _, Value::String(outcome)) => outcome.clone(),
+fn detail(event: &Event) -> String {
+    let text = match (&event.status, &event.last_error, &event.outcome) {
+        (EventStatus::Duplicate, _, _) => format!(
+            "repeat of event {}",
+            event
+                .duplicate_of
+                .map_or_else(|| "null".to_string(), |id| id.to_string())
+        ),
+        (_, Some(error), _) => error.clone(),
+        (_, _, Some(outcome)) => outcome.clone(),
         _ => String::new(),
     };
     text.chars().take(160).collect()
@@ -76,78 +76,66 @@ fn detail(event: &Value) -> String {
 
 pub async fn show(args: EventArgs) -> anyhow::Result<ExitCode> {
     let client = AdminClient::new(&args.admin)?;
-    let event = client
-        .call(Method::GET, &format!("/internal/events/{}", args.id), None)
-        .await?;
+    let event = client.event(args.id).await?;
     print_event(&event, args.json)?;
     Ok(ExitCode::SUCCESS)
 }
 
 pub async fn replay(args: EventArgs) -> anyhow::Result<ExitCode> {
     let client = AdminClient::new(&args.admin)?;
-    let event = client
-        .call(
-            Method::POST,
-            &format!("/internal/events/{}/replay", args.id),
-            None,
-        )
-        .await?;
+    let event = client.replay(args.id).await?;
     print_event(&event, args.json)?;
-    Ok(match event["status"].as_str() {
-        Some("done" | "ignored") => ExitCode::SUCCESS,
+    Ok(match event.event.status {
+        EventStatus::Done | EventStatus::Ignored => ExitCode::SUCCESS,
         _ => ExitCode::FAILURE,
     })
 }
 
-fn print_event(event: &Value, json: bool) -> anyhow::Result<()> {
+fn print_event(detail: &EventDetail, json: bool) -> anyhow::Result<()> {
     if json {
-        println!("{}", serde_json::to_string_pretty(event)?);
-        return Ok(());
+        return print_json(detail);
     }
-    let field = |name: &str| match &event[name] {
-        Value::Null => "-".to_string(),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    };
+    let event = &detail.event;
+    let text = |value: Option<&str>| value.unwrap_or("-").to_string();
+    let time = |at: Option<&chrono::DateTime<chrono::Utc>>| at.map_or("-".into(), timestamp);
+    let number = |n: Option<i64>| n.map_or("-".into(), |n| n.to_string());
     println!(
         "event {}  ({} {})",
-        event["id"],
-        field("resource_name"),
-        if event["test"] == true {
-            "TEST PING"
-        } else {
-            ""
-        }
+        event.id,
+        event.resource_name,
+        if event.test { "TEST PING" } else { "" }
     );
-    for name in [
-        "status",
-        "outcome",
-        "last_error",
-        "attempts",
-        "next_attempt_at",
-        "received_at",
-        "processed_at",
-        "sale_id",
-        "product_id",
-        "product_name",
-        "email",
-        "subscription_id",
-        "retry_count",
-        "duplicate_of",
-        "license_key",
-        "email_status",
-        "email_to",
-        "email_message_id",
-        "email_error",
-        "emailed_at",
-    ] {
-        println!("  {:<17} {}", format!("{name}:"), field(name));
+    let rows = [
+        ("status", event.status.to_string()),
+        ("outcome", text(event.outcome.as_deref())),
+        ("last_error", text(event.last_error.as_deref())),
+        ("attempts", event.attempts.to_string()),
+        ("next_attempt_at", timestamp(&event.next_attempt_at)),
+        ("received_at", timestamp(&event.received_at)),
+        ("processed_at", time(event.processed_at.as_ref())),
+        ("sale_id", text(event.sale_id.as_deref())),
+        ("product_id", text(event.product_id.as_deref())),
+        ("product_name", text(event.product_name.as_deref())),
+        ("email", text(event.email.as_deref())),
+        ("subscription_id", text(event.subscription_id.as_deref())),
+        ("retry_count", event.retry_count.to_string()),
+        ("duplicate_of", number(event.duplicate_of)),
+        ("license_key", text(event.license_key.as_deref())),
+        ("email_status", text(event.email_status.map(|s| s.as_str()))),
+        ("email_to", text(event.email_to.as_deref())),
+        ("email_message_id", text(event.email_message_id.as_deref())),
+        ("email_error", text(event.email_error.as_deref())),
+        ("emailed_at", time(event.emailed_at.as_ref())),
+    ];
+    for (name, value) in rows {
+        println!("  {:<17} {value}", format!("{name}:"));
     }
-    if let Some(duplicates) = event["duplicates"].as_array().filter(|d| !d.is_empty()) {
-        let ids: Vec<String> = duplicates.iter().map(Value::to_string).collect();
+    if !detail.duplicates.is_empty() {
+        let ids: Vec<String> = detail.duplicates.iter().map(i64::to_string).collect();
         println!("  {:<17} {}", "repeats:", ids.join(", "));
     }
-    if let Some(custom) = event["fields"]["nested"]["custom_fields"].as_array() {
+    // The decoded body is free-form JSON in the API too.
+    if let Some(custom) = detail.fields["nested"]["custom_fields"].as_array() {
         for pair in custom {
             println!(
                 "  custom field      {}: {}",
@@ -158,41 +146,21 @@ fn print_event(event: &Value, json: bool) -> anyhow::Result<()> {
     }
     println!(
         "  raw body ({}):\n    {}",
-        field("content_type"),
-        field("raw_body")
+        event.content_type, detail.raw_body
     );
     Ok(())
 }
 
 pub async fn resend(args: ResendArgs) -> anyhow::Result<ExitCode> {
     let client = AdminClient::new(&args.admin)?;
-    let key: datatools_license::license::LicenseKey = args
+    let key: LicenseKey = args
         .license_key
         .parse()
         .map_err(|e: String| anyhow::anyhow!("{e}"))?;
-    let body = match &args.to {
-        Some(to) => json!({ "to": to }),
-        None => json!({}),
-    };
-    let sent = client
-        .call(
-            Method::POST,
-            &format!("/internal/licenses/{key}/resend"),
-            Some(&body),
-        )
-        .await?;
+    let sent = client.resend(&key, &ResendRequest { to: args.to }).await?;
     println!(
         "{} sent to {} (message id {})",
-        str_field(&sent, "license_key"),
-        str_field(&sent, "to"),
-        str_field(&sent, "message_id"),
+        sent.license_key, sent.to, sent.message_id,
     );
     Ok(ExitCode::SUCCESS)
-}
-
-fn time(value: &Value) -> String {
-    value
-        .as_str()
-        .map(|s| s.chars().take(19).collect::<String>().replace('T', " "))
-        .unwrap_or_default()
 }

@@ -1,5 +1,6 @@
 //! One module per subcommand (a folder when it takes several files); `run` dispatches.
 
+mod api_text;
 mod backup;
 mod cutover;
 mod deployment;

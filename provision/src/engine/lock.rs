@@ -2,6 +2,7 @@
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
@@ -24,6 +25,8 @@ impl AppLock {
             .write(true)
             .create(true)
             .truncate(false)
+            // /run/lock is writable by everyone: a symlink planted there is never followed.
+            .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
             .open(&path)
             .with_context(|| format!("cannot open the lock file {}", real.display()))?;
         match file.try_lock() {

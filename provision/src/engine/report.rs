@@ -59,7 +59,8 @@ impl Report {
                 ("FAILED", error, None)
             }
         };
-        let text = text.replace('\n', "\n            ");
+        // Step messages may quote a URL from an error: never with its query.
+        let text = crate::strip_query::from_text(&text).replace('\n', "\n            ");
         let _ = writeln!(self.out, "{tag:>9}  {step}: {text}");
         if let Some(diff) = diff {
             for line in diff.lines() {

@@ -1,11 +1,16 @@
-//! File operations: observe, and write atomically with owner and mode set at creation.
+//! File operations: observe, and write atomically with owner and mode set at creation. Each
+//! acts on the open directory `Host::entry` gives (`beneath.rs`: no symlink followed below the
+//! app's directory) and, for owner and mode, on the open file.
 
-use std::fs::{self, OpenOptions};
-use std::io::{self, Write};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::fs;
+use std::io::{self, Read, Write};
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use super::atomic::replace_file;
+use rustix::fs::{mkdirat, openat, statat, unlinkat, AtFlags, FileType, Mode, OFlags};
+
+use super::atomic::{create_new_in, replace_in};
+use super::beneath::{refusal, with_path};
 use super::sandbox::Host;
 
 /// Who owns a file and its permission bits.
@@ -41,46 +46,66 @@ pub struct FileState {
 impl Host {
     /// What is at `real` (not following a final symlink); `None` when nothing is.
     pub fn state(&self, real: &Path) -> io::Result<Option<FileState>> {
-        match fs::symlink_metadata(self.path(real)) {
-            Ok(meta) => {
-                let kind = if meta.file_type().is_symlink() {
-                    FileKind::Symlink
-                } else if meta.is_dir() {
-                    FileKind::Dir
-                } else if meta.is_file() {
-                    FileKind::File
-                } else {
-                    FileKind::Other
+        let entry = match self.entry(real) {
+            Ok(entry) => entry,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        match statat(&entry.dir, &entry.name, AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(stat) => {
+                let kind = match FileType::from_raw_mode(stat.st_mode) {
+                    FileType::Symlink => FileKind::Symlink,
+                    FileType::Directory => FileKind::Dir,
+                    FileType::RegularFile => FileKind::File,
+                    _ => FileKind::Other,
                 };
                 Ok(Some(FileState {
                     kind,
                     ownership: Ownership {
-                        uid: meta.uid(),
-                        gid: meta.gid(),
-                        mode: meta.mode() & 0o7777,
+                        uid: stat.st_uid,
+                        gid: stat.st_gid,
+                        mode: stat.st_mode & 0o7777,
                     },
-                    len: meta.len(),
+                    len: stat.st_size as u64,
                 }))
             }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e),
+            Err(rustix::io::Errno::NOENT) => Ok(None),
+            Err(e) => Err(with_path(e.into(), real)),
         }
     }
 
-    /// A file's content; `None` when it does not exist.
+    /// A file's content; `None` when it does not exist. Below the app's directory a symlink is
+    /// an error, not followed.
     pub fn read(&self, real: &Path) -> io::Result<Option<Vec<u8>>> {
-        match fs::read(self.path(real)) {
-            Ok(bytes) => Ok(Some(bytes)),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(with_path(e, real)),
+        let entry = match self.entry(real) {
+            Ok(entry) => entry,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let mut flags = OFlags::RDONLY | OFlags::CLOEXEC;
+        if self.is_guarded(real) {
+            flags |= OFlags::NOFOLLOW;
+        }
+        match openat(&entry.dir, &entry.name, flags, Mode::empty()) {
+            Ok(fd) => {
+                let mut bytes = Vec::new();
+                fs::File::from(fd)
+                    .read_to_end(&mut bytes)
+                    .map_err(|e| with_path(e, real))?;
+                Ok(Some(bytes))
+            }
+            Err(rustix::io::Errno::NOENT) => Ok(None),
+            Err(e) => Err(refusal(e.into(), real, real)),
         }
     }
 
     /// Replaces (or creates) `real` with `content`, atomically, with owner and mode set before
-    /// the first byte is written (see `atomic::replace_file`).
+    /// the first byte is written (see `atomic::replace_in`).
     pub fn write_atomic(&self, real: &Path, content: &[u8], own: Ownership) -> io::Result<()> {
-        replace_file(
-            &self.path(real),
+        let entry = self.entry(real)?;
+        replace_in(
+            &entry.dir,
+            &entry.name,
             content,
             own.mode,
             Some((own.uid, own.gid)),
@@ -89,68 +114,57 @@ impl Host {
     }
 
     /// Creates a new file that must not exist yet (secrets: never replaced), owner and mode set
-    /// before the first byte is written.
+    /// before the first byte is written; a symlink in its place is an error, not followed.
     pub fn create_new_file(&self, real: &Path, content: &[u8], own: Ownership) -> io::Result<()> {
-        let target = self.path(real);
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(own.mode)
-            .open(&target)
-            .map_err(|e| with_path(e, real))?;
+        let entry = self.entry(real)?;
+        let mut file =
+            create_new_in(&entry.dir, &entry.name, own.mode).map_err(|e| with_path(e, real))?;
         let filled = std::os::unix::fs::fchown(&file, Some(own.uid), Some(own.gid))
             .and_then(|_| file.set_permissions(fs::Permissions::from_mode(own.mode)))
             .and_then(|_| file.write_all(content))
             .and_then(|_| file.sync_all());
         if filled.is_err() {
             // Do not leave a half-written secret that a later run would take as valid.
-            let _ = fs::remove_file(&target);
+            let _ = unlinkat(&entry.dir, &entry.name, AtFlags::empty());
         }
         filled.map_err(|e| with_path(e, real))
     }
 
     /// Creates a directory (parents must exist) with owner and mode.
     pub fn create_dir(&self, real: &Path, own: Ownership) -> io::Result<()> {
-        let target = self.path(real);
-        fs::DirBuilder::new()
-            .mode(own.mode)
-            .create(&target)
-            .map_err(|e| with_path(e, real))?;
+        let entry = self.entry(real)?;
+        mkdirat(&entry.dir, &entry.name, Mode::from_raw_mode(own.mode))
+            .map_err(|e| with_path(e.into(), real))?;
         self.set_ownership(real, own)
     }
 
-    /// Creates missing parent directories of a path with root ownership and mode 0755 (for
-    /// paths like /etc/nginx/sites-available in a fresh sandbox).
-    pub fn create_parents(&self, real: &Path) -> io::Result<()> {
-        if let Some(parent) = self.path(real).parent() {
-            fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o755)
-                .create(parent)
-                .map_err(|e| with_path(e, real))?;
-        }
-        Ok(())
-    }
-
-    /// Sets owner and mode of an existing path (does not follow a final symlink for the owner).
+    /// Sets owner and mode of an existing file or directory, on the open file: a symlink in
+    /// its place is an error (chmod would change the link's target).
     pub fn set_ownership(&self, real: &Path, own: Ownership) -> io::Result<()> {
-        let target = self.path(real);
-        std::os::unix::fs::lchown(&target, Some(own.uid), Some(own.gid))
-            .and_then(|_| fs::set_permissions(&target, fs::Permissions::from_mode(own.mode)))
+        let entry = self.entry(real)?;
+        let fd = openat(
+            &entry.dir,
+            &entry.name,
+            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| refusal(e.into(), real, real))?;
+        let file = fs::File::from(fd);
+        std::os::unix::fs::fchown(&file, Some(own.uid), Some(own.gid))
+            .and_then(|_| file.set_permissions(fs::Permissions::from_mode(own.mode)))
             .map_err(|e| with_path(e, real))
     }
 
     pub fn remove_file(&self, real: &Path) -> io::Result<()> {
-        match fs::remove_file(self.path(real)) {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(with_path(e, real)),
-            _ => Ok(()),
+        let entry = match self.entry(real) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            other => other?,
+        };
+        match unlinkat(&entry.dir, &entry.name, AtFlags::empty()) {
+            Err(rustix::io::Errno::NOENT) | Ok(()) => Ok(()),
+            Err(e) => Err(with_path(e.into(), real)),
         }
     }
-}
-
-/// io errors name the host path (as site.toml does), so messages match the operator's view.
-fn with_path(e: io::Error, real: &Path) -> io::Error {
-    io::Error::new(e.kind(), format!("{}: {e}", real.display()))
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 
 mod accounts;
 mod atomic;
+mod beneath;
 mod files;
 mod links;
 mod sandbox;

@@ -8,11 +8,33 @@ use crate::process::{CommandLine, Output, ProcessError};
 #[derive(Debug, Clone)]
 pub struct Host {
     root: Option<PathBuf>,
+    /// A host directory another user owns (the app's): below it no symlink is followed.
+    guarded: Option<PathBuf>,
 }
 
 impl Host {
     pub fn new(root: Option<PathBuf>) -> Self {
-        Host { root }
+        Host {
+            root,
+            guarded: None,
+        }
+    }
+
+    /// The same host, following no symlink below host directory `top` (see `beneath.rs`).
+    pub fn guarding(mut self, top: &Path) -> Self {
+        self.guarded = Some(top.to_path_buf());
+        self
+    }
+
+    pub(super) fn guarded_top(&self) -> Option<&Path> {
+        self.guarded.as_deref()
+    }
+
+    /// Whether host path `real` is below the guarded directory.
+    pub(super) fn is_guarded(&self, real: &Path) -> bool {
+        self.guarded
+            .as_deref()
+            .is_some_and(|top| real != top && real.starts_with(top))
     }
 
     /// The sandbox directory, when there is one.

@@ -77,7 +77,7 @@ pub fn dump(env: &Env) -> anyhow::Result<Result<String, ConfigFailure>> {
 }
 
 /// nginx's messages without the final "test failed" line's noise.
-fn nginx_words(stderr: &str, stdout: &str) -> ConfigFailure {
+pub(crate) fn nginx_words(stderr: &str, stdout: &str) -> ConfigFailure {
     let text = if stderr.trim().is_empty() {
         stdout
     } else {

@@ -79,7 +79,7 @@ fn query(id: u16, name: &str) -> Result<Vec<u8>, String> {
     Ok(q)
 }
 
-fn parse(id: u16, msg: &[u8]) -> Result<Vec<Ipv4Addr>, String> {
+pub(crate) fn parse(id: u16, msg: &[u8]) -> Result<Vec<Ipv4Addr>, String> {
     let short = || "a truncated message".to_string();
     if msg.len() < 12 || u16::from_be_bytes([msg[0], msg[1]]) != id || msg[2] & 0x80 == 0 {
         return Err("not an answer to our question".into());

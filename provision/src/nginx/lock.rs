@@ -2,6 +2,7 @@
 //! dtops makes it, and certbot's deploy hook (`flock` on the same file) waits for it too.
 
 use std::fs::{File, OpenOptions, TryLockError};
+use std::os::unix::fs::OpenOptionsExt;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -25,6 +26,8 @@ impl NginxLock {
             .write(true)
             .create(true)
             .truncate(false)
+            // /run/lock is writable by everyone: a symlink planted there is never followed.
+            .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
             .open(env.host.path(&real))
             .with_context(|| format!("cannot open the lock file {}", real.display()))?;
         let locked = poll::until(WAIT, Duration::from_millis(100), || match file.try_lock() {

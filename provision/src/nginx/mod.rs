@@ -12,7 +12,9 @@ mod probe;
 mod site;
 mod txn;
 
+pub(crate) use config::nginx_words as config_failure;
 pub use config::{reload, test, version};
+pub(crate) use dns::parse as parse_dns_answer;
 pub use dns::resolve_ipv4;
 pub use lock::NginxLock;
 pub use phase::{cert_present, http2_choice, phase_on_disk, wanted_phase};

@@ -44,7 +44,7 @@ pub fn http_get(name: &str, addr: SocketAddr, path: &str) -> Result<HttpAnswer, 
             .get(url("http", name, addr, path))
             .send()
             .await
-            .map_err(|e| error_chain(&e))?;
+            .map_err(|e| error_chain(&crate::strip_query::from_error(e)))?;
         let status = response.status().as_u16();
         let version = format!("{:?}", response.version());
         let location = response

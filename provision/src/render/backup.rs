@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::artifact::RenderInputs;
 use crate::runtime::RuntimeKind;
-use crate::site::OffsiteTool;
+use crate::site::{OffsiteTool, Site};
 
 #[derive(Debug, Serialize)]
 pub struct BackupContext {
@@ -18,11 +18,13 @@ pub struct BackupContext {
     compose: Vec<String>,
     root: PathBuf,
     compose_file: PathBuf,
-    backups_dir: PathBuf,
-    /// Where the job records its last good backup and last run (read by `dtops status`).
-    state_dir: PathBuf,
+    /// backups/ and the job's state directory, relative to `root` (the job enters them
+    /// without following a symlink).
+    backups_in_root: PathBuf,
+    /// Where the job records its last good backup and last run (read by `dtops status`); its
+    /// lock is there too.
+    state_in_root: PathBuf,
     pg_password_file: PathBuf,
-    lock_file: PathBuf,
     db_name: String,
     db_user: String,
     pg_port: u16,
@@ -41,10 +43,9 @@ impl BackupContext {
             compose: site.commands.docker_compose.clone(),
             root: site.root().to_path_buf(),
             compose_file: site.compose_file(),
-            backups_dir: site.backups_dir(),
-            state_dir: site.backup_state_dir(),
+            backups_in_root: in_root(site, site.backups_dir()),
+            state_in_root: in_root(site, site.backup_state_dir()),
             pg_password_file: site.secret_file("pg_password"),
-            lock_file: PathBuf::from(format!("/run/lock/{}-backup.lock", site.app.name)),
             db_name: site.database.name.to_string(),
             db_user: site.database.user.to_string(),
             pg_port: site.ports.postgres,
@@ -56,4 +57,11 @@ impl BackupContext {
             offsite_target: offsite.map(|o| o.target.clone()),
         }
     }
+}
+
+/// `path` relative to the app's root (every path the job writes is below it).
+fn in_root(site: &Site, path: PathBuf) -> PathBuf {
+    path.strip_prefix(site.root())
+        .map(PathBuf::from)
+        .unwrap_or(path)
 }

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::artifact::RenderInputs;
 use crate::api_spec::{
-    self, CONTAINER_API_PORT, CONTAINER_PG_PORT, CONTAINER_SECRETS_DIR, PUBKEY_VAR,
+    self, EnvValue, CONTAINER_API_PORT, CONTAINER_PG_PORT, CONTAINER_SECRETS_DIR, PUBKEY_VAR,
 };
 use crate::site::Site;
 
@@ -39,7 +39,7 @@ struct ComposeApi {
 #[derive(Debug, Serialize)]
 struct EnvVar {
     name: String,
-    /// With compose interpolation applied to `${NAME}` only (see `compose_value`).
+    /// Literal, or a `.env` reference, in compose's syntax (see `compose_value`).
     value: String,
 }
 
@@ -101,53 +101,24 @@ impl<'a> Context<'a> {
     }
 }
 
-/// api_spec values are literal except their `${NAME}` references to `.env`. For compose, a
-/// stray `$` is doubled (`$$` is a literal `$`), and each reference becomes `${NAME:?...}` so
-/// compose stops with a message instead of starting the api with an empty value.
-fn compose_value(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    let mut rest = value;
-    while let Some(at) = rest.find('$') {
-        out.push_str(&rest[..at]);
-        let tail = &rest[at..];
-        if let Some((name, len)) = optional_reference(tail) {
-            // `${NAME:-}`: may be empty or unset (compose substitutes "").
-            out.push_str(&format!("${{{name}:-}}"));
-            rest = &tail[len..];
-            continue;
-        }
-        match env_reference(tail) {
-            Some((name, len)) => {
-                out.push_str(&format!(
-                    "${{{name}:?set it in the .env next to compose.yml (dtops provision writes it)}}"
-                ));
-                rest = &tail[len..];
-            }
-            None => {
-                out.push_str("$$");
-                rest = &tail[1..];
-            }
-        }
+/// An api_spec value as compose.yml holds it: literal text with every `$` doubled (compose's
+/// literal `$`), so a site.toml value such as `a${X}@example.com` stays what it is; a `.env`
+/// variable as `${NAME:?...}` (compose stops with that message instead of starting the api with
+/// an empty value), or `${NAME:-}` when it may be empty.
+fn compose_value(value: &EnvValue) -> String {
+    match value {
+        EnvValue::Literal(text) => text.replace('$', "$$"),
+        EnvValue::Dotenv {
+            name,
+            optional: true,
+        } => format!("${{{name}:-}}"),
+        EnvValue::Dotenv {
+            name,
+            optional: false,
+        } => format!(
+            "${{{name}:?set it in the .env next to compose.yml (dtops provision writes it)}}"
+        ),
     }
-    out.push_str(rest);
-    out
-}
-
-/// `${NAME:-}` at the start of `text`: the name and the reference's length.
-fn optional_reference(text: &str) -> Option<(&str, usize)> {
-    let inner = text.strip_prefix("${")?;
-    let name = inner[..inner.find('}')?].strip_suffix(":-")?;
-    env_reference(&format!("${{{name}}}")).map(|_| (name, name.len() + 5))
-}
-
-/// `${NAME}` at the start of `text`: the name and the reference's length.
-fn env_reference(text: &str) -> Option<(&str, usize)> {
-    let inner = text.strip_prefix("${")?;
-    let name = &inner[..inner.find('}')?];
-    let valid = !name.is_empty()
-        && !name.starts_with(|c: char| c.is_ascii_digit())
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
-    valid.then_some((name, name.len() + 3))
 }
 
 /// Compose project names: lowercase letters, digits, `-` and `_`, starting with a letter or
@@ -181,23 +152,27 @@ mod tests {
     use crate::render::context::*;
 
     #[test]
-    fn env_references_become_required_and_other_dollars_literal() {
-        assert_eq!(compose_value("plain"), "plain");
+    fn literals_keep_every_dollar_and_references_are_compose_references() {
+        let literal = |text: &str| compose_value(&EnvValue::Literal(text.into()));
+        assert_eq!(literal("plain"), "plain");
+        assert_eq!(literal("a$b"), "a$$b");
+        // Text that looks like a reference is still literal text.
+        assert_eq!(literal("${HOME}@example.com"), "$${HOME}@example.com");
+        assert_eq!(literal("${OPT:-}"), "$${OPT:-}");
         assert_eq!(
-            compose_value("${DATATOOLS_LICENSE_PUBKEY}"),
+            compose_value(&EnvValue::Dotenv {
+                name: "DATATOOLS_LICENSE_PUBKEY",
+                optional: false
+            }),
             "${DATATOOLS_LICENSE_PUBKEY:?set it in the .env next to compose.yml \
              (dtops provision writes it)}"
         );
-        assert_eq!(compose_value("a$b"), "a$$b");
-        assert_eq!(compose_value("$"), "$$");
-        assert_eq!(compose_value("${1X}"), "$${1X}");
-        assert_eq!(compose_value("${X"), "$${X");
-        assert_eq!(compose_value("${OPT:-}"), "${OPT:-}");
-        assert_eq!(compose_value("a${OPT:-}b"), "a${OPT:-}b");
-        assert_eq!(compose_value("${1X:-}"), "$${1X:-}");
         assert_eq!(
-            compose_value("x${A}y$"),
-            format!("x{}y$$", compose_value("${A}"))
+            compose_value(&EnvValue::Dotenv {
+                name: "OPT",
+                optional: true
+            }),
+            "${OPT:-}"
         );
     }
 

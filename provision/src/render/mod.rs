@@ -5,13 +5,15 @@
 //!
 //! One minijinja environment (`templates`), strict about undefined values, with the templates
 //! embedded in the binary and a `--templates DIR` override; every template sees the same
-//! context (`context`); YAML templates must quote every value (`yaml`).
+//! context (`context`); YAML templates must quote every value (`yaml`), shell templates too
+//! (`shell`), and nginx templates print nothing but plain words (`nginx_escape`).
 
 mod all;
 mod artifact;
 mod backup;
 mod context;
 mod nginx;
+mod nginx_escape;
 mod nginx_facts;
 mod shell;
 mod templates;

@@ -10,7 +10,7 @@ use super::artifact::{Artifact, ArtifactKind};
 use super::nginx_facts::{NginxFacts, Phase};
 use super::templates::Renderer;
 use crate::owner::Owner;
-use crate::site::{Behind, Site};
+use crate::site::{nginx_word, Behind, Site};
 
 /// Listen parameters that change every tenant's servers on the same address.
 const FORBIDDEN_LISTEN: &[&str] = &["default_server", "reuseport", "ipv6only", "backlog"];
@@ -140,18 +140,17 @@ fn view(site: &Site, facts: &NginxFacts) -> anyhow::Result<NginxView> {
                 .collect(),
         },
         upstream: format!("127.0.0.1:{}", site.ports.api),
-        http_include: site.nginx_http_include().display().to_string(),
+        http_include: nginx_safe(
+            "nginx.http_include",
+            &site.nginx_http_include().display().to_string(),
+        )?,
     })
 }
 
 /// A value nginx reads as one word: no spaces, quotes, `;`, braces, `$` or `#`.
 fn nginx_safe(key: &str, value: &str) -> anyhow::Result<String> {
-    let ok = !value.is_empty()
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"/._-+@:".contains(&b));
     anyhow::ensure!(
-        ok,
+        nginx_word(value),
         "{key} in site.toml: {value:?} cannot go into nginx's configuration; use letters, \
          digits and / . _ - + @ only"
     );

@@ -39,6 +39,13 @@ fn word(value: &Value) -> Result<String, Error> {
     match value.kind() {
         ValueKind::String | ValueKind::Number | ValueKind::Bool => {
             let text = value.to_string();
+            // The one byte a shell word cannot hold, quoted or not.
+            if text.contains('\0') {
+                return Err(Error::new(
+                    ErrorKind::InvalidOperation,
+                    format!("`| sh` cannot write {text:?} as a shell word: it holds a NUL"),
+                ));
+            }
             Ok(format!("'{}'", text.replace('\'', r"'\''")))
         }
         kind => Err(Error::new(
@@ -74,5 +81,6 @@ mod tests {
             "'docker' 'compose'"
         );
         assert!(quote(Value::UNDEFINED).is_err());
+        assert!(quote(Value::from("a\0b")).is_err());
     }
 }

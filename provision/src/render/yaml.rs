@@ -12,7 +12,7 @@ pub fn auto_escape(name: &str) -> AutoEscape {
     if name.ends_with(".yml.j2") || name.ends_with(".yaml.j2") {
         YAML
     } else {
-        AutoEscape::None
+        super::nginx_escape::auto_escape(name)
     }
 }
 
@@ -41,7 +41,7 @@ pub fn quote(value: Value) -> Result<Value, Error> {
     Ok(Value::from_safe_string(json))
 }
 
-/// Prints values; refuses unquoted ones in YAML templates.
+/// Prints values; refuses unquoted ones in YAML templates, and defers to the nginx rule.
 pub fn formatter(out: &mut Output, state: &State, value: &Value) -> Result<(), Error> {
     if state.auto_escape() == YAML && !value.is_safe() {
         return Err(Error::new(
@@ -49,6 +49,6 @@ pub fn formatter(out: &mut Output, state: &State, value: &Value) -> Result<(), E
             "a value in a YAML template must be quoted: write `{{ value | yaml }}`",
         ));
     }
-    // Safe strings (the output of `| yaml`) are written as they are.
-    minijinja::escape_formatter(out, state, value)
+    // Safe strings (the output of `| yaml`) are written as they are; nginx has its own rule.
+    super::nginx_escape::formatter(out, state, value)
 }

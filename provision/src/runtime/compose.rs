@@ -123,7 +123,8 @@ impl Runtime for ComposeRuntime {
         let exists = env
             .host
             .probe(
-                &CommandLine::new(["docker", "image", "inspect", "--format", "{{.Id}}"]).arg(image),
+                &CommandLine::new(["docker", "image", "inspect", "--format", "{{.Id}}"])
+                    .arg(image.as_str()),
             )?
             .success;
         if exists && recorded.as_deref() == Some(commit.as_str()) {

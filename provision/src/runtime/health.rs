@@ -23,7 +23,8 @@ pub fn probe_health(url: &str) -> anyhow::Result<(u16, String)> {
             .get(url)
             .timeout(Duration::from_secs(5))
             .send()
-            .await?;
+            .await
+            .map_err(crate::strip_query::from_error)?;
         let status = response.status().as_u16();
         anyhow::Ok((status, response.text().await.unwrap_or_default()))
     })

@@ -13,4 +13,4 @@ mod values;
 pub use door::Behind;
 pub use find::{site_file, tracked_by_git};
 pub use model::{OffsiteTool, Site};
-pub use values::{AbsPath, Listen, Stage};
+pub use values::{nginx_word, AbsPath, Listen, Stage};

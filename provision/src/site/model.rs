@@ -8,7 +8,7 @@ use super::door::{
     RateLimit,
 };
 use super::server::Server;
-use super::values::{AbsPath, DomainName, EmailAddress, HttpUrl, Listen, Name, Stage};
+use super::values::{AbsPath, DomainName, EmailAddress, HttpUrl, ImageRef, Listen, Name, Stage};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -80,13 +80,13 @@ pub struct Database {
     pub name: Name,
     pub user: Name,
     pub volume: Name,
-    pub image: String,
+    pub image: ImageRef,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Api {
-    pub image: String,
+    pub image: ImageRef,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use super::locate;
 use super::model::Site;
-use super::values::Stage;
+use super::values::{has_control, nginx_word, Stage};
 
 /// A site.toml problem, located in the file.
 #[derive(Debug, thiserror::Error)]
@@ -155,6 +155,51 @@ impl Site {
         for (key, argv) in commands {
             if argv.is_empty() || argv[0].trim().is_empty() {
                 return Err(Misfit::new(key, "must name a program, e.g. [\"nginx\"]"));
+            }
+            // They go into certbot's renewal configuration (a double-quoted value) and the
+            // backup job.
+            if argv.iter().any(|arg| has_control(arg) || arg.contains('"')) {
+                return Err(Misfit::new(
+                    key,
+                    "must not hold a double quote or a control character (a newline, a tab...)",
+                ));
+            }
+        }
+        if let Some(offsite) = &self.backup.offsite {
+            if offsite.target.trim().is_empty() || has_control(&offsite.target) {
+                return Err(Misfit::new(
+                    "backup.offsite",
+                    "target must be a remote path without control characters (a newline...), \
+                     e.g. \"remote:backups/\"",
+                ));
+            }
+        }
+        // nginx reads these unquoted, and certbot's renewal configuration holds the webroot.
+        let nginx_paths = [
+            ("nginx.webroot", Some(self.nginx.webroot.as_path())),
+            (
+                "nginx.site_root",
+                self.nginx.site_root.as_ref().map(|p| p.as_path()),
+            ),
+            (
+                "nginx.http_include",
+                self.nginx.http_include.as_ref().map(|p| p.as_path()),
+            ),
+            (
+                "tls.letsencrypt_dir",
+                Some(self.tls.letsencrypt_dir.as_path()),
+            ),
+        ];
+        for (key, path) in nginx_paths {
+            if let Some(path) = path.filter(|p| !nginx_word(&p.to_string_lossy())) {
+                return Err(Misfit::new(
+                    key,
+                    format!(
+                        "{:?} cannot go into nginx's configuration; use letters, digits and \
+                         / . _ - + @ only",
+                        path.display()
+                    ),
+                ));
             }
         }
         for (key, url) in [("tls.staging_server", &self.tls.staging_server)] {

@@ -139,6 +139,41 @@ checked_string!(
     }
 );
 
+checked_string!(
+    /// A Docker image reference such as `postgres:16-alpine` or
+    /// `registry.example.com:5000/team/api@sha256:...`: compose.yml gets it as it is, so
+    /// nothing compose would interpolate (`$`) or YAML would read (spaces, quotes, newlines).
+    ImageRef,
+    |v| {
+        let ok = !v.is_empty()
+            && v.len() <= 255
+            && v.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-/:@".contains(&b));
+        if ok {
+            Ok(())
+        } else {
+            Err(format!(
+                "{v:?} is not an image reference; expected e.g. \"postgres:16-alpine\" \
+                 (letters, digits and . _ - / : @)"
+            ))
+        }
+    }
+);
+
+/// Whether `v` holds a control character (a newline, a NUL, an escape...): never wanted in a
+/// path or name dtops writes into a file.
+pub fn has_control(v: &str) -> bool {
+    v.chars().any(char::is_control)
+}
+
+/// Whether nginx reads `v` as one plain word wherever dtops writes it (a path, a name): no
+/// spaces, quotes, `;`, braces, `$`, `#` or control characters.
+pub fn nginx_word(v: &str) -> bool {
+    !v.is_empty()
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/._-+@:".contains(&b))
+}
+
 /// An absolute path without `..` (dtops relocates these under `--root`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -148,6 +183,12 @@ impl TryFrom<String> for AbsPath {
     type Error = String;
     fn try_from(value: String) -> Result<Self, String> {
         let path = PathBuf::from(&value);
+        if has_control(&value) {
+            return Err(format!(
+                "{value:?} holds a control character (a newline, a tab, a NUL...); give the \
+                 path plainly"
+            ));
+        }
         if !path.is_absolute() {
             return Err(format!(
                 "{value:?} is not an absolute path; expected e.g. /srv/datatools-license"

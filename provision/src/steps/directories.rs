@@ -30,6 +30,13 @@ impl Step for DirectoryStep {
         let Some(state) = ctx.env.host.state(path)? else {
             return Ok(Plan::Change(Change::new(format!("create it ({want})"))));
         };
+        if state.kind == FileKind::Symlink {
+            anyhow::bail!(
+                "{} is a symbolic link, not a directory; dtops does not follow it (another user \
+                 may have planted it): remove it and run again",
+                path.display()
+            );
+        }
         if state.kind != FileKind::Dir {
             anyhow::bail!(
                 "{} exists but is not a directory; move it away and run again",

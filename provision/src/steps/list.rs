@@ -38,12 +38,13 @@ pub fn provision_steps(
         Task::check(Preflight),
         Task::step(PackagesStep),
         Task::step(UserStep),
-        // Runbook §2: root, app, secrets, backups 0750 for the site user; dtops' own state
-        // 0700 root.
+        // Runbook §2: root, app, secrets 0750 for the site user. backups/ is root's alone
+        // (0700): the backup job (root) writes there, and nobody else may plant a file or a
+        // symlink in it. dtops' own state 0700 root.
         dir(site.root(), Owner::SiteUser, 0o750),
         dir(&site.app_dir(), Owner::SiteUser, 0o750),
         dir(&site.secrets_dir(), Owner::SiteUser, 0o750),
-        dir(&site.backups_dir(), Owner::SiteUser, 0o750),
+        dir(&site.backups_dir(), Owner::Root, 0o700),
         dir(&site.state_dir(), Owner::Root, 0o700),
         Task::step(SecretStep::new("pg_password", SecretKind::RandomHex)),
         Task::step(SecretStep::new("admin_token", SecretKind::RandomHex)),

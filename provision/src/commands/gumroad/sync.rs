@@ -6,10 +6,9 @@
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use chrono::{NaiveDate, Utc};
 use datatools_license::api::{GumroadSync, GumroadSyncRequest, JobState};
-use reqwest::Method;
 
 use crate::admin_client::AdminClient;
 use crate::cli::GumroadSyncArgs;
@@ -21,19 +20,13 @@ const UNREACHABLE: Duration = Duration::from_secs(120);
 pub async fn run(args: GumroadSyncArgs) -> anyhow::Result<ExitCode> {
     let since = parse_since(&args.since)?;
     let client = AdminClient::new(&args.admin)?;
-    let body = serde_json::to_value(GumroadSyncRequest { since })?;
-    let answer = client
-        .call(Method::POST, "/internal/gumroad/sync", Some(&body))
-        .await?;
-    let mut sync: GumroadSync = serde_json::from_value(answer)
-        .context("the api's answer to POST /internal/gumroad/sync")?;
+    let mut sync = client.gumroad_sync(&GumroadSyncRequest { since }).await?;
     let mut reached = Instant::now();
     while sync.state == JobState::Running {
         tokio::time::sleep(POLL).await;
-        let path = format!("/internal/gumroad/syncs/{}", sync.id);
-        match client.call(Method::GET, &path, None).await {
+        match client.gumroad_sync_status(sync.id).await {
             Ok(answer) => {
-                sync = serde_json::from_value(answer)?;
+                sync = answer;
                 reached = Instant::now();
             }
             Err(e) if reached.elapsed() < UNREACHABLE => {

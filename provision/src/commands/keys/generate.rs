@@ -3,6 +3,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
+use datatools_license::config::vars;
 use datatools_license::license::SigningKeyPair;
 
 use crate::secure_file;
@@ -13,10 +14,10 @@ pub fn generate(out: &Path) -> anyhow::Result<ExitCode> {
     println!("{}", pair.public_hex());
     eprintln!(
         "private key written to {} (mode 0400; never share it)\n\
-         key id {}; set DATATOOLS_LICENSE_PUBKEY to the public key above and ship it in the \
-         desktop app",
+         key id {}; set {} to the public key above and ship it in the desktop app",
         out.display(),
-        pair.key_id()
+        pair.key_id(),
+        vars::LICENSE_PUBKEY
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -13,9 +13,7 @@ use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use datatools_license::api::{JobState, ReissueJob, ReissueRequest};
-use reqwest::Method;
 
 use crate::admin_client::AdminClient;
 use crate::cli::{AdminArgs, GlobalArgs, ReissueArgs};
@@ -50,20 +48,14 @@ pub(super) fn client(env: &Env) -> anyhow::Result<AdminClient> {
 pub(super) fn latest(env: &Env) -> Option<ReissueJob> {
     let client = client(env).ok()?;
     let runtime = runtime().ok()?;
-    let answer = runtime
-        .block_on(client.call(Method::GET, "/internal/reissue/current", None))
-        .ok()?;
-    serde_json::from_value(answer).ok()
+    runtime.block_on(client.reissue_job(None)).ok()
 }
 
 /// Starts or resumes the job and follows it to its end.
 pub(super) fn follow(env: &Env, email: bool) -> anyhow::Result<ExitCode> {
     let client = client(env)?;
     let runtime = runtime()?;
-    let body = serde_json::to_value(ReissueRequest { email })?;
-    let answer = runtime.block_on(client.call(Method::POST, "/internal/reissue", Some(&body)))?;
-    let mut job: ReissueJob =
-        serde_json::from_value(answer).context("the api's answer to POST /internal/reissue")?;
+    let mut job = runtime.block_on(client.reissue(&ReissueRequest { email }))?;
     println!(
         "keys: re-issue job {} {} with key {}: {} license(s), {} to re-sign, {} to email{}",
         job.id,
@@ -86,9 +78,8 @@ pub(super) fn follow(env: &Env, email: bool) -> anyhow::Result<ExitCode> {
     let mut reached = Instant::now();
     while job.state == JobState::Running {
         std::thread::sleep(POLL);
-        let path = format!("/internal/reissue/{}", job.id);
-        let next = match runtime.block_on(client.call(Method::GET, &path, None)) {
-            Ok(answer) => serde_json::from_value::<ReissueJob>(answer)?,
+        let next = match runtime.block_on(client.reissue_job(Some(job.id))) {
+            Ok(next) => next,
             Err(e) if reached.elapsed() < UNREACHABLE => {
                 progress.note(&format!("keys: cannot ask the api ({e:#}); trying again"));
                 continue;

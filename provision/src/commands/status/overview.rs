@@ -3,6 +3,8 @@
 
 use std::process::ExitCode;
 
+use datatools_license::config::vars;
+
 use super::backup::backup_line;
 use super::docker_logs::docker_logs_line;
 use super::keys::key_window_line;
@@ -70,7 +72,7 @@ pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
                 .read(&site.env_file())?
                 .map(|b| String::from_utf8_lossy(&b).into_owned())
                 .unwrap_or_default();
-            let in_env = env.contains(&format!("DATATOOLS_LICENSE_PUBKEY={public}"));
+            let in_env = env.contains(&format!("{}={public}", vars::LICENSE_PUBKEY));
             row(
                 "signing key",
                 &format!(
@@ -102,13 +104,14 @@ pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         (
             Stage::Pr1,
             "PR 1 mint API + Postgres",
-            "DATATOOLS_ADMIN_TOKEN_FILE",
+            vars::ADMIN_TOKEN_FILE,
         ),
         (
             Stage::Pr2,
             "PR 2 Gumroad webhook + Postmark",
-            "GUMROAD_WEBHOOK_SECRET_FILE",
+            vars::GUMROAD_WEBHOOK_SECRET_FILE,
         ),
+        // Not built yet: the server has no such variable so far.
         (Stage::Pr3, "PR 3 buyer portal", "DATATOOLS_PORTAL"),
     ] {
         let code = if BUILT_STAGES.contains(&stage) {

@@ -10,8 +10,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{bail, Context};
+use datatools_license::config::vars;
 
-use crate::api_spec::{api_spec, CONTAINER_PG_PORT, CONTAINER_SECRETS_DIR};
+use crate::api_spec::{api_spec, EnvValue, CONTAINER_PG_PORT, CONTAINER_SECRETS_DIR};
 use crate::env::Env;
 use crate::host::Ownership;
 use crate::poll;
@@ -116,9 +117,22 @@ pub fn environment(env: &Env) -> anyhow::Result<Vec<(String, String)>> {
             .unwrap_or_default(),
     );
     let spec = api_spec(site);
-    let mut vars = Vec::new();
+    let mut environment = Vec::new();
     for var in spec.environment {
-        let mut value = var.value.clone();
+        let mut value = match &var.value {
+            EnvValue::Literal(text) => text.clone(),
+            // Compose: `${NAME:-}` is empty when .env does not set it; `${NAME}` is required.
+            EnvValue::Dotenv { name, optional } => {
+                let found = dotenv.get(*name).cloned();
+                let value = match (found, optional) {
+                    (Some(value), _) => value,
+                    (None, true) => String::new(),
+                    (None, false) => bail!("{name} is not set in {}", site.env_file().display()),
+                };
+                environment.push((var.name, value));
+                continue;
+            }
+        };
         for mount in &spec.secrets {
             if value == mount.container_path {
                 value = env
@@ -131,25 +145,18 @@ pub fn environment(env: &Env) -> anyhow::Result<Vec<(String, String)>> {
         if value.starts_with(CONTAINER_SECRETS_DIR) {
             bail!("{} refers to {value}, which no secret provides", var.name);
         }
-        value = value.replace(
-            &format!("@postgres:{CONTAINER_PG_PORT}/"),
-            &format!("@127.0.0.1:{}/", site.ports.postgres),
-        );
-        if var.name == "DATATOOLS_LISTEN" {
+        if var.name == vars::DATABASE_URL {
+            value = value.replace(
+                &format!("@postgres:{CONTAINER_PG_PORT}/"),
+                &format!("@127.0.0.1:{}/", site.ports.postgres),
+            );
+        }
+        if var.name == vars::LISTEN {
             value = format!("127.0.0.1:{}", site.ports.api);
         }
-        if let Some(name) = value.strip_prefix("${").and_then(|v| v.strip_suffix(":-}")) {
-            // Optional (compose: `${NAME:-}`): empty when .env does not set it.
-            value = dotenv.get(name).cloned().unwrap_or_default();
-        } else if let Some(name) = value.strip_prefix("${").and_then(|v| v.strip_suffix('}')) {
-            value = dotenv
-                .get(name)
-                .cloned()
-                .with_context(|| format!("{name} is not set in {}", site.env_file().display()))?;
-        }
-        vars.push((var.name, value));
+        environment.push((var.name, value));
     }
-    Ok(vars)
+    Ok(environment)
 }
 
 /// KEY=VALUE lines; `#` comments and blank lines ignored; optional quotes stripped.
