@@ -2,18 +2,22 @@
 //!
 //! The modules, from the leaves up; each depends only on the ones listed before it:
 //! `config` <- `db`, `email`, `license`, `products` <- `mint`, `address_change` <- `state` <-
-//! `delivery` <- `gumroad` <- `portal` <- `http` <- `server`. A request meets them the other way
-//! round: `http` routes it (`/health`, `/webhooks/gumroad`, the `/internal/*` admin API behind
-//! its guards, the buyer portal under `/portal/`, the `/revocations` feed), the handler mints
-//! (`mint`) or stores a Gumroad delivery that a `gumroad` worker processes later, and `delivery`
-//! emails the license through `email`. The portal's sign-in links go out from its own
-//! background sender (`portal`).
+//! `delivery` <- `gumroad` <- `alerts`, `portal` <- `http` <- `server`. A request meets them the
+//! other way round: `http` routes it (`/health`, `/webhooks/gumroad`, the `/internal/*` admin API
+//! behind its guards, the buyer portal under `/portal/`, the `/revocations` feed), the handler
+//! mints (`mint`) or stores a Gumroad delivery that a `gumroad` worker processes later, and
+//! `delivery` emails the license through `email`. The portal's sign-in links go out from its own
+//! background sender (`portal`); the alert sentinel (`alerts`) watches for problems and mails
+//! the operator.
 //!
 //! The public surface is deliberate: what `dtops` and the tests need, nothing more.
 #![warn(unreachable_pub)]
 
 /// Email address checks (the sender, buyers).
 mod address;
+/// Alerts: the problems that need the operator, found by a background sentinel, recorded and
+/// mailed once each; the Prometheus metrics.
+mod alerts;
 /// Moving a license to another address (re-signed, recorded): the admin's answer to a buyer.
 mod address_change;
 /// The admin API's request and response bodies, shared with `dtops`.

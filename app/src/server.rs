@@ -1,5 +1,5 @@
-//! The server's life cycle: bind, serve HTTP and run the Gumroad workers (and the portal's link
-//! sender when the portal is on), stop on a signal.
+//! The server's life cycle: bind, serve HTTP and run the Gumroad workers and the alert sentinel
+//! (and the portal's link sender when the portal is on), stop on a signal.
 
 use std::net::SocketAddr;
 
@@ -26,7 +26,7 @@ pub fn init_tracing() {
         .try_init();
 }
 
-/// Serves HTTP and runs the Gumroad workers until `shutdown` completes; in-flight requests and
+/// Serves HTTP and runs the Gumroad workers and the alert sentinel until `shutdown` completes; in-flight requests and
 /// the event being processed are finished first.
 pub async fn serve(
     listener: TcpListener,
@@ -39,7 +39,9 @@ pub async fn serve(
         .portal
         .enabled
         .then(|| crate::portal::Sender::spawn(state.clone()));
+    let sentinel = crate::alerts::Sentinel::spawn(state.clone());
     let served = crate::http::serve(listener, state, shutdown).await;
+    sentinel.stop().await;
     workers.stop().await;
     if let Some(portal) = portal {
         portal.stop().await;

@@ -1,6 +1,8 @@
 //! What every request handler and background task shares.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
 
 use sqlx::PgPool;
 use tokio::sync::Notify;
@@ -20,6 +22,8 @@ pub struct AppState {
     pub(crate) wake: Arc<Notify>,
     /// Wakes the portal's link sender when a sign-in link was asked for.
     pub(crate) portal_wake: Arc<Notify>,
+    /// When this process's alert sentinel last finished a pass.
+    pub(crate) alerts_checked_at: Arc<Mutex<Option<DateTime<Utc>>>>,
 }
 
 impl AppState {
@@ -34,6 +38,7 @@ impl AppState {
             mailer,
             wake: Arc::new(Notify::new()),
             portal_wake: Arc::new(Notify::new()),
+            alerts_checked_at: Arc::new(Mutex::new(None)),
         })
     }
 

@@ -5,6 +5,7 @@
 //! and says what to do; none repeats a secret's value. This module is a leaf: it owns the
 //! variable names ([`vars`]) and the defaults ([`defaults`]) the rest of the server uses.
 
+mod alerts;
 pub mod defaults;
 mod error;
 mod load;
@@ -14,4 +15,5 @@ mod signing;
 pub mod vars;
 
 pub use error::ConfigError;
-pub use settings::{Config, EmailConfig, Environment, GumroadConfig, PortalConfig, PostmarkConfig};
+pub use settings::{
+    AlertsConfig, Config, EmailConfig, Environment, GumroadConfig, PortalConfig, PostmarkConfig};

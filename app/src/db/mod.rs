@@ -1,8 +1,13 @@
 //! Postgres access: the pool, migrations, and one module of small query functions per table.
 
+pub(crate) mod alerts;
 pub(crate) mod email_changes;
+pub(crate) mod event_problems;
 pub(crate) mod gumroad_events;
+pub(crate) mod heartbeats;
+pub(crate) mod host_reports;
 pub(crate) mod licenses;
+pub(crate) mod metrics;
 mod pool;
 pub(crate) mod portal;
 pub(crate) mod reissues;

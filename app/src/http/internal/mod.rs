@@ -7,8 +7,10 @@
 //! - `licenses`: mint, list, show, revoke, resend;
 //! - `events`: Gumroad deliveries: list, show, replay;
 //! - `reissue`: re-sign every active license with the current key;
-//! - `email_change`: move a license to another address (a buyer's request), recorded.
+//! - `email_change`: move a license to another address (a buyer's request), recorded;
+//! - `alerts`: the open problems, the host's facts from dtops, the Prometheus metrics.
 
+mod alerts;
 mod email_change;
 mod events;
 mod guard;
@@ -25,6 +27,7 @@ pub(super) fn router(state: &AppState) -> Router<AppState> {
         .merge(events::router())
         .merge(reissue::router())
         .merge(email_change::router())
+        .merge(alerts::router())
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             guard::require_admin_token,
