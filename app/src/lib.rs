@@ -15,11 +15,11 @@
 
 /// Email address checks (the sender, buyers).
 mod address;
+/// Moving a license to another address (re-signed, recorded): the admin's answer to a buyer.
+mod address_change;
 /// Alerts: the problems that need the operator, found by a background sentinel, recorded and
 /// mailed once each; the Prometheus metrics.
 mod alerts;
-/// Moving a license to another address (re-signed, recorded): the admin's answer to a buyer.
-mod address_change;
 /// The admin API's request and response bodies, shared with `dtops`.
 pub mod api;
 /// Configuration from the environment: the variable names, defaults, and the checked result.

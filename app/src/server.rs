@@ -33,6 +33,7 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    forget_other_workers(&state).await;
     let workers = Workers::spawn(state.clone(), state.config.gumroad.workers);
     let portal = state
         .config
@@ -47,6 +48,19 @@ pub async fn serve(
         portal.stop().await;
     }
     served
+}
+
+/// Forgets heartbeat rows of workers this server does not run (an earlier process with more
+/// workers that did not stop cleanly), before its sentinel could call them stopped. Bounded: a
+/// database still coming up must not hold the start.
+async fn forget_other_workers(state: &AppState) {
+    let names = Workers::names(state.config.gumroad.workers);
+    let forget = crate::db::heartbeats::forget_except(&state.db, &names);
+    match tokio::time::timeout(std::time::Duration::from_secs(3), forget).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::debug!(error = %e, "cannot tidy the worker heartbeats"),
+        Err(_) => tracing::debug!("tidying the worker heartbeats timed out"),
+    }
 }
 
 /// Serves HTTP only, without workers: deliveries are acknowledged and stored but not processed

@@ -134,7 +134,13 @@ fn bounced(event: &Troubled) -> Problem {
             "the license email for {} to {} was not delivered: {}",
             sale(event),
             one_line(event.email_to.as_deref().unwrap_or("(no address)"), 120),
-            one_line(event.email_error.as_deref().unwrap_or("(no error recorded)"), 300)
+            one_line(
+                event
+                    .email_error
+                    .as_deref()
+                    .unwrap_or("(no error recorded)"),
+                300
+            )
         ),
         action: format!(
             "`dtops event {}` shows it; ask the buyer for an address that works, then `dtops \
@@ -175,7 +181,10 @@ fn failed(event: &Troubled) -> Problem {
             "event {} ({}) failed: {}",
             event.id,
             sale(event),
-            one_line(event.last_error.as_deref().unwrap_or("(no error recorded)"), 300)
+            one_line(
+                event.last_error.as_deref().unwrap_or("(no error recorded)"),
+                300
+            )
         ),
         action: format!(
             "`dtops event {}` shows it; once the cause is fixed, `dtops replay {}`",

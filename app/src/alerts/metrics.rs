@@ -25,7 +25,11 @@ pub(crate) async fn render(state: &AppState) -> sqlx::Result<String> {
             .iter()
             .find(|(s, _)| s == status.as_str())
             .map_or(0, |(_, n)| *n);
-        out.sample("datatools_events", &[("status", status.as_str())], count as f64);
+        out.sample(
+            "datatools_events",
+            &[("status", status.as_str())],
+            count as f64,
+        );
     }
 
     let (minted, revoked) = db::metrics::licenses(db).await?;
@@ -35,7 +39,11 @@ pub(crate) async fn render(state: &AppState) -> sqlx::Result<String> {
         "Licenses minted, from every source.",
     )
     .sample("datatools_licenses_minted_total", &[], minted as f64)
-    .family("datatools_licenses_revoked", Type::Gauge, "Licenses revoked.")
+    .family(
+        "datatools_licenses_revoked",
+        Type::Gauge,
+        "Licenses revoked.",
+    )
     .sample("datatools_licenses_revoked", &[], revoked as f64);
 
     // Gauges, not counters: a re-send clears an event's failure, so the number can go down.

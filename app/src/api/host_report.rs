@@ -103,27 +103,25 @@ impl BackupFacts {
                 "there is no verified database backup".into(),
                 "`sudo dtops backup` takes one now".into(),
             )),
-            Some(at) if now - at > Duration::hours(BACKUP_MAX_AGE_HOURS) => {
-                out.push(problem(
-                    AlertKind::BackupMissing,
-                    format!(
-                        "the last verified backup{} is {} hours old ({}): the daily job {} has \
+            Some(at) if now - at > Duration::hours(BACKUP_MAX_AGE_HOURS) => out.push(problem(
+                AlertKind::BackupMissing,
+                format!(
+                    "the last verified backup{} is {} hours old ({}): the daily job {} has \
                          not made one since",
-                        self.last_good_file
-                            .as_deref()
-                            .map(|f| format!(" {f}"))
-                            .unwrap_or_default(),
-                        (now - at).num_hours(),
-                        at.format("%Y-%m-%d %H:%M UTC"),
-                        self.job
-                    ),
-                    format!(
-                        "`sudo dtops backup` takes one now; check that cron runs {} \
+                    self.last_good_file
+                        .as_deref()
+                        .map(|f| format!(" {f}"))
+                        .unwrap_or_default(),
+                    (now - at).num_hours(),
+                    at.format("%Y-%m-%d %H:%M UTC"),
+                    self.job
+                ),
+                format!(
+                    "`sudo dtops backup` takes one now; check that cron runs {} \
                          (`grep CRON /var/log/syslog`)",
-                        self.job
-                    ),
-                ))
-            }
+                    self.job
+                ),
+            )),
             Some(_) => {}
         }
         out

@@ -16,4 +16,5 @@ pub mod vars;
 
 pub use error::ConfigError;
 pub use settings::{
-    AlertsConfig, Config, EmailConfig, Environment, GumroadConfig, PortalConfig, PostmarkConfig};
+    AlertsConfig, Config, EmailConfig, Environment, GumroadConfig, PortalConfig, PostmarkConfig,
+};

@@ -76,14 +76,15 @@ pub(crate) async fn retrying_longer_than(
     .await
 }
 
-/// Failed events that are neither an unknown product nor a bounced email.
+/// Failed events that are neither an unknown product nor a bounced email, and whose license
+/// was not emailed since (`dtops resend` after the failure settles it).
 pub(crate) async fn failed_otherwise(
     db: impl PgExecutor<'_>,
     unknown_product_prefix: &str,
 ) -> sqlx::Result<Vec<Troubled>> {
     sqlx::query_as(&format!(
         "{TROUBLED} where status = 'failed' and not test and duplicate_of is null \
-           and email_status is distinct from 'failed' \
+           and coalesce(email_status, '') not in ('failed', 'sent') \
            and not (resource_name = 'sale' and starts_with(coalesce(last_error, ''), $1)) \
          order by id"
     ))

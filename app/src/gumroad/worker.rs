@@ -41,17 +41,15 @@ pub(crate) struct Workers {
 impl Workers {
     pub(crate) fn spawn(state: AppState, count: usize) -> Workers {
         let (stop, stopped) = watch::channel(false);
-        let names: Vec<String> = (0..count).map(worker_name).collect();
-        let db = state.db.clone();
-        tokio::spawn(async move {
-            if let Err(e) = heartbeats::forget_except(&db, &names).await {
-                tracing::debug!(error = %e, "cannot tidy the worker heartbeats");
-            }
-        });
         let tasks = (0..count)
             .map(|n| tokio::spawn(run(state.clone(), stopped.clone(), n)))
             .collect();
         Workers { stop, tasks }
+    }
+
+    /// The heartbeat names of `count` workers.
+    pub(crate) fn names(count: usize) -> Vec<String> {
+        (0..count).map(worker_name).collect()
     }
 
     pub(crate) async fn stop(self) {
