@@ -21,7 +21,7 @@ create table alerts (
     -- Not mailed before this (a failed send is tried again later; a send in progress holds it).
     notify_after    timestamptz not null default now(),
     notify_error    text,
-    -- `dtops alerts ack ID`: the operator knows and leaves it; not counted by `dtops status`.
+    -- `dtops alerts --ack ID`: the operator knows and leaves it; not counted by `dtops status`.
     acknowledged_at timestamptz,
     resolved_at     timestamptz
 );

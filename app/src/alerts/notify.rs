@@ -85,7 +85,7 @@ pub(crate) fn compose(new: &[Alert], still_open: usize, from: &str, to: &str) ->
     body.push_str(
         "Each problem is mailed once. While it lasts, `sudo dtops status` lists it (and exits \
          1) and `dtops alerts` shows it; it closes by itself once fixed. To leave one as it is \
-         without hearing of it in `dtops status` again: `dtops alerts ack ID`.\n",
+         without hearing of it in `dtops status` again: `dtops alerts --ack ID`.\n",
     );
     Email {
         from: from.to_string(),

@@ -31,7 +31,7 @@ pub struct Alert {
     pub notified_at: Option<DateTime<Utc>>,
     /// Why the last try to mail it failed.
     pub notify_error: Option<String>,
-    /// Set by `dtops alerts ack ID`: known and left as it is (not counted by `dtops status`).
+    /// Set by `dtops alerts --ack ID`: known and left as it is (not counted by `dtops status`).
     pub acknowledged_at: Option<DateTime<Utc>>,
 }
 

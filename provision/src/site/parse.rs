@@ -133,6 +133,22 @@ impl Site {
             };
             return Err(Misfit::new(key, message));
         }
+        if let Some(minutes) = self.alerts.retry_minutes {
+            if !(1..=10_080).contains(&minutes) {
+                return Err(Misfit::new(
+                    "alerts.retry_minutes",
+                    format!("{minutes} is out of range; use 1-10080 (a week)"),
+                ));
+            }
+        }
+        if let Some(seconds) = self.alerts.check_seconds {
+            if !(1..=3600).contains(&seconds) {
+                return Err(Misfit::new(
+                    "alerts.check_seconds",
+                    format!("{seconds} is out of range; use 1-3600"),
+                ));
+            }
+        }
         if !(1..=3650).contains(&self.backup.retention_days) {
             return Err(Misfit::new(
                 "backup.retention_days",
