@@ -11,6 +11,7 @@ use common::sandbox::Sandbox;
 use common::{dtops, stderr, stdout};
 
 const LAST_GOOD: &str = "/srv/datatools-license/.dtops/backup/last-good";
+const STATUS_JOB: &str = "/etc/cron.d/datatools-license-status";
 
 /// A sandbox whose api checks for problems every second and would mail ops@example.com.
 fn sandbox() -> Sandbox {
@@ -115,6 +116,33 @@ fn all_well_is_exit_0_and_a_missing_backup_is_exit_1_naming_the_fix() {
         !quiet.contains("deployed vs queued"),
         "only attention: {quiet}"
     );
+
+    // The hourly job provision installed runs that very check (here with --root added: the
+    // sandbox's paths), and would log the same lines.
+    let cron = std::fs::read_to_string(sandbox.path(STATUS_JOB)).unwrap();
+    let line = cron
+        .lines()
+        .find(|l| l.starts_with("17 * * * * root "))
+        .unwrap_or_else(|| panic!("no hourly line in {cron}"));
+    assert!(
+        line.ends_with(" 2>&1 | logger -t 'datatools-license-status'"),
+        "{line}"
+    );
+    let command = &line["17 * * * * root ".len()..line.find(" 2>&1").unwrap()];
+    let words: Vec<&str> = command.split("' '").map(|w| w.trim_matches('\'')).collect();
+    assert_eq!(
+        words[words.len() - 4..],
+        ["--runtime", "native", "status", "--quiet"],
+        "{line}"
+    );
+    let out = std::process::Command::new(words[0])
+        .args(&words[1..])
+        .arg("--root")
+        .arg(sandbox.root())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(stdout(&out), quiet);
 
     // The fix it names.
     let out = sandbox.dtops(&["backup"]);

@@ -14,6 +14,7 @@ mod context;
 mod nginx;
 mod nginx_facts;
 mod shell;
+mod status_job;
 mod templates;
 mod yaml;
 

@@ -32,6 +32,10 @@ pub struct Site {
     #[serde(default)]
     pub alerts: Alerts,
     pub commands: Commands,
+    /// The file this was read from (absolute), when it was read from one: the hourly status
+    /// job runs dtops with it.
+    #[serde(skip)]
+    pub file: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

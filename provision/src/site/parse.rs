@@ -40,7 +40,9 @@ impl Site {
                 path.display()
             )
         })?;
-        Ok(Site::parse(&text, &path.display().to_string())?)
+        let mut site = Site::parse(&text, &path.display().to_string())?;
+        site.file = Some(std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()));
+        Ok(site)
     }
 
     /// Parses and checks `text`; `origin` names the file in errors.
