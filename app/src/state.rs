@@ -24,6 +24,8 @@ pub struct AppState {
     pub(crate) portal_wake: Arc<Notify>,
     /// When this process's alert sentinel last finished a pass.
     pub(crate) alerts_checked_at: Arc<Mutex<Option<DateTime<Utc>>>>,
+    /// When this state (the server process) was made.
+    pub(crate) started_at: DateTime<Utc>,
 }
 
 impl AppState {
@@ -39,6 +41,7 @@ impl AppState {
             wake: Arc::new(Notify::new()),
             portal_wake: Arc::new(Notify::new()),
             alerts_checked_at: Arc::new(Mutex::new(None)),
+            started_at: Utc::now(),
         })
     }
 

@@ -40,6 +40,8 @@ pub struct Alert {
 pub struct AlertList {
     /// When this server's sentinel last finished a pass; None: not since the server started.
     pub checked_at: Option<DateTime<Utc>>,
+    /// When the server started (a first pass may fail while migrations are still pending).
+    pub server_started_at: DateTime<Utc>,
     /// Seconds between passes.
     pub check_every_seconds: u64,
     /// Where new problems are mailed; None: nowhere (`[alerts] email` is not set).

@@ -34,6 +34,7 @@ async fn list_alerts(State(state): State<AppState>) -> Result<Json<AlertList>> {
         .unwrap_or_else(|e| e.into_inner());
     Ok(Json(AlertList {
         checked_at,
+        server_started_at: state.started_at,
         check_every_seconds: state.config.alerts.check_every.as_secs(),
         email: state.config.alerts.email.clone(),
         host_report_at,

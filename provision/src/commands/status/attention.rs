@@ -130,11 +130,11 @@ impl Attention {
                 acknowledged: alert.acknowledged_at.is_some(),
             });
         }
+        // Three passes missed. Counted from the start when none finished yet: a first pass
+        // before `dtops provision` migrated the database fails, the next one a pass later works.
         let every = Duration::from_secs(list.check_every_seconds.max(1));
-        let stale = match list.checked_at {
-            Some(at) => (Utc::now() - at).to_std().unwrap_or_default() > every * 3,
-            None => true,
-        };
+        let last = list.checked_at.unwrap_or(list.server_started_at);
+        let stale = (Utc::now() - last).to_std().unwrap_or_default() > every * 3;
         if stale {
             self.items.push(Item {
                 key: None,
