@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use datatools_license::config::Config;
+use datatools_license::config::{vars, Config};
 use datatools_license::pg_cluster::{Cluster, ClusterOptions};
 use datatools_license::products::EMBEDDED_PRODUCTS_TOML;
 use datatools_license::{db, server};
@@ -66,6 +66,8 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
         ("GUMROAD_WEBHOOK_SECRET_FILE", path_string(&secret_file)),
         ("DATATOOLS_OUTBOX_DIR", path_string(&outbox)),
         ("DATATOOLS_PRODUCTS_FILE", path_string(&products)),
+        // Alerts land in the outbox too (a sale of an unknown product shows one).
+        (vars::ALERT_EMAIL, "ops@example.com".to_string()),
     ];
     let config = Config::from_vars(|name| {
         vars.iter()
@@ -86,7 +88,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
          \n  database:     throwaway cluster in {cluster_dir} (deleted on exit)\
          \n  admin token:  {token}\
          \n  signing key:  the in-tree DEVELOPMENT key (key id {key_id}); its licenses prove nothing\
-         \n  outbox:       {outbox} (license emails are written here, one .eml file each)\
+         \n  outbox:       {outbox} (license emails and alerts are written here, one .eml file each)\
          \n\nMint a license:\n  {dtops} mint --admin-url {url} --token-file {token} \\\n      \
          --name \"Test Buyer\" --email test@example.com --tier core --years 1\
          \n\nVerify a blob:\n  {dtops} verify <BLOB> --pubkey {public_key}\

@@ -44,12 +44,14 @@ pub struct Attention {
     mailing: Option<String>,
 }
 
-/// Problems the host's own facts decide; the server only repeats what dtops reported.
-const HOST_KINDS: [AlertKind; 4] = [
+/// Problems the host's own facts decide (the server only repeats what dtops reported), and the
+/// server's "no report lately", which this very run has just answered.
+const HOST_KINDS: [AlertKind; 5] = [
     AlertKind::BackupFailed,
     AlertKind::BackupMissing,
     AlertKind::CertExpiring,
     AlertKind::CertRenewal,
+    AlertKind::HostReportStale,
 ];
 
 impl Attention {
