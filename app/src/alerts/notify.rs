@@ -25,7 +25,7 @@ pub(crate) async fn mail_new(state: &AppState) -> sqlx::Result<()> {
     let still_open = alerts::open(&state.db)
         .await?
         .into_iter()
-        .filter(|a| a.acknowledged_at.is_none() && !ids.contains(&a.id))
+        .filter(|a| a.acknowledged_at.is_none() && a.notified_at.is_some())
         .count();
     let email = compose(&claimed, still_open, &state.config.email.from, to);
     let result = match &state.mailer {
