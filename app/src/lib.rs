@@ -2,14 +2,15 @@
 //!
 //! The modules, from the leaves up; each depends only on the ones listed before it:
 //! `config` <- `db`, `email`, `gumroad_api`, `license`, `products` <- `mint`, `address_change`
-//! <- `state` <- `delivery` <- `gumroad`, `reissue` <- `portal` <- `http` <- `server`. A request
-//! meets them the other way round: `http` routes it (`/health`, `/webhooks/gumroad`, the
-//! `/internal/*` admin API behind its guards, the buyer portal under `/portal/`, the
+//! <- `state` <- `delivery` <- `gumroad`, `reissue` <- `alerts`, `portal` <- `http` <- `server`.
+//! A request meets them the other way round: `http` routes it (`/health`, `/webhooks/gumroad`,
+//! the `/internal/*` admin API behind its guards, the buyer portal under `/portal/`, the
 //! `/revocations` feed), the handler mints (`mint`) or stores a Gumroad delivery that a
 //! `gumroad` worker processes later, and `delivery` emails the license through `email`. A key
 //! rotation's re-issue and a Gumroad sync after an outage are jobs recorded in the database and
 //! worked on in the background (`reissue`, `gumroad`). The portal's sign-in links go out from
-//! its own background sender (`portal`).
+//! its own background sender (`portal`); the alert sentinel (`alerts`) watches for problems and
+//! mails the operator.
 //!
 //! The public surface is deliberate: what `dtops` and the tests need, nothing more.
 #![warn(unreachable_pub)]
@@ -18,6 +19,9 @@
 mod address;
 /// Moving a license to another address (re-signed, recorded): the admin's answer to a buyer.
 mod address_change;
+/// Alerts: the problems that need the operator, found by a background sentinel, recorded and
+/// mailed once each; the Prometheus metrics.
+mod alerts;
 /// The admin API's request and response bodies, shared with `dtops`.
 pub mod api;
 /// When to try again: exponential backoff with jitter for the background queues.

@@ -1,5 +1,5 @@
-//! The server's life cycle: bind, serve HTTP and run the Gumroad and re-issue workers (and the
-//! portal's link sender when the portal is on), stop on a signal.
+//! The server's life cycle: bind, serve HTTP and run the Gumroad and re-issue workers and the
+//! alert sentinel (and the portal's link sender when the portal is on), stop on a signal.
 
 use std::net::SocketAddr;
 
@@ -26,13 +26,14 @@ pub fn init_tracing() {
         .try_init();
 }
 
-/// Serves HTTP and runs the Gumroad workers until `shutdown` completes; in-flight requests and
+/// Serves HTTP and runs the Gumroad workers and the alert sentinel until `shutdown` completes; in-flight requests and
 /// the event being processed are finished first.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    forget_other_workers(&state).await;
     let workers = Workers::spawn(state.clone(), state.config.gumroad.workers);
     let reissue = crate::reissue::Workers::spawn(state.clone());
     let portal = state
@@ -40,13 +41,28 @@ pub async fn serve(
         .portal
         .enabled
         .then(|| crate::portal::Sender::spawn(state.clone()));
+    let sentinel = crate::alerts::Sentinel::spawn(state.clone());
     let served = crate::http::serve(listener, state, shutdown).await;
+    sentinel.stop().await;
     workers.stop().await;
     reissue.stop().await;
     if let Some(portal) = portal {
         portal.stop().await;
     }
     served
+}
+
+/// Forgets heartbeat rows of workers this server does not run (an earlier process with more
+/// workers that did not stop cleanly), before its sentinel could call them stopped. Bounded: a
+/// database still coming up must not hold the start.
+async fn forget_other_workers(state: &AppState) {
+    let names = Workers::names(state.config.gumroad.workers);
+    let forget = crate::db::heartbeats::forget_except(&state.db, &names);
+    match tokio::time::timeout(std::time::Duration::from_secs(3), forget).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::debug!(error = %e, "cannot tidy the worker heartbeats"),
+        Err(_) => tracing::debug!("tidying the worker heartbeats timed out"),
+    }
 }
 
 /// Serves HTTP only, without workers: deliveries are acknowledged and stored but not processed

@@ -1,6 +1,8 @@
 //! What every request handler and background task shares.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
 
 use sqlx::PgPool;
 use tokio::sync::Notify;
@@ -25,6 +27,10 @@ pub struct AppState {
     pub(crate) portal_wake: Arc<Notify>,
     /// Wakes the re-issue workers when a job was created.
     pub(crate) reissue_wake: Arc<Notify>,
+    /// When this process's alert sentinel last finished a pass.
+    pub(crate) alerts_checked_at: Arc<Mutex<Option<DateTime<Utc>>>>,
+    /// When this state (the server process) was made.
+    pub(crate) started_at: DateTime<Utc>,
 }
 
 impl AppState {
@@ -45,6 +51,8 @@ impl AppState {
             wake: Arc::new(Notify::new()),
             portal_wake: Arc::new(Notify::new()),
             reissue_wake: Arc::new(Notify::new()),
+            alerts_checked_at: Arc::new(Mutex::new(None)),
+            started_at: Utc::now(),
         })
     }
 

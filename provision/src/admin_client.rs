@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use datatools_license::api::{
-    ErrorBody, EventDetail, EventList, GumroadSync, GumroadSyncRequest, LicenseRecord, MintRequest,
-    MintResponse, ReissueJob, ReissueRequest, ResendRequest, ResendResponse, RevokeRequest,
+    Alert, AlertList, ErrorBody, EventDetail, EventList, GumroadSync, GumroadSyncRequest,
+    HostReport, LicenseRecord, MintRequest, MintResponse, Problem, ReissueJob, ReissueRequest,
+    ResendRequest, ResendResponse, RevokeRequest,
 };
 use datatools_license::license::LicenseKey;
 use datatools_license::secret::Secret;
@@ -46,6 +47,7 @@ pub struct EventFilter<'a> {
 enum NotFound {
     License,
     Event,
+    Alert,
     /// The route itself: the request did not reach the admin API.
     Route,
 }
@@ -205,6 +207,38 @@ impl AdminClient {
             .await
     }
 
+    /// `GET /internal/alerts`: the problems the server has open.
+    pub async fn alerts(&self) -> anyhow::Result<AlertList> {
+        self.call(
+            Method::GET,
+            "/internal/alerts",
+            "",
+            None::<&()>,
+            NotFound::Route,
+        )
+        .await
+    }
+
+    /// `POST /internal/alerts/{id}/ack`.
+    pub async fn acknowledge_alert(&self, id: i64) -> anyhow::Result<Alert> {
+        let path = format!("/internal/alerts/{id}/ack");
+        self.call(Method::POST, &path, "", None::<&()>, NotFound::Alert)
+            .await
+    }
+
+    /// `POST /internal/host-report`: the host's backup and certificate facts; answers the
+    /// problems they make.
+    pub async fn host_report(&self, report: &HostReport) -> anyhow::Result<Vec<Problem>> {
+        self.call(
+            Method::POST,
+            "/internal/host-report",
+            "",
+            Some(report),
+            NotFound::Route,
+        )
+        .await
+    }
+
     /// `POST /internal/gumroad/sync`: starts a sync of Gumroad's sales list.
     pub async fn gumroad_sync(&self, request: &GumroadSyncRequest) -> anyhow::Result<GumroadSync> {
         self.call(
@@ -289,6 +323,9 @@ impl AdminClient {
             (StatusCode::NOT_FOUND, NotFound::License) => bail!("no such license (404)"),
             (StatusCode::NOT_FOUND, NotFound::Event) => {
                 bail!("no such event (404); `dtops events` lists them")
+            }
+            (StatusCode::NOT_FOUND, NotFound::Alert) => {
+                bail!("no such open alert (404)")
             }
             (StatusCode::NOT_FOUND, NotFound::Route) => bail!(
                 "404 from {}{path}: the admin API is not there (a request through the public \

@@ -111,6 +111,16 @@ pub fn api_spec(site: &Site) -> ApiSpec {
             environment.push(env(vars::GUMROAD_SELLER_ID, seller.to_string()));
         }
     }
+    // Before PR 2 there is no mailer: the server then records why it could not mail.
+    if let Some(email) = &site.alerts.email {
+        environment.push(env(vars::ALERT_EMAIL, email.to_string()));
+    }
+    if let Some(minutes) = site.alerts.retry_minutes {
+        environment.push(env(vars::ALERT_RETRY_MINUTES, minutes.to_string()));
+    }
+    if let Some(seconds) = site.alerts.check_seconds {
+        environment.push(env(vars::ALERT_CHECK_SECONDS, seconds.to_string()));
+    }
     if site.portal_on() {
         environment.push(env(vars::PORTAL, "on".into()));
         environment.push(env(vars::PUBLIC_URL, site.public_url()));

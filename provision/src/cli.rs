@@ -77,6 +77,9 @@ pub enum Command {
     Replay(EventArgs),
     /// Email a license again, to its own address or a corrected one (--to).
     Resend(ResendArgs),
+    /// The problems the server has open (what it mailed, what it could not), oldest first;
+    /// --ack ID acknowledges one you decided to leave as it is.
+    Alerts(AlertsArgs),
     /// Switch stage: `pr2` turns the Gumroad webhook and Postmark email on (secrets, site.toml,
     /// compose.yml, restart, a test ping, the Ping URL); `pr3` adds the buyer portal and the
     /// revocation feed; `pr1` turns everything off again, keeping secrets.
@@ -109,8 +112,18 @@ pub enum Command {
     },
     /// Show what `dtops provision` would change, as unified diffs with secrets redacted.
     Plan,
-    /// What is deployed on the host next to what site.toml asks for (deployed vs queued).
-    Status,
+    /// What is deployed next to what site.toml asks for (deployed vs queued), and what needs
+    /// attention: the problems the server knows (sales, emails, workers) and the host shows
+    /// (backups, the certificate, the api and database); the host's facts go to the api.
+    ///
+    /// Exit codes: 0 nothing needs you; 1 something does (listed under "attention");
+    /// 2 cannot tell (the api or the database is down or unreachable, or status failed).
+    Status {
+        /// Print only what needs attention, and nothing when all is well (for cron: the
+        /// hourly status job runs `dtops status --quiet`).
+        #[arg(long)]
+        quiet: bool,
+    },
     /// Undo one component, keeping data unless told otherwise. Each prints what it will remove
     /// before it does, and running it twice is safe.
     Rollback(RollbackArgs),
@@ -231,6 +244,19 @@ pub struct EventArgs {
     pub admin: AdminArgs,
     /// The event id (the first column of `dtops events`).
     pub id: i64,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AlertsArgs {
+    #[command(flatten)]
+    pub admin: AdminArgs,
+    /// Acknowledge this open alert (repeatable): it stays listed until it is fixed, but
+    /// `dtops status` no longer counts it.
+    #[arg(long, value_name = "ID")]
+    pub ack: Vec<i64>,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,

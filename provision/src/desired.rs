@@ -1,7 +1,7 @@
 //! What this host should have: site.toml rendered with the facts only the host knows (the
 //! license public key derived from secrets/license_privkey, the keys still trusted after a
-//! rotation, which runtime runs the stack). The artifact steps write it; the backup job is
-//! checked against it before it runs.
+//! rotation, which runtime runs the stack, which dtops runs the hourly status job). The artifact
+//! steps write it; the backup job is checked against it before it runs.
 
 use datatools_license::license::SigningKeyPair;
 
@@ -35,8 +35,16 @@ pub fn rendered(
         trusted_pubkeys: crate::keyring::trusted_now(env.host, env.site)?,
         nginx: None,
         runtime,
+        dtops: running_dtops(),
     };
     Ok(render::render_all(&renderer, &inputs)?
         .into_iter()
         .find(|a| a.kind == kind))
+}
+
+/// This dtops binary (the hourly status job runs the dtops that provisioned the box).
+pub fn running_dtops() -> Option<std::path::PathBuf> {
+    std::env::current_exe()
+        .ok()
+        .map(|exe| std::fs::canonicalize(&exe).unwrap_or(exe))
 }

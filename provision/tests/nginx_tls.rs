@@ -135,9 +135,14 @@ fn a_forced_renewal_runs_the_deploy_hook_and_nginx_serves_the_new_certificate() 
         .collect();
     std::fs::write(&conf, runbook).unwrap();
     let (ok, status) = web.dtops(&["status"]);
-    assert!(ok && status.contains("NO deploy hook"), "{status}");
+    assert!(!ok && status.contains("NO deploy hook"), "{status}");
     assert!(
         status.contains("renewals would FAIL (webroot_path"),
+        "{status}"
+    );
+    // Needs attention (exit 1): certbot's next renewal would fail.
+    assert!(
+        status.contains("! [cert_renewal] the next renewal of certificate"),
         "{status}"
     );
     let out = web.provision(&[]);

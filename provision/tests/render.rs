@@ -425,3 +425,15 @@ fn a_syntax_error_in_an_override_names_the_file() {
     );
     assert!(err.contains("syntax error"), "{err}");
 }
+
+#[test]
+fn the_status_job_runs_this_dtops_with_this_site_toml_hourly() {
+    let render = Render::ok(SITE, false);
+    let site_file = std::fs::canonicalize(render.dir.path().join("site.toml")).unwrap();
+    let dtops = std::fs::canonicalize(common::DTOPS).unwrap();
+    let text = std::fs::read_to_string(render.out.join("etc/cron.d/datatools-license-status"))
+        .unwrap()
+        .replace(&dtops.display().to_string(), "[DTOPS]")
+        .replace(&site_file.display().to_string(), "[SITE]");
+    insta::assert_snapshot!("status_job", text);
+}

@@ -74,7 +74,14 @@ fn rollback_db_refuses_without_yes_or_without_a_possible_backup() {
     let err = refused(&sandbox, &["rollback", "db", "--yes"]);
     assert!(err.contains("refused: the fresh backup failed"), "{err}");
     assert!(data.exists());
-    assert!(sandbox.dtops(&["status"]).status.success());
+    // Status still works, and the failed backup needs attention (exit 1).
+    let status = sandbox.dtops(&["status"]);
+    assert_eq!(status.status.code(), Some(1), "{}", stdout(&status));
+    assert!(
+        stdout(&status).contains("! [backup_failed]"),
+        "{}",
+        stdout(&status)
+    );
     std::fs::remove_file(&backups).unwrap();
     std::fs::rename(&aside, &backups).unwrap();
 

@@ -35,6 +35,12 @@ fn every_server_setting_in_site_toml_reaches_the_api() {
                 "# gumroad_seller_id = \"...\"",
                 "gumroad_seller_id = \"SeLLeR-1d==\"",
             )
+            .replace(
+                "# email = \"ops@example.com\"",
+                "email = \"ops@example.com\"",
+            )
+            .replace("# retry_minutes = 30", "retry_minutes = 45")
+            .replace("# check_seconds = 60", "check_seconds = 20")
     });
     // The secrets the pr2 stage needs (cutover would write them).
     for (name, value) in [
@@ -62,6 +68,9 @@ fn every_server_setting_in_site_toml_reaches_the_api() {
         get("DATATOOLS_EMAIL_FROM"),
         "licenses@datatools.unalogix.com"
     );
+    assert_eq!(get("DATATOOLS_ALERT_EMAIL"), "ops@example.com");
+    assert_eq!(get("DATATOOLS_ALERT_RETRY_MINUTES"), "45");
+    assert_eq!(get("DATATOOLS_ALERT_CHECK_SECONDS"), "20");
 }
 
 #[test]
@@ -91,6 +100,16 @@ fn bad_server_settings_are_refused_with_file_line_and_column() {
             "# postmark_api_url = \"https://api.postmarkapp.com\"",
             "postmark_api_url = \"https://x/\\\" ; evil\"",
             "is not an http(s) URL",
+        ),
+        (
+            "# email = \"ops@example.com\"",
+            "email = \"not an address\"",
+            "is not an email address",
+        ),
+        (
+            "# check_seconds = 60",
+            "check_seconds = 0",
+            "alerts.check_seconds: 0 is out of range",
         ),
     ] {
         let sandbox = Sandbox::with_site(|text| {

@@ -168,6 +168,34 @@ text_enum! {
     }
 }
 
+text_enum! {
+    /// What an alert is about (`alerts.kind`); its key adds the thing it names.
+    AlertKind {
+        /// Sales of a product products.toml does not know: no license was minted.
+        UnknownProduct = "unknown_product",
+        /// A license email the provider refused for good (inactive recipient, invalid address).
+        EmailBounced = "email_bounced",
+        /// An event still retrying after `DATATOOLS_ALERT_RETRY_MINUTES`.
+        EventRetrying = "event_retrying",
+        /// An event that failed for another reason: a human must look, then replay.
+        EventFailed = "event_failed",
+        /// Deliveries waiting with nothing processing them.
+        QueueStalled = "queue_stalled",
+        /// A Gumroad worker whose loop stopped beating.
+        WorkerStopped = "worker_stopped",
+        /// The last backup run failed.
+        BackupFailed = "backup_failed",
+        /// No verified backup, or none recent.
+        BackupMissing = "backup_missing",
+        /// The certificate expires within 14 days (or there is none).
+        CertExpiring = "cert_expiring",
+        /// certbot's renewal settings would make the next renewal fail.
+        CertRenewal = "cert_renewal",
+        /// dtops has not reported the host's facts for hours.
+        HostReportStale = "host_report_stale",
+    }
+}
+
 /// Gumroad's `resource_name`: what a delivery is about. Names this server does not act on are
 /// kept as they came.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]

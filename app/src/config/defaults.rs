@@ -21,3 +21,7 @@ pub const MIN_WEBHOOK_SECRET_LEN: usize = 16;
 /// Sign-in link requests the portal accepts in 24 hours, all addresses together (Postmark
 /// reputation: a flood of requests must not turn into a flood of mail).
 pub const PORTAL_LINKS_PER_DAY: u32 = 500;
+/// Minutes an event may keep retrying before it is an alert.
+pub const ALERT_RETRY_MINUTES: u32 = 30;
+/// Seconds between the alert sentinel's passes.
+pub const ALERT_CHECK_SECONDS: u64 = 60;

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use super::alerts::alerts_config;
 use super::defaults;
 use super::error::{invalid, secret_file, ConfigError};
 use super::portal::portal_config;
@@ -90,6 +91,7 @@ impl Config {
         let gumroad = gumroad_config(&var)?;
         let email = email_config(&var)?;
         let portal = portal_config(&var, environment, &email)?;
+        let alerts = alerts_config(&var)?;
 
         Ok(Config {
             database_url,
@@ -104,6 +106,7 @@ impl Config {
             gumroad,
             email,
             portal,
+            alerts,
         })
     }
 }

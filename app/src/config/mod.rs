@@ -5,6 +5,7 @@
 //! and says what to do; none repeats a secret's value. This module is a leaf: it owns the
 //! variable names ([`vars`]) and the defaults ([`defaults`]) the rest of the server uses.
 
+mod alerts;
 pub mod defaults;
 mod error;
 mod load;
@@ -15,5 +16,6 @@ pub mod vars;
 
 pub use error::ConfigError;
 pub use settings::{
-    Config, EmailConfig, Environment, GumroadApiConfig, GumroadConfig, PortalConfig, PostmarkConfig,
+    AlertsConfig, Config, EmailConfig, Environment, GumroadApiConfig, GumroadConfig, PortalConfig,
+    PostmarkConfig,
 };

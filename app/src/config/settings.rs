@@ -31,6 +31,7 @@ pub struct Config {
     pub gumroad: GumroadConfig,
     pub email: EmailConfig,
     pub portal: PortalConfig,
+    pub alerts: AlertsConfig,
 }
 
 /// The Gumroad webhook (PR 2). Without a secret `/webhooks/gumroad` answers 404.
@@ -88,4 +89,16 @@ pub struct PortalConfig {
     pub public_origin: Option<String>,
     /// `DATATOOLS_PORTAL_LINKS_PER_DAY`.
     pub links_per_day: u32,
+}
+
+/// Alerts (issue 12): problems are always recorded (`/internal/alerts`, `dtops status`,
+/// `/internal/metrics`); they are mailed only when `email` is set and a mailer is configured.
+#[derive(Debug, Clone)]
+pub struct AlertsConfig {
+    /// `DATATOOLS_ALERT_EMAIL`: the operator's address.
+    pub email: Option<String>,
+    /// `DATATOOLS_ALERT_RETRY_MINUTES`: an event retrying longer than this is a problem.
+    pub retry_after: std::time::Duration,
+    /// `DATATOOLS_ALERT_CHECK_SECONDS`: the sentinel's pace.
+    pub check_every: std::time::Duration,
 }

@@ -48,3 +48,10 @@ pub const PORTAL: &str = "DATATOOLS_PORTAL";
 pub const PUBLIC_URL: &str = "DATATOOLS_PUBLIC_URL";
 /// Most sign-in links the portal sends in 24 hours, all addresses together.
 pub const PORTAL_LINKS_PER_DAY: &str = "DATATOOLS_PORTAL_LINKS_PER_DAY";
+/// Where the server mails the problems that need the operator (alerts); unset: nothing is
+/// mailed, `dtops status` and `/internal/metrics` still show them.
+pub const ALERT_EMAIL: &str = "DATATOOLS_ALERT_EMAIL";
+/// An event retrying for longer than this many minutes is an alert (default 30).
+pub const ALERT_RETRY_MINUTES: &str = "DATATOOLS_ALERT_RETRY_MINUTES";
+/// Seconds between the alert sentinel's passes (default 60; the tests make it short).
+pub const ALERT_CHECK_SECONDS: &str = "DATATOOLS_ALERT_CHECK_SECONDS";

@@ -191,7 +191,8 @@ pub(crate) async fn finish(
         "update gumroad_events \
          set status = $2, outcome = coalesce($3, outcome), last_error = $4, \
              next_attempt_at = coalesce($5, next_attempt_at), lease_until = null, \
-             processed_at = case when $2 = 'retrying' then processed_at else now() end \
+             processed_at = case when $2 = 'retrying' then processed_at else now() end, \
+             retrying_since = case when $2 = 'retrying' then coalesce(retrying_since, now()) end \
          where id = $1 \
          returning raw_body, {EVENT_COLUMNS}"
     ))

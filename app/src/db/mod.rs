@@ -1,9 +1,14 @@
 //! Postgres access: the pool, migrations, and one module of small query functions per table.
 
+pub(crate) mod alerts;
 pub(crate) mod email_changes;
+pub(crate) mod event_problems;
 pub(crate) mod gumroad_events;
 pub(crate) mod gumroad_syncs;
+pub(crate) mod heartbeats;
+pub(crate) mod host_reports;
 pub(crate) mod licenses;
+pub(crate) mod metrics;
 pub(crate) mod missed_events;
 mod pool;
 pub(crate) mod portal;

@@ -29,4 +29,5 @@ pub(crate) use intake::{Intake, MAX_WEBHOOK_BODY};
 pub use ping::Ping;
 pub(crate) use process::process;
 pub(crate) use refs::{DISPUTE_REASON, REFUND_REASON};
+pub(crate) use sale::UNKNOWN_PRODUCT;
 pub(crate) use worker::Workers;

@@ -75,11 +75,15 @@ pub(crate) async fn sale(
     Ok(email_outcome(outcome, &license, event.attempts, result))
 }
 
+/// How the error of a sale for a product products.toml does not know begins (the alert
+/// sentinel finds those events by it).
+pub(crate) const UNKNOWN_PRODUCT: &str = "unknown product ";
+
 fn unknown_product(event: &StoredEvent, ping: &Ping) -> String {
     let product_id = event.product_id.as_deref().unwrap_or("");
     let product_name = event.product_name.as_deref().unwrap_or("(no name)");
     format!(
-        "unknown product {product_id:?} ({product_name}){}: add it to products.toml, \
+        "{UNKNOWN_PRODUCT}{product_id:?} ({product_name}){}: add it to products.toml, \
          rebuild and restart the api (ADMIN.md), then `dtops replay {}`",
         match ping.variants().as_slice() {
             [] => String::new(),

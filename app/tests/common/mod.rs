@@ -12,6 +12,7 @@ use datatools_license::{db, server};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
+pub mod alerts;
 pub mod gumroad;
 pub mod gumroad_api;
 pub mod portal;

@@ -66,6 +66,8 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
         (vars::GUMROAD_WEBHOOK_SECRET_FILE, path_string(&secret_file)),
         (vars::OUTBOX_DIR, path_string(&outbox)),
         (vars::PRODUCTS_FILE, path_string(&products)),
+        // Alerts land in the outbox too (a sale of an unknown product shows one).
+        (vars::ALERT_EMAIL, "ops@example.com".to_string()),
     ];
     let config = Config::from_vars(|name| {
         vars.iter()
@@ -86,7 +88,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
          \n  database:     throwaway cluster in {cluster_dir} (deleted on exit)\
          \n  admin token:  {token}\
          \n  signing key:  the in-tree DEVELOPMENT key (key id {key_id}); its licenses prove nothing\
-         \n  outbox:       {outbox} (license emails are written here, one .eml file each)\
+         \n  outbox:       {outbox} (license emails and alerts are written here, one .eml file each)\
          \n\nMint a license:\n  {dtops} mint --admin-url {url} --token-file {token} \\\n      \
          --name \"Test Buyer\" --email test@example.com --tier core --years 1\
          \n\nVerify a blob:\n  {dtops} verify <BLOB> --pubkey {public_key}\

@@ -1,5 +1,6 @@
 //! One module per subcommand (a folder when it takes several files); `run` dispatches.
 
+mod alerts;
 mod api_text;
 mod backup;
 mod cutover;
@@ -32,6 +33,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Event(args) => block_on(events::show(args)),
         Command::Replay(args) => block_on(events::replay(args)),
         Command::Resend(args) => block_on(events::resend(args)),
+        Command::Alerts(args) => block_on(alerts::run(args)),
         Command::Cutover(args) => cutover::run(&cli.global, &args),
         Command::Keys(KeysCommand::Generate { out }) => keys::generate(&out),
         Command::Keys(KeysCommand::Rotate(args)) => keys::rotate(&cli.global, &args),
@@ -58,7 +60,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             },
         ),
         Command::Plan => provision::run(&cli.global, true, Default::default()),
-        Command::Status => status::run(&cli.global),
+        Command::Status { quiet } => status::run(&cli.global, quiet),
         Command::Rollback(args) => rollback::run(&cli.global, &args),
         Command::Backup => backup::backup(&cli.global),
         Command::Restore(args) => backup::restore(&cli.global, &args),

@@ -43,6 +43,7 @@ pub fn run(
             },
             nginx: nginx_facts(nginx_version, nginx_phase)?,
             runtime: global.runtime,
+            dtops: crate::desired::running_dtops(),
         },
     )?;
     for artifact in &artifacts {

@@ -7,6 +7,7 @@ use super::backup::BackupContext;
 use super::context::Context;
 use super::nginx;
 use super::nginx_facts::NginxFacts;
+use super::status_job::StatusJobContext;
 use super::templates::Renderer;
 use crate::owner::Owner;
 use crate::site::Site;
@@ -57,6 +58,17 @@ pub fn render_all(renderer: &Renderer, inputs: &RenderInputs) -> anyhow::Result<
             mode: 0o755,
             owner: Owner::Root,
             kind: ArtifactKind::BackupJob,
+        },
+        // cron.d: root's, 0644 (cron ignores a file others can write); holds no secret.
+        Artifact {
+            content: renderer.render(
+                ArtifactKind::StatusJob.template(),
+                &StatusJobContext::new(inputs)?,
+            )?,
+            path: site.alerts.status_job.as_path().to_path_buf(),
+            mode: 0o644,
+            owner: Owner::Root,
+            kind: ArtifactKind::StatusJob,
         },
     ];
     if let Some(facts) = &inputs.nginx {

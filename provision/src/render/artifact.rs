@@ -23,6 +23,9 @@ pub struct RenderInputs<'a> {
     /// nginx's version and our site's phase on this host. `None` (the default, and for
     /// `dtops render` unless asked) renders no nginx files.
     pub nginx: Option<NginxFacts>,
+    /// The dtops the hourly status job runs: the one running now, for a host's files; `None`
+    /// (the file list only) renders SETUP's /usr/local/bin/dtops.
+    pub dtops: Option<PathBuf>,
 }
 
 /// One rendered file and how it must land on the host.
@@ -46,6 +49,8 @@ pub enum ArtifactKind {
     ComposeEnv,
     /// The daily backup job (runbook §9), also run by `dtops backup`.
     BackupJob,
+    /// The hourly `dtops status --quiet` (cron.d): the host's facts reach the api's alerts.
+    StatusJob,
     /// Our nginx site before the certificate exists: HTTP only (runbook §5 bring-up).
     NginxPhase1,
     /// Our nginx site with the certificate: HTTPS (runbook §5).
@@ -61,6 +66,7 @@ impl ArtifactKind {
             ArtifactKind::Compose => "compose.yml.j2",
             ArtifactKind::ComposeEnv => "env.j2",
             ArtifactKind::BackupJob => "backup.sh.j2",
+            ArtifactKind::StatusJob => "status-cron.sh.j2",
             ArtifactKind::NginxPhase1 => "nginx-phase1.conf.j2",
             ArtifactKind::NginxPhase2 => "nginx-phase2.conf.j2",
             ArtifactKind::NginxHttp => "nginx-http.conf.j2",

@@ -16,6 +16,7 @@ mod nginx;
 mod nginx_escape;
 mod nginx_facts;
 mod shell;
+mod status_job;
 mod templates;
 mod yaml;
 

@@ -28,7 +28,14 @@ pub struct Site {
     #[serde(default)]
     pub server: Server,
     pub backup: Backup,
+    /// Who the server mails about problems, and the hourly host report (all optional).
+    #[serde(default)]
+    pub alerts: Alerts,
     pub commands: Commands,
+    /// The file this was read from (absolute), when it was read from one: the hourly status
+    /// job runs dtops with it.
+    #[serde(skip)]
+    pub file: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -155,6 +162,40 @@ pub struct Email {
     /// POSTMARK_API_URL: Postmark's API (default https://api.postmarkapp.com).
     #[serde(default)]
     pub postmark_api_url: Option<HttpUrl>,
+}
+
+/// `[alerts]` (ADMIN.md "Alerts and monitoring").
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Alerts {
+    /// DATATOOLS_ALERT_EMAIL: where the server mails problems; none: nothing is mailed.
+    #[serde(default)]
+    pub email: Option<EmailAddress>,
+    /// DATATOOLS_ALERT_RETRY_MINUTES: an event retrying longer is a problem (server default 30).
+    #[serde(default)]
+    pub retry_minutes: Option<u32>,
+    /// DATATOOLS_ALERT_CHECK_SECONDS: seconds between the server's checks (server default 60).
+    #[serde(default)]
+    pub check_seconds: Option<u32>,
+    /// The cron file running `dtops status --quiet` hourly (it reports the backups and the
+    /// certificate to the server).
+    #[serde(default = "default_status_job")]
+    pub status_job: AbsPath,
+}
+
+impl Default for Alerts {
+    fn default() -> Self {
+        Alerts {
+            email: None,
+            retry_minutes: None,
+            check_seconds: None,
+            status_job: default_status_job(),
+        }
+    }
+}
+
+fn default_status_job() -> AbsPath {
+    abs("/etc/cron.d/datatools-license-status")
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -40,7 +40,9 @@ impl Site {
                 path.display()
             )
         })?;
-        Ok(Site::parse(&text, &path.display().to_string())?)
+        let mut site = Site::parse(&text, &path.display().to_string())?;
+        site.file = Some(std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()));
+        Ok(site)
     }
 
     /// Parses and checks `text`; `origin` names the file in errors.
@@ -132,6 +134,22 @@ impl Site {
                 "server.gumroad_workers"
             };
             return Err(Misfit::new(key, message));
+        }
+        if let Some(minutes) = self.alerts.retry_minutes {
+            if !(1..=10_080).contains(&minutes) {
+                return Err(Misfit::new(
+                    "alerts.retry_minutes",
+                    format!("{minutes} is out of range; use 1-10080 (a week)"),
+                ));
+            }
+        }
+        if let Some(seconds) = self.alerts.check_seconds {
+            if !(1..=3600).contains(&seconds) {
+                return Err(Misfit::new(
+                    "alerts.check_seconds",
+                    format!("{seconds} is out of range; use 1-3600"),
+                ));
+            }
         }
         if !(1..=3650).contains(&self.backup.retention_days) {
             return Err(Misfit::new(

@@ -31,6 +31,7 @@ impl ArtifactStep {
                 trusted_pubkeys: Vec::new(),
                 nginx: None,
                 runtime: RuntimeKind::Compose,
+                dtops: None,
             },
         )?;
         Ok(artifacts

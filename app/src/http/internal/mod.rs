@@ -8,8 +8,10 @@
 //! - `events`: Gumroad deliveries: list, show, replay;
 //! - `reissue`: re-sign every active license with the current key (a background job);
 //! - `email_change`: move a license to another address (a buyer's request), recorded;
-//! - `gumroad_sync`: after an outage, store the sales Gumroad lists that never arrived.
+//! - `gumroad_sync`: after an outage, store the sales Gumroad lists that never arrived;
+//! - `alerts`: the open problems, the host's facts from dtops, the Prometheus metrics.
 
+mod alerts;
 mod email_change;
 mod events;
 mod guard;
@@ -28,6 +30,7 @@ pub(super) fn router(state: &AppState) -> Router<AppState> {
         .merge(reissue::router())
         .merge(email_change::router())
         .merge(gumroad_sync::router())
+        .merge(alerts::router())
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             guard::require_admin_token,

@@ -55,7 +55,7 @@ pub fn db(env: &Env, runtime: &dyn Runtime, args: &RollbackArgs) -> anyhow::Resu
     Ok(())
 }
 
-/// Deletes the app's files under paths.root (and the backup job), keeping backups/ and
+/// Deletes the app's files under paths.root (and the backup and status jobs), keeping backups/ and
 /// secrets/ (with the key list beside them) unless told.
 pub fn files(env: &Env, runtime: &dyn Runtime, args: &RollbackArgs) -> anyhow::Result<()> {
     let (site, host) = (env.site, env.host);
@@ -83,8 +83,10 @@ pub fn files(env: &Env, runtime: &dyn Runtime, args: &RollbackArgs) -> anyhow::R
         keep.push(crate::keyring::keys_dir(site));
     }
     let mut remove = Vec::new();
-    if host.state(site.backup.job.as_path())?.is_some() {
-        remove.push(site.backup.job.as_path().to_path_buf());
+    for job in [site.backup.job.as_path(), site.alerts.status_job.as_path()] {
+        if host.state(job)?.is_some() {
+            remove.push(job.to_path_buf());
+        }
     }
     collect(env, site.root(), &keep, &mut remove)?;
     if remove.is_empty() {

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use datatools_license::config::vars;
 
+use super::attention::{Attention, Liveness};
 use super::backup::backup_line;
 use super::docker_logs::docker_logs_line;
 use super::keys::key_window_line;
@@ -20,19 +21,51 @@ use crate::steps::{MigrateStep, SmokeTest};
 /// The stages whose code is in this build of dtops and the server.
 const BUILT_STAGES: &[Stage] = &[Stage::Pr1, Stage::Pr2, Stage::Pr3];
 
-pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+/// `dtops status [--quiet]`; its exit code says whether anything needs attention (see
+/// `attention`). A failure of status itself is "cannot tell" (2), never "all well".
+pub fn run(global: &GlobalArgs, quiet: bool) -> anyhow::Result<ExitCode> {
+    match status(global, quiet) {
+        Ok(code) => Ok(code),
+        Err(e) => {
+            eprintln!("dtops: error: {e:#}");
+            Ok(ExitCode::from(2))
+        }
+    }
+}
+
+fn status(global: &GlobalArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     let deployment = Deployment::open(global)?;
     let (site, host, runtime) = (&deployment.site, &deployment.host, &deployment.runtime);
     let ctx = deployment.ctx(true);
 
+    let running = runtime.running(&ctx.env)?;
+    let smoke = SmokeTest.check(&ctx);
+    let attention = Attention::gather(
+        &ctx.env,
+        &Liveness {
+            api_running: running.api,
+            healthy: match &smoke {
+                Ok(Verdict::Ok(_)) => Ok(()),
+                Ok(_) => Err("/health does not answer".into()),
+                Err(e) => Err(format!("{e:#}")),
+            },
+            db_running: running.db,
+        },
+    );
+    if quiet {
+        attention.print(true);
+        return Ok(attention.exit_code());
+    }
     println!(
         "{} at {} ({})",
         site.app.name,
         site.root().display(),
         runtime.name()
     );
-    let running = runtime.running(&ctx.env)?;
-    let health = match SmokeTest.check(&ctx) {
+    println!();
+    attention.print(false);
+    println!();
+    let health = match smoke {
         Ok(Verdict::Ok(_)) => "healthy (/health: status ok, db ok)".to_string(),
         Ok(_) => "not answering".to_string(),
         Err(e) => format!("unhealthy: {e}"),
@@ -133,7 +166,7 @@ pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         println!("  {what:<34} {code:<28} {state}");
     }
     println!("\nsite.toml stage: {}", site.app.stage);
-    Ok(ExitCode::SUCCESS)
+    Ok(attention.exit_code())
 }
 
 fn row(label: &str, value: &str) {
