@@ -14,6 +14,7 @@ mod provision;
 mod render;
 mod rollback;
 mod status;
+mod upgrade;
 mod verify;
 
 use std::process::ExitCode;
@@ -54,6 +55,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         ),
         Command::Plan => provision::run(&cli.global, true, Default::default()),
         Command::Status => status::run(&cli.global),
+        Command::Upgrade(args) => upgrade::run(&cli.global, &args),
         Command::Rollback(args) => rollback::run(&cli.global, &args),
         Command::Backup => backup::backup(&cli.global),
         Command::Restore(args) => backup::restore(&cli.global, &args),

@@ -6,6 +6,7 @@ mod backup;
 mod docker_logs;
 mod keys;
 mod overview;
+mod version;
 mod web;
 
 pub use overview::run;

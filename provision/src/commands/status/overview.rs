@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use super::backup::backup_line;
 use super::docker_logs::docker_logs_line;
 use super::keys::key_window_line;
+use super::version::version_line;
 use super::web::{certificate_line, nginx_line};
 use crate::api_spec::secret_names;
 use crate::cli::GlobalArgs;
@@ -46,6 +47,7 @@ pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
             }
         ),
     );
+    row("version", &version_line(&ctx.env, runtime.kind()));
     row(
         "database",
         if running.db { "running" } else { "not running" },
