@@ -271,11 +271,11 @@ fn compose_runtime_end_to_end() {
         .arg(format!("http://127.0.0.1:{}/health", sandbox.api_port))
         .output()
         .unwrap();
-    assert_eq!(stdout(&health), r#"{"db":"ok","status":"ok"}"#);
+    assert_eq!(stdout(&health), r#"{"status":"ok","db":"ok"}"#);
     let (status, _, body) = web.https(LICENSES, "/health");
     assert_eq!(
         (status, body.as_str()),
-        (200, r#"{"db":"ok","status":"ok"}"#)
+        (200, r#"{"status":"ok","db":"ok"}"#)
     );
     assert_eq!(web.https(LICENSES, "/internal/licenses").0, 404);
 
