@@ -23,6 +23,7 @@ use common::{stderr, stdout};
 const ROOT: &str = "/srv/datatools-license";
 const APP: &str = "/srv/datatools-license/app";
 const BROKEN_BIN_IMAGE: &str = "datatools-test/broken-api-bin:local";
+const OLDER_BIN_IMAGE: &str = "datatools-test/older-api-bin:local";
 
 fn text(out: &Output) -> String {
     format!("{}{}", stdout(out), stderr(out))
@@ -214,36 +215,40 @@ fn undo_newest_migration(stack: &Stack) -> i64 {
     newest.version
 }
 
-/// A one-file image like API_BIN_STAGE's, whose /datatools-license is a script: it lists the
-/// migrations this build has, "applies" none, and exits 1 when asked to serve.
-fn broken_bin_image(engine: &DockerEngine, dir: &Path) {
+/// A one-file image like API_BIN_STAGE's, whose /datatools-license is a script: it lists
+/// `migrations` (every one this build has, or all but the newest: a version older than the
+/// schema), "applies" none, and exits 1 when asked to serve.
+fn script_bin_image(engine: &DockerEngine, dir: &Path, image: &str, migrations: usize) {
     let lines: String = datatools_license::db::MIGRATOR
         .iter()
+        .take(migrations)
         .map(|m| format!("{} {}\\n", m.version, m.description))
         .collect();
     let script = format!(
         "#!/bin/sh\n\
-         # compose_upgrade's broken build: the same migrations, but it cannot serve.\n\
+         # compose_upgrade's stand-in server: it lists migrations, but it cannot serve.\n\
          case \"$1\" in\n\
          migrations) printf '{lines}' ;;\n\
          migrate) echo 'migrations applied' ;;\n\
          *) echo 'datatools-license: a broken build (compose_upgrade test)' >&2; exit 1 ;;\n\
          esac\n"
     );
+    let dir = dir.join(image.replace(['/', ':'], "_"));
+    std::fs::create_dir_all(&dir).unwrap();
     let bin = dir.join("datatools-license");
     std::fs::write(&bin, script).unwrap();
     std::fs::set_permissions(&bin, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let tarball = dir.join("broken.tar");
+    let tarball = dir.join("bin.tar");
     let out = Command::new("tar")
         .arg("-C")
-        .arg(dir)
+        .arg(&dir)
         .arg("-cf")
         .arg(&tarball)
         .arg("datatools-license")
         .output()
         .unwrap();
     assert!(out.status.success(), "tar: {}", text(&out));
-    engine.docker_ok(&["import", tarball.to_str().unwrap(), BROKEN_BIN_IMAGE]);
+    engine.docker_ok(&["import", tarball.to_str().unwrap(), image]);
 }
 
 #[test]
@@ -264,7 +269,14 @@ fn upgrades_on_the_real_engine() {
     let lap = |what: &str| eprintln!("compose_upgrade: {what} at {:.0?}", started.elapsed());
     let engine = DockerEngine::start();
     let work = tempfile::tempdir().unwrap();
-    broken_bin_image(&engine, work.path());
+    let migrations = datatools_license::db::MIGRATOR.iter().count();
+    let newest = datatools_license::db::MIGRATOR
+        .iter()
+        .last()
+        .unwrap()
+        .version;
+    script_bin_image(&engine, work.path(), BROKEN_BIN_IMAGE, migrations);
+    script_bin_image(&engine, work.path(), OLDER_BIN_IMAGE, migrations - 1);
     let sandbox = Sandbox::with_runtime(Runtime::Compose, engine.env(), |text| {
         let production = "image = \"postgres:16-alpine\"";
         assert!(text.contains(production), "site.toml: no {production}");
@@ -317,15 +329,31 @@ fn upgrades_on_the_real_engine() {
     }
     assert_eq!((stack.api(), stack.env_file(), stack.backups()), before);
     stack.psql("delete from _sqlx_migrations where version = 99990101000000");
-    lap("refused an unknown migration");
+    // The same from an older version (its image knows one migration fewer), through --ref: a
+    // commit beside the checkout's HEAD. The list comes from the new image, not the serving one.
+    let older = stack.git(&[
+        "commit-tree",
+        "HEAD^{tree}",
+        "-p",
+        "HEAD",
+        "-m",
+        "an older schema",
+    ]);
+    let out = stack.dtops_failed(
+        &["upgrade", "--ref", &older],
+        &[("API_BIN_STAGE", OLDER_BIN_IMAGE)],
+    );
+    let want = format!(
+        "upgrade refused: the database has migration(s) {newest} that {} does not know",
+        tag(&older)
+    );
+    assert!(out.contains(&want), "{want:?} in:\n{out}");
+    assert_eq!((stack.api(), stack.env_file(), stack.backups()), before);
+    assert_eq!(stack.git(&["rev-parse", "HEAD"]), c1);
+    lap("refused unknown migrations");
 
     // 2. A migration fails (its row is gone, its tables are not: "already exists"): stopped
     // before the swap, the old version serving, the backup kept.
-    let newest = datatools_license::db::MIGRATOR
-        .iter()
-        .last()
-        .unwrap()
-        .version;
     stack.psql(&format!(
         "create table upgrade_test_saved as select * from _sqlx_migrations where version = \
          {newest}; delete from _sqlx_migrations where version = {newest}"
@@ -418,8 +446,10 @@ fn upgrades_on_the_real_engine() {
     let out = stack.dtops_failed(&["upgrade"], &[("API_BIN_STAGE", BROKEN_BIN_IMAGE)]);
     eprintln!("compose_upgrade: a new image that fails its health check:\n{out}");
     for line in [
-        "upgrade FAILED: the new version did not become healthy: the api container is",
-        &format!("upgrade: putting {} ({}) back", &c1[..12], tag(&c1)),
+        "upgrade FAILED: the new version did not become healthy: the api container does not stay \
+         up (it exited and was restarted",
+        "datatools-license: a broken build (compose_upgrade test)",
+        &format!("; putting {} ({}) back", &c1[..12], tag(&c1)),
         &format!("upgrade: {} answers /health again", tag(&c1)),
         &format!(
             "serving      {} ({}), the version from before the upgrade; \

@@ -115,10 +115,16 @@ pub fn wait_api_healthy(env: &Env, image: &str) -> anyhow::Result<Duration> {
                 container.image
             )));
         }
-        if container.status != "running" || container.restarts > 0 {
+        if container.restarts > 0 {
             return Ok(Err(format!(
-                "the api container is {} (exit code {}, restarted {} time(s))",
-                container.status, container.exit_code, container.restarts
+                "the api container does not stay up (it exited and was restarted {} time(s))",
+                container.restarts
+            )));
+        }
+        if container.status != "running" {
+            return Ok(Err(format!(
+                "the api container is {} (exit code {})",
+                container.status, container.exit_code
             )));
         }
         match probe_health(&url) {
@@ -129,7 +135,8 @@ pub fn wait_api_healthy(env: &Env, image: &str) -> anyhow::Result<Duration> {
     });
     match outcome {
         Ok(Ok(())) => Ok(started.elapsed()),
-        Ok(Err(fatal)) => anyhow::bail!("{fatal}"),
+        // The container's log says why; it goes with the container when the api is recreated.
+        Ok(Err(fatal)) => anyhow::bail!("{fatal}; its last log lines:\n{}", api_log_tail(env)),
         Err(last) => anyhow::bail!(
             "{url} did not answer 200 within {} s (last: {last})",
             HEALTH_WAIT.as_secs()

@@ -101,3 +101,13 @@ pub fn schema_for(env: &Env, image: &str) -> anyhow::Result<Schema> {
         .collect();
     Ok(Schema { applied, pending })
 }
+
+/// After `migrate`: the pending migrations it did not apply (none, when it did its job).
+pub fn left_pending(env: &Env, pending: &[(i64, String)]) -> anyhow::Result<Vec<String>> {
+    let applied = schema::applied_versions(env)?;
+    Ok(pending
+        .iter()
+        .filter(|(v, _)| !applied.contains(v))
+        .map(|(v, d)| format!("{v} {d}"))
+        .collect())
+}

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 
-use super::checks::{ready, schema_for};
+use super::checks::{left_pending, ready, schema_for};
 use super::report::Progress;
 use super::smoke::smoke_test;
 use super::swap::run_api_from;
@@ -38,8 +38,8 @@ pub fn run(global: &GlobalArgs, args: &UpgradeArgs) -> anyhow::Result<ExitCode> 
         anyhow::bail!(
             "dtops upgrade needs the compose runtime (--runtime compose): it builds an image per \
              commit and swaps the api container. Under the native runtime the server is the \
-             binary --native-bin names: put the new one there and run `dtops provision` (it \
-             restarts the api and applies the migrations)"
+             binary --native-bin names: `dtops rollback app`, replace the binary, then `dtops \
+             provision` (it starts the api and applies the migrations)"
         );
     }
     let _lock = AppLock::acquire(env.host, env.site)?;
@@ -188,6 +188,14 @@ fn attempt(progress: &mut Progress, job: &Job) -> Result<String, Stop> {
             .context("the migration failed; the api was not swapped")
             .map_err(Stop::Failed)?;
         println!("upgrade: {out}");
+        let left = left_pending(env, &schema.pending).map_err(Stop::Failed)?;
+        if !left.is_empty() {
+            return Err(Stop::Failed(anyhow::anyhow!(
+                "`datatools-license migrate` finished but {} still pending; the api was not \
+                 swapped",
+                left.join(", ")
+            )));
+        }
     }
 
     println!("upgrade: swapping the api to {image}");
@@ -207,8 +215,8 @@ fn attempt(progress: &mut Progress, job: &Job) -> Result<String, Stop> {
         }
         Err(e) => {
             let from = progress.from;
-            eprintln!(
-                "upgrade: {e:#}\nupgrade: putting {} ({}) back",
+            println!(
+                "upgrade: that failed (why: below); putting {} ({}) back",
                 short(&from.commit),
                 from.image
             );
@@ -218,7 +226,7 @@ fn attempt(progress: &mut Progress, job: &Job) -> Result<String, Stop> {
                     from.image,
                     took.as_secs_f32()
                 ),
-                Err(back) => eprintln!("upgrade: putting it back FAILED too: {back:#}"),
+                Err(back) => println!("upgrade: putting it back FAILED too: {back:#}"),
             }
             Err(Stop::Failed(e))
         }
