@@ -93,7 +93,7 @@ pub enum Command {
     /// Deploy another version: build the checkout's commit (or --ref) as an image tagged by it
     /// while the running api keeps serving, refuse when the database has migrations it does not
     /// know, take a verified backup, migrate, swap the api, wait for health and a signed-license
-    /// smoke test. On any failure the previous image is put back and the box's state is said.
+    /// smoke test. On any failure the previous image is put back and the box's state reported.
     Upgrade(UpgradeArgs),
     /// What is deployed on the host next to what site.toml asks for (deployed vs queued).
     Status,
