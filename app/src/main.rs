@@ -20,10 +20,20 @@ enum Command {
     Serve,
     /// Apply pending database migrations, then exit. Safe to run twice or concurrently.
     Migrate,
+    /// List the migrations built into this binary, one `VERSION DESCRIPTION` per line, and exit.
+    /// Needs no configuration or database: `dtops upgrade` asks a new image with it whether the
+    /// live database has migrations this version does not know.
+    Migrations,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(Command::Migrations) = cli.command {
+        for migration in db::MIGRATOR.iter() {
+            println!("{} {}", migration.version, migration.description);
+        }
+        return ExitCode::SUCCESS;
+    }
     server::init_tracing();
     let config = match Config::from_env() {
         Ok(config) => config,
@@ -36,6 +46,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command.unwrap_or(Command::Serve) {
             Command::Serve => server::run(config).await,
+            Command::Migrations => unreachable!("answered before the configuration is read"),
             Command::Migrate => {
                 let pool = db::migration_pool(&config)?;
                 db::migrate(&pool).await?;

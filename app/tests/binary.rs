@@ -91,3 +91,23 @@ fn a_configuration_error_exits_2_naming_the_variable() {
         "{stderr}"
     );
 }
+
+#[test]
+fn migrations_lists_the_embedded_ones_without_configuration_or_database() {
+    let out = Command::new(BIN)
+        .env_clear()
+        .arg("migrations")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let want: String = datatools_license::db::MIGRATOR
+        .iter()
+        .map(|m| format!("{} {}\n", m.version, m.description))
+        .collect();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), want);
+    assert!(want.lines().count() >= 5, "{want}");
+}

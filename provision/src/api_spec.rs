@@ -23,6 +23,8 @@ pub const CONTAINER_PG_PORT: u16 = 5432;
 pub const PUBKEY_VAR: &str = vars::LICENSE_PUBKEY;
 /// The `.env` variable holding older public keys still trusted after a rotation (may be empty).
 pub const TRUSTED_VAR: &str = vars::TRUSTED_PUBKEYS;
+/// The `.env` variable naming the api image compose runs (`dtops upgrade` switches it).
+pub const API_IMAGE_VAR: &str = "DATATOOLS_API_IMAGE";
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ApiSpec {

@@ -112,6 +112,11 @@ pub enum Command {
     },
     /// Show what `dtops provision` would change, as unified diffs with secrets redacted.
     Plan,
+    /// Deploy another version: build the checkout's commit (or --ref) as an image tagged by it
+    /// while the running api keeps serving, refuse when the database has migrations it does not
+    /// know, take a verified backup, migrate, swap the api, wait for health and a signed-license
+    /// smoke test. On any failure the previous image is put back and the box's state reported.
+    Upgrade(UpgradeArgs),
     /// What is deployed next to what site.toml asks for (deployed vs queued), and what needs
     /// attention: the problems the server knows (sales, emails, workers) and the host shows
     /// (backups, the certificate, the api and database); the host's facts go to the api.
@@ -408,6 +413,14 @@ pub struct RollbackArgs {
     /// tls: also delete the certificate lineage (`certbot delete`) after nginx stopped using it.
     #[arg(long)]
     pub delete_cert: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UpgradeArgs {
+    /// The commit to deploy: a branch, tag or commit the checkout has (`git -C <app dir>
+    /// fetch` first for one it lacks). The checkout itself is not changed.
+    #[arg(long = "ref", value_name = "REF", default_value = "HEAD")]
+    pub reference: String,
 }
 
 #[derive(Debug, Args)]

@@ -1,10 +1,12 @@
 //! What this host should have: site.toml rendered with the facts only the host knows (the
 //! license public key derived from secrets/license_privkey, the keys still trusted after a
-//! rotation, which runtime runs the stack, which dtops runs the hourly status job). The artifact
+//! rotation, the api image recorded as deployed, which runtime runs the stack, which dtops runs
+//! the hourly status job). The artifact
 //! steps write it; the backup job is checked against it before it runs.
 
 use datatools_license::license::SigningKeyPair;
 
+use crate::deployed;
 use crate::env::Env;
 use crate::render::{self, Artifact, ArtifactKind, RenderInputs, Renderer};
 use crate::runtime::RuntimeKind;
@@ -28,11 +30,23 @@ pub fn rendered(
     runtime: RuntimeKind,
     kind: ArtifactKind,
 ) -> anyhow::Result<Option<Artifact>> {
+    rendered_for_image(env, runtime, kind, &deployed::api_image(env)?)
+}
+
+/// The same, with `api_image` as the image compose runs: `dtops upgrade`'s swap to a new image
+/// (and its way back) before the new one is recorded as deployed.
+pub fn rendered_for_image(
+    env: &Env,
+    runtime: RuntimeKind,
+    kind: ArtifactKind,
+    api_image: &str,
+) -> anyhow::Result<Option<Artifact>> {
     let renderer = Renderer::new(env.templates)?;
     let inputs = RenderInputs {
         site: env.site,
         license_pubkey: license_pubkey(env)?,
         trusted_pubkeys: crate::keyring::trusted_now(env.host, env.site)?,
+        api_image: Some(api_image.to_string()),
         nginx: None,
         runtime,
         dtops: running_dtops(),

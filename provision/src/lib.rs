@@ -17,6 +17,8 @@ mod certbot;
 mod cli;
 /// One module per subcommand: the top layer, which calls everything below.
 mod commands;
+/// Which version the box runs (the api image and its commit), as dtops recorded it.
+mod deployed;
 /// What this host should have: site.toml rendered with the host's own facts.
 mod desired;
 /// The desired-state engine: steps and checks, converge, report, locks, pending handlers.
@@ -49,6 +51,8 @@ mod progress;
 mod render;
 /// Docker compose in production; the native runtime where there is no Docker engine.
 mod runtime;
+/// The live database's applied migrations, read directly.
+mod schema;
 /// Files dtops creates with their final mode from the first byte.
 mod secure_file;
 /// `site.toml`: the declarative description of the deployment.

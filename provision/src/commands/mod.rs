@@ -17,6 +17,7 @@ mod provision;
 mod render;
 mod rollback;
 mod status;
+mod upgrade;
 mod verify;
 
 use std::process::ExitCode;
@@ -61,6 +62,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         ),
         Command::Plan => provision::run(&cli.global, true, Default::default()),
         Command::Status { quiet } => status::run(&cli.global, quiet),
+        Command::Upgrade(args) => upgrade::run(&cli.global, &args),
         Command::Rollback(args) => rollback::run(&cli.global, &args),
         Command::Backup => backup::backup(&cli.global),
         Command::Restore(args) => backup::restore(&cli.global, &args),

@@ -41,6 +41,15 @@ pub fn run(
                 }
                 None => Vec::new(),
             },
+            // With --root, the image that host runs (as its .env names it).
+            api_image: match &global.root {
+                Some(root) => Some(crate::deployed::api_image(&crate::env::Env {
+                    site: &site,
+                    host: &crate::host::Host::new(Some(root.clone())),
+                    templates: None,
+                })?),
+                None => None,
+            },
             nginx: nginx_facts(nginx_version, nginx_phase)?,
             runtime: global.runtime,
             dtops: crate::desired::running_dtops(),

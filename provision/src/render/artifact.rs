@@ -18,6 +18,9 @@ pub struct RenderInputs<'a> {
     /// Public keys still trusted after a key rotation, until their window ends (`dtops keys
     /// rotate`); they go into `.env` as DATATOOLS_TRUSTED_PUBKEYS.
     pub trusted_pubkeys: Vec<String>,
+    /// The api image compose runs: the one dtops recorded as deployed (`deployed.rs`). `None`
+    /// (a fresh box, `dtops render` without --root) is site.toml's `[api] image`.
+    pub api_image: Option<String>,
     /// Which runtime the stack uses (the backup job reaches Postgres through it).
     pub runtime: RuntimeKind,
     /// nginx's version and our site's phase on this host. `None` (the default, and for

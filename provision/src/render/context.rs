@@ -5,7 +5,8 @@ use serde::Serialize;
 
 use super::artifact::RenderInputs;
 use crate::api_spec::{
-    self, EnvValue, CONTAINER_API_PORT, CONTAINER_PG_PORT, CONTAINER_SECRETS_DIR, PUBKEY_VAR,
+    self, EnvValue, API_IMAGE_VAR, CONTAINER_API_PORT, CONTAINER_PG_PORT, CONTAINER_SECRETS_DIR,
+    PUBKEY_VAR,
 };
 use crate::site::Site;
 
@@ -21,6 +22,9 @@ pub struct Context<'a> {
     trusted_var: &'static str,
     /// Older public keys still trusted (hex), checked like the license key.
     trusted_pubkeys: &'a [String],
+    api_image_var: &'static str,
+    /// The api image compose runs (`.env`), checked to need no quoting.
+    api_image: &'a str,
 }
 
 #[derive(Debug, Serialize)]
@@ -61,6 +65,12 @@ impl<'a> Context<'a> {
         for key in &inputs.trusted_pubkeys {
             check_pubkey(key)?;
         }
+        // [api] image is checked when site.toml is read (ImageRef); a recorded one here.
+        let api_image = inputs
+            .api_image
+            .as_deref()
+            .unwrap_or(site.api.image.as_str());
+        check_image(api_image)?;
         let spec = api_spec::api_spec(site);
         let environment = spec
             .environment
@@ -97,6 +107,8 @@ impl<'a> Context<'a> {
             license_pubkey: inputs.license_pubkey.as_deref(),
             trusted_var: api_spec::TRUSTED_VAR,
             trusted_pubkeys: &inputs.trusted_pubkeys,
+            api_image_var: API_IMAGE_VAR,
+            api_image,
         })
     }
 }
@@ -147,6 +159,22 @@ fn check_pubkey(key: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Image references go into `.env` unquoted and into compose.yml as `${...:-default}`: only
+/// the characters of a Docker image reference (`registry:5000/repo/name:tag`, `@sha256:...`).
+fn check_image(image: &str) -> anyhow::Result<()> {
+    let valid = !image.is_empty()
+        && image.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && image
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-/:@".contains(&b));
+    anyhow::ensure!(
+        valid,
+        "the api image {image:?} is not a Docker image reference (letters, digits, `._-/:@`); \
+         check [api] image in site.toml"
+    );
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use crate::render::context::*;
@@ -186,5 +214,11 @@ mod tests {
         assert!(check_pubkey(&"AB".repeat(32)).is_err());
         assert!(check_pubkey("abcd").is_err());
         assert!(check_pubkey(&format!("{}\nX=1", "a".repeat(60))).is_err());
+        assert!(check_image("datatools-license-api:0123456789ab").is_ok());
+        assert!(check_image("registry:5000/dt/api@sha256:ab12").is_ok());
+        assert!(check_image("").is_err());
+        assert!(check_image("api:latest\nX=1").is_err());
+        assert!(check_image("api:${X}").is_err());
+        assert!(check_image("-api").is_err());
     }
 }

@@ -2,89 +2,15 @@
 
 use anyhow::Context;
 
+use super::compose_op::{compose_op, ComposeOp};
+use super::git_build::{build_commit, checkout_commit, image_info};
 use super::kind::RuntimeKind;
 use super::seam::{Image, Running, Runtime};
+use crate::deployed::{self, short, Deployed};
 use crate::env::Env;
-use crate::host::Ownership;
 use crate::process::CommandLine;
 
 pub struct ComposeRuntime;
-
-/// Every docker compose operation dtops performs.
-#[derive(Debug, Clone, Copy)]
-pub enum ComposeOp {
-    /// Validate compose.yml (and its .env interpolation) without running anything.
-    Config,
-    Build,
-    /// The services currently running, one per line.
-    RunningServices,
-    Up,
-    RestartApi,
-    StopApi,
-    /// `datatools-license migrate` in a one-off api container.
-    Migrate,
-    Down {
-        volumes: bool,
-    },
-}
-
-/// The compose command for this site, with the project pinned (name, file, directory), so it
-/// works from any working directory.
-fn compose_command(env: &Env) -> CommandLine {
-    let site = env.site;
-    CommandLine::new(&site.commands.docker_compose)
-        .arg("--project-name")
-        .arg(site.app.name.as_str())
-        .arg("--project-directory")
-        .arg(env.host.path(site.root()))
-        .arg("--file")
-        .arg(env.host.path(&site.compose_file()))
-}
-
-/// The exact command line for `op`.
-pub fn compose_op(env: &Env, op: ComposeOp) -> CommandLine {
-    let base = compose_command(env);
-    match op {
-        ComposeOp::Config => base.args(["config", "--quiet"]),
-        ComposeOp::Build => base.args(["build", "api"]).streamed(),
-        ComposeOp::RunningServices => base.args(["ps", "--status", "running", "--services"]),
-        ComposeOp::Up => base.args(["up", "--detach"]).streamed(),
-        ComposeOp::RestartApi => base.args(["restart", "api"]),
-        ComposeOp::StopApi => base.args(["stop", "api"]),
-        ComposeOp::Migrate => base.args(["run", "--rm", "--no-deps", "api", "migrate"]),
-        ComposeOp::Down { volumes: false } => base.arg("down"),
-        ComposeOp::Down { volumes: true } => base.args(["down", "--volumes"]),
-    }
-}
-
-/// Where the commit of the last built image is recorded (rebuild only when the checkout moved).
-const BUILT_COMMIT: &str = "image-commit";
-
-impl ComposeRuntime {
-    fn app_commit(env: &Env) -> anyhow::Result<String> {
-        let app = env.host.path(&env.site.app_dir());
-        // The directory belongs to the site user (dtops made it so) and dtops runs as root: git
-        // refuses such a repository ("dubious ownership") unless told it is safe.
-        let mut safe = std::ffi::OsString::from("safe.directory=");
-        safe.push(&app);
-        let out = env
-            .host
-            .run(
-                &CommandLine::new(["git", "-c"])
-                    .arg(safe)
-                    .arg("-C")
-                    .arg(&app)
-                    .args(["rev-parse", "HEAD"]),
-            )
-            .with_context(|| {
-                format!(
-                    "{} is not a git checkout of the license server; clone it there (SETUP-LICENSE-SERVER.md §1e, \"The code on the box\")",
-                    env.site.app_dir().display()
-                )
-            })?;
-        Ok(out.stdout.trim().to_string())
-    }
-}
 
 impl Runtime for ComposeRuntime {
     fn name(&self) -> &'static str {
@@ -114,46 +40,67 @@ impl Runtime for ComposeRuntime {
                 env.site.app_dir().display()
             );
         }
-        let commit = Self::app_commit(env)?;
-        let recorded = env
-            .host
-            .read(&env.site.state_dir().join(BUILT_COMMIT))?
-            .map(|b| String::from_utf8_lossy(&b).trim().to_string());
-        let image = &env.site.api.image;
-        let exists = env
-            .host
-            .probe(
-                &CommandLine::new(["docker", "image", "inspect", "--format", "{{.Id}}"])
-                    .arg(image.as_str()),
-            )?
-            .success;
-        if exists && recorded.as_deref() == Some(commit.as_str()) {
-            Ok(Image::Ready(format!(
-                "{image} is built from {}",
-                &commit[..12.min(commit.len())]
-            )))
-        } else {
-            Ok(Image::Build(format!(
-                "build {image} from {} at {}",
+        // Once a version is deployed, provision keeps it (rebuilding its image if it went
+        // missing); deploying another commit is `dtops upgrade`'s (backup, migrations, swap,
+        // revert). A fresh box builds the checkout's commit as [api] image.
+        let Some(deployed) = deployed::read(env)? else {
+            let commit = checkout_commit(env)?;
+            return Ok(Image::Build(format!(
+                "build {} from {} at {}",
+                env.site.api.image,
                 env.site.app_dir().display(),
-                &commit[..12.min(commit.len())]
-            )))
+                short(&commit)
+            )));
+        };
+        let Deployed { image, commit, .. } = &deployed;
+        let info = image_info(env, image)?;
+        match info.map(|i| i.revision) {
+            None => Ok(Image::Build(format!(
+                "rebuild {image} from {} (the deployed commit; the image is missing)",
+                short(commit)
+            ))),
+            Some(Some(revision)) if revision != *commit => Ok(Image::Build(format!(
+                "rebuild {image} from {} (the deployed commit; the image holds {})",
+                short(commit),
+                short(&revision)
+            ))),
+            Some(_) => {
+                let mut detail = format!("{image} is deployed, built from {}", short(commit));
+                if let Ok(head) = checkout_commit(env) {
+                    if head != *commit {
+                        detail.push_str(&format!(
+                            "; the checkout is at {}: `dtops upgrade` deploys it",
+                            short(&head)
+                        ));
+                    }
+                }
+                Ok(Image::Ready(detail))
+            }
         }
     }
 
     fn build_image(&self, env: &Env) -> anyhow::Result<String> {
-        let commit = Self::app_commit(env)?;
-        env.host.run(&compose_op(env, ComposeOp::Build))?;
-        env.host.write_atomic(
-            &env.site.state_dir().join(BUILT_COMMIT),
-            commit.as_bytes(),
-            Ownership {
-                uid: 0,
-                gid: 0,
-                mode: 0o600,
+        if let Some(deployed) = deployed::read(env)? {
+            build_commit(env, &deployed.commit, &deployed.image)?;
+            return Ok(format!(
+                "rebuilt {} from {}",
+                deployed.image,
+                short(&deployed.commit)
+            ));
+        }
+        let commit = checkout_commit(env)?;
+        let image = env.site.api.image.to_string();
+        build_commit(env, &commit, &image)?;
+        deployed::write(
+            env,
+            &Deployed {
+                image: image.clone(),
+                commit: commit.clone(),
+                at: None,
+                previous: None,
             },
         )?;
-        Ok(format!("built {}", env.site.api.image))
+        Ok(format!("built {image} from {}", short(&commit)))
     }
 
     fn running(&self, env: &Env) -> anyhow::Result<Running> {
@@ -227,44 +174,5 @@ impl Runtime for ComposeRuntime {
             "the Docker volume {} (every database row)",
             env.site.database.volume
         )
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use crate::host::Host;
-    use crate::runtime::compose::*;
-    use crate::site::Site;
-
-    #[test]
-    fn the_exact_compose_commands() {
-        let site = Site::parse(include_str!("../../../site.toml"), "site.toml").unwrap();
-        let host = Host::new(Some("/sbx".into()));
-        let env = Env {
-            site: &site,
-            host: &host,
-            templates: None,
-        };
-        let base = "docker compose --project-name datatools-license \
-                    --project-directory /sbx/srv/datatools-license \
-                    --file /sbx/srv/datatools-license/compose.yml";
-        let cases = [
-            (ComposeOp::Config, "config --quiet"),
-            (ComposeOp::Build, "build api"),
-            (ComposeOp::RunningServices, "ps --status running --services"),
-            (ComposeOp::Up, "up --detach"),
-            (ComposeOp::RestartApi, "restart api"),
-            (ComposeOp::StopApi, "stop api"),
-            (ComposeOp::Migrate, "run --rm --no-deps api migrate"),
-            (ComposeOp::Down { volumes: false }, "down"),
-            (ComposeOp::Down { volumes: true }, "down --volumes"),
-        ];
-        for (op, tail) in cases {
-            assert_eq!(
-                compose_op(&env, op).to_string(),
-                format!("{base} {tail}"),
-                "{op:?}"
-            );
-        }
     }
 }

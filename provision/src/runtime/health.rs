@@ -7,7 +7,7 @@ use crate::site::Site;
 
 /// How long to wait for a healthy api: longer than the compose healthcheck's
 /// start_period + retries x interval, because a first boot also waits for Postgres.
-const HEALTH_WAIT: Duration = Duration::from_secs(120);
+pub(super) const HEALTH_WAIT: Duration = Duration::from_secs(120);
 
 pub fn health_url(site: &Site) -> String {
     format!("http://127.0.0.1:{}/health", site.ports.api)

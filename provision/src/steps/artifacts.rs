@@ -29,6 +29,7 @@ impl ArtifactStep {
                 site,
                 license_pubkey: None,
                 trusted_pubkeys: Vec::new(),
+                api_image: None,
                 nginx: None,
                 runtime: RuntimeKind::Compose,
                 dtops: None,

@@ -1,64 +1,19 @@
 //! Migrations: `datatools-license migrate` as a one-off, only when some are pending.
 
-use std::time::Duration;
-
-use anyhow::Context;
-
 use crate::engine::{Change, Ctx, Plan, Step};
+use crate::schema;
 
 /// `datatools-license migrate` as a one-off, only when migrations are pending.
 pub struct MigrateStep;
 
 impl MigrateStep {
     fn pending(ctx: &Ctx) -> anyhow::Result<Vec<String>> {
-        use sqlx::Connection;
-        let site = ctx.env.site;
-        let password = ctx
-            .env
-            .host
-            .read(&site.secret_file("pg_password"))?
-            .map(|b| String::from_utf8_lossy(&b).trim().to_string())
-            .context("secrets/pg_password is missing")?;
-        let options = sqlx::postgres::PgConnectOptions::new()
-            .host("127.0.0.1")
-            .port(site.ports.postgres)
-            .username(site.database.user.as_str())
-            .password(&password)
-            .database(site.database.name.as_str());
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
-        runtime.block_on(async {
-            let mut conn = tokio::time::timeout(
-                Duration::from_secs(10),
-                sqlx::PgConnection::connect_with(&options),
-            )
-            .await
-            .map_err(|_| anyhow::anyhow!("timed out connecting to the database"))?
-            .map_err(|e| {
-                anyhow::anyhow!(
-                    "cannot connect to the database on 127.0.0.1:{}: {e}",
-                    site.ports.postgres
-                )
-            })?;
-            let exists: bool =
-                sqlx::query_scalar("select to_regclass('_sqlx_migrations') is not null")
-                    .fetch_one(&mut conn)
-                    .await?;
-            let applied: Vec<i64> = if exists {
-                sqlx::query_scalar("select version from _sqlx_migrations where success")
-                    .fetch_all(&mut conn)
-                    .await?
-            } else {
-                Vec::new()
-            };
-            let _ = conn.close().await;
-            Ok(datatools_license::db::MIGRATOR
-                .iter()
-                .filter(|m| !applied.contains(&m.version))
-                .map(|m| format!("{} {}", m.version, m.description))
-                .collect())
-        })
+        let applied = schema::applied_versions(&ctx.env)?;
+        Ok(datatools_license::db::MIGRATOR
+            .iter()
+            .filter(|m| !applied.contains(&m.version))
+            .map(|m| format!("{} {}", m.version, m.description))
+            .collect())
     }
 }
 

@@ -9,6 +9,7 @@ use super::attention::{Attention, Liveness};
 use super::backup::backup_line;
 use super::docker_logs::docker_logs_line;
 use super::keys::key_window_line;
+use super::version::version_line;
 use super::web::{certificate_line, nginx_line};
 use crate::api_spec::secret_names;
 use crate::cli::GlobalArgs;
@@ -81,6 +82,7 @@ fn status(global: &GlobalArgs, quiet: bool) -> anyhow::Result<ExitCode> {
             }
         ),
     );
+    row("version", &version_line(&ctx.env, runtime.kind()));
     row(
         "database",
         if running.db { "running" } else { "not running" },

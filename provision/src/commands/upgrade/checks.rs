@@ -1,0 +1,113 @@
+//! What must hold before `dtops upgrade` changes anything: a recorded version serving healthily
+//! from the image `.env` names, compose.yml and `.env` as site.toml renders them (so the swap
+//! changes the image and nothing else), the backup job installed; and, once the new image is
+//! built, that the database has no migration the new version does not know.
+
+use anyhow::{bail, Context};
+
+use crate::backup_job::Job;
+use crate::deployed::{self, short, Deployed};
+use crate::desired;
+use crate::env::Env;
+use crate::render::ArtifactKind;
+use crate::runtime::{
+    api_container, health_url, migrations_of, probe_health, Runtime, RuntimeKind,
+};
+use crate::schema;
+
+/// The box as the upgrade starts from it.
+pub struct Ready {
+    /// The version serving now (put back on failure).
+    pub from: Deployed,
+    /// The backup job, checked against the rendering.
+    pub job: Job,
+}
+
+/// Refuses, naming what to do first, unless the box is ready for an upgrade.
+pub fn ready(env: &Env, runtime: &dyn Runtime) -> anyhow::Result<Ready> {
+    let from = deployed::read(env)?.context(
+        "nothing is deployed yet: `dtops provision` builds and starts the checkout first",
+    )?;
+    if !runtime.running(env)?.db {
+        bail!("postgres is not running (the backup and the migrations need it): `dtops provision` first");
+    }
+    let url = health_url(env.site);
+    match probe_health(&url) {
+        Ok((200, _)) => {}
+        Ok((status, body)) => bail!(
+            "the api is not healthy now ({url}: {status} {body}); an upgrade starts from a \
+             serving version, which it can put back: `dtops provision` (and `dtops status`) first"
+        ),
+        Err(e) => bail!(
+            "the api does not answer ({url}: {e}); an upgrade starts from a serving version, \
+             which it can put back: `dtops provision` (and `dtops status`) first"
+        ),
+    }
+    let running = api_container(env)?.map(|c| c.image).unwrap_or_default();
+    if running != from.image {
+        bail!(
+            "the api runs {running}, not the recorded {} ({}; an interrupted upgrade?): \
+             `dtops provision` puts the recorded version back first",
+            from.image,
+            short(&from.commit)
+        );
+    }
+    for kind in [ArtifactKind::Compose, ArtifactKind::ComposeEnv] {
+        let Some(want) = desired::rendered(env, RuntimeKind::Compose, kind)? else {
+            continue;
+        };
+        if env.host.read(&want.path)?.as_deref() != Some(want.content.as_bytes()) {
+            bail!(
+                "{} differs from what site.toml renders: `dtops provision` first, so the \
+                 upgrade changes the api image and nothing else (`dtops plan` shows the \
+                 difference)",
+                want.path.display()
+            );
+        }
+    }
+    let job = Job::installed(env, RuntimeKind::Compose)
+        .context("the upgrade takes a verified backup first")?;
+    Ok(Ready { from, job })
+}
+
+/// The database's migrations next to the new image's.
+pub struct Schema {
+    /// Applied in the live database before the upgrade.
+    pub applied: Vec<i64>,
+    /// Known to the new image and not applied yet: (version, description).
+    pub pending: Vec<(i64, String)>,
+}
+
+/// Refuses when the live database has migrations `image` does not know (it is older than the
+/// schema: forward-only migrations cannot be undone by swapping the image back).
+pub fn schema_for(env: &Env, image: &str) -> anyhow::Result<Schema> {
+    let known = migrations_of(env, image)?;
+    let applied = schema::applied_versions(env)?;
+    let unknown: Vec<String> = applied
+        .iter()
+        .filter(|v| !known.iter().any(|(k, _)| k == *v))
+        .map(i64::to_string)
+        .collect();
+    if !unknown.is_empty() {
+        bail!(
+            "the database has migration(s) {} that {image} does not know: it is older than the \
+             schema (migrations are forward-only; ADMIN.md \"Upgrading\")",
+            unknown.join(", ")
+        );
+    }
+    let pending = known
+        .into_iter()
+        .filter(|(v, _)| !applied.contains(v))
+        .collect();
+    Ok(Schema { applied, pending })
+}
+
+/// After `migrate`: the pending migrations it did not apply (none, when it did its job).
+pub fn left_pending(env: &Env, pending: &[(i64, String)]) -> anyhow::Result<Vec<String>> {
+    let applied = schema::applied_versions(env)?;
+    Ok(pending
+        .iter()
+        .filter(|(v, _)| !applied.contains(v))
+        .map(|(v, d)| format!("{v} {d}"))
+        .collect())
+}
