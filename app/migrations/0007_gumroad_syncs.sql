@@ -29,5 +29,6 @@ create table gumroad_syncs (
 
 create index gumroad_syncs_started_idx on gumroad_syncs (started_at desc);
 
--- A sync asks whether a delivery of (sale_id, resource_name) was ever stored, test or not.
-create index gumroad_events_sale_resource_idx on gumroad_events (sale_id, resource_name);
+-- A sync asks whether a delivery of (sale_id, resource_name) was ever stored, test or not:
+-- gumroad_events_sale_idx (sale_id) finds the few rows of a sale. (No index of its own: every
+-- webhook delivery would pay for maintaining it.)

@@ -124,6 +124,13 @@ impl AdminClient {
     }
 
     /// `POST /internal/licenses/{key}/revoke`.
+    /// `GET /internal/licenses/{key}`.
+    pub async fn license(&self, key: &LicenseKey) -> anyhow::Result<LicenseRecord> {
+        let path = format!("/internal/licenses/{key}");
+        self.call(Method::GET, &path, "", None::<&()>, NotFound::License)
+            .await
+    }
+
     pub async fn revoke(
         &self,
         key: &LicenseKey,

@@ -12,6 +12,7 @@ const GROUPS: &[(&str, &[&str])] = &[
         "Commands through the admin API (ssh -L 8090:127.0.0.1:8090 <box> -N)",
         &[
             "mint", "licenses", "revoke", "events", "event", "replay", "resend", "gumroad",
+            "alerts",
         ],
     ),
     (

@@ -72,6 +72,7 @@ pub fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => e.exit(),
     };
+    let root = cli.global.root.clone();
     match commands::run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -80,7 +81,31 @@ pub fn main() -> ExitCode {
                 "dtops: error: {}",
                 strip_query::from_text(&format!("{e:#}"))
             );
+            if permission_denied(&e) {
+                match root {
+                    Some(root) => eprintln!(
+                        "dtops: permission denied: the paths above are the box's; in this \
+                         sandbox they are under {} (dtops works there as the user running it)",
+                        root.display()
+                    ),
+                    None => eprintln!(
+                        "dtops: permission denied: dtops reads and changes the box's files as \
+                         root; run it with sudo (`sudo dtops ...`; sudo keeps \
+                         /etc/dtops/site.toml as the default site)"
+                    ),
+                }
+            }
             ExitCode::FAILURE
         }
     }
+}
+
+/// Whether an OS permission refusal is among the causes of `error`.
+fn permission_denied(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::PermissionDenied)
+            || cause.to_string().contains("Permission denied")
+    })
 }

@@ -73,6 +73,14 @@ fn mint_list_and_revoke_through_the_admin_api() {
     let revoked = server.dtops(&["revoke", &key.to_lowercase(), "--reason", "refunded"]);
     assert!(revoked.status.success(), "{}", stderr(&revoked));
     assert!(stdout(&revoked).contains("refunded"));
+    // A second revoke says the license already was, and keeps the first reason.
+    let again = server.dtops(&["revoke", key, "--reason", "chargeback"]);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert!(
+        stdout(&again).contains("was already revoked") && stdout(&again).contains("(refunded)"),
+        "{}",
+        stdout(&again)
+    );
     let table = stdout(&server.dtops(&["licenses", "--email", "zoe@example.com"]));
     assert!(table.contains("revoked"), "{table}");
 }

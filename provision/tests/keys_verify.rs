@@ -209,3 +209,23 @@ fn the_python_example_verifies_a_blob_argument() {
     assert_eq!(bad.status.code(), Some(1), "{}", stdout(&bad));
     assert!(stdout(&bad).contains("INVALID"), "{}", stdout(&bad));
 }
+
+/// A permission error names the path and says to use sudo (dtops run by an ordinary user).
+#[test]
+fn a_permission_error_suggests_sudo() {
+    let dir = tempfile::tempdir().unwrap();
+    // Root's own directory: an ordinary user cannot create anything in it.
+    std::fs::set_permissions(dir.path(), PermissionsExt::from_mode(0o700)).unwrap();
+    let out = dir.path().join("signing.key");
+    let output = std::process::Command::new("runuser")
+        .args(["-u", "nobody", "--"])
+        .arg(common::DTOPS)
+        .args(["keys", "generate", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let err = stderr(&output);
+    assert!(err.contains(out.to_str().unwrap()), "{err}");
+    assert!(err.contains("run it with sudo"), "{err}");
+}

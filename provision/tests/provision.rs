@@ -283,3 +283,24 @@ mod reqwest {
         })
     }
 }
+
+/// The native runtime never runs compose.yml, so a machine without docker compose can still
+/// provision with it; where compose is installed, compose.yml is validated as in production.
+#[test]
+fn the_native_runtime_needs_no_compose_binary() {
+    let sandbox = Sandbox::with_site(|text| {
+        let start = text.find("docker_compose = [").unwrap();
+        let end = start + text[start..].find('\n').unwrap();
+        format!(
+            "{}docker_compose = [\"/nonexistent/docker-compose\"]{}",
+            &text[..start],
+            &text[end..]
+        )
+    });
+    let output = sandbox.provision();
+    assert!(
+        output.contains("not validated: the native runtime does not run it"),
+        "{output}"
+    );
+    assert!(output.contains(" 0 failed"), "{output}");
+}

@@ -27,21 +27,9 @@ use sqlx_core::migrate::{MigrateError, Migration, MigrationSource, MigrationType
 
 use crate::config::Config;
 
-/// One `migrations/NNNN_name.sql` file, embedded: its file name and its SQL.
-macro_rules! embed {
-    ($($name:literal),+ $(,)?) => {
-        &[$(($name, include_str!(concat!("../../migrations/", $name)))),+]
-    };
-}
-
-/// The schema, embedded in the binary: `datatools-license migrate` applies it. A new file in
-/// migrations/ goes into this list too (`tests/migrate.rs` fails until it does).
-pub static MIGRATOR: Migrations = Migrations(embed![
-    "0001_licenses.sql",
-    "0002_gumroad_events.sql",
-    "0003_license_reissues.sql",
-    "0004_event_bytes_and_send_marks.sql",
-]);
+/// The schema, embedded in the binary: `datatools-license migrate` applies it. `build.rs` lists
+/// every `migrations/*.sql` file as `(file name, SQL)`, in version order.
+pub static MIGRATOR: Migrations = Migrations(include!(concat!(env!("OUT_DIR"), "/migrations.rs")));
 
 /// The embedded migrations: `(file name, SQL)` in version order.
 #[derive(Debug, Clone, Copy)]

@@ -24,28 +24,33 @@ pub async fn list(args: EventsArgs) -> anyhow::Result<ExitCode> {
         print_json(&events)?;
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
-        "{:>6}  {:<19}  {:<11}  {:<9}  {:<8}  {:<24}  {:<27}  DETAIL",
-        "ID", "RECEIVED", "RESOURCE", "STATUS", "EMAIL", "SALE", "LICENSE"
-    );
-    for event in &events {
-        // The id is written unpadded, as dtops always has (the header is right-aligned).
-        println!(
-            "{}  {:<19}  {:<11}  {:<9}  {:<8}  {:<24}  {:<27}  {}",
-            event.id,
-            to_the_second(&event.received_at).replace('T', " "),
-            format!(
-                "{}{}",
-                event.resource_name,
-                if event.test { "*" } else { "" }
-            ),
-            event.status.as_str(),
-            event.email_status.map_or("-", |s| s.as_str()),
-            event.sale_id.as_deref().unwrap_or("-"),
-            event.license_key.as_deref().unwrap_or("-"),
-            detail(event),
-        );
-    }
+    let header = [
+        "ID", "RECEIVED", "RESOURCE", "STATUS", "EMAIL", "BUYER", "SALE", "LICENSE", "DETAIL",
+    ];
+    let rows: Vec<[String; 9]> = events
+        .iter()
+        .map(|event| {
+            [
+                event.id.to_string(),
+                to_the_second(&event.received_at).replace('T', " "),
+                format!(
+                    "{}{}",
+                    event.resource_name,
+                    if event.test { "*" } else { "" }
+                ),
+                event.status.as_str().to_string(),
+                event.email_status.map_or("-", |s| s.as_str()).to_string(),
+                event.email.as_deref().unwrap_or("-").to_string(),
+                event.sale_id.as_deref().unwrap_or("-").to_string(),
+                event.license_key.as_deref().unwrap_or("-").to_string(),
+                detail(event),
+            ]
+            // What a delivery carries is printed to a terminal: its control characters shown,
+            // never obeyed.
+            .map(|cell| terminal_safe(&cell))
+        })
+        .collect();
+    print_table(&header, &rows);
     eprintln!(
         "{} event(s){}; * = test ping. `dtops event ID` shows one in full.",
         events.len(),
@@ -126,9 +131,19 @@ fn print_event(detail: &EventDetail, json: bool) -> anyhow::Result<()> {
         ("email_message_id", text(event.email_message_id.as_deref())),
         ("email_error", text(event.email_error.as_deref())),
         ("emailed_at", time(event.emailed_at.as_ref())),
+        (
+            "email_possibly_duplicated",
+            if event.email_possibly_duplicated {
+                "yes: a send was interrupted (the process died during the provider's call) and \
+                 repeated; the buyer may have received the email twice"
+                    .to_string()
+            } else {
+                "no".to_string()
+            },
+        ),
     ];
     for (name, value) in rows {
-        println!("  {:<17} {value}", format!("{name}:"));
+        println!("  {:<17} {}", format!("{name}:"), terminal_safe(&value));
     }
     if !detail.duplicates.is_empty() {
         let ids: Vec<String> = detail.duplicates.iter().map(i64::to_string).collect();
@@ -139,14 +154,15 @@ fn print_event(detail: &EventDetail, json: bool) -> anyhow::Result<()> {
         for pair in custom {
             println!(
                 "  custom field      {}: {}",
-                pair[0].as_str().unwrap_or(""),
-                pair[1].as_str().unwrap_or("")
+                terminal_safe(pair[0].as_str().unwrap_or("")),
+                terminal_safe(pair[1].as_str().unwrap_or(""))
             );
         }
     }
     println!(
         "  raw body ({}):\n    {}",
-        event.content_type, detail.raw_body
+        terminal_safe(&event.content_type),
+        terminal_safe(&detail.raw_body)
     );
     Ok(())
 }
@@ -163,4 +179,46 @@ pub async fn resend(args: ResendArgs) -> anyhow::Result<ExitCode> {
         sent.license_key, sent.to, sent.message_id,
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Columns as wide as their widest cell (the first right-aligned, the last as it is).
+fn print_table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) {
+    let mut widths = header.map(str::len);
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let mut text = String::new();
+        for (i, cell) in cells.iter().enumerate() {
+            let pad = widths[i].saturating_sub(cell.chars().count());
+            match i {
+                0 => text.push_str(&format!("{}{cell}", " ".repeat(pad))),
+                _ if i == N - 1 => text.push_str(cell),
+                _ => text.push_str(&format!("{cell}{}", " ".repeat(pad))),
+            }
+            if i + 1 < N {
+                text.push_str("  ");
+            }
+        }
+        println!("{}", text.trim_end());
+    };
+    line(header.to_vec());
+    for row in rows {
+        line(row.iter().map(String::as_str).collect());
+    }
+}
+
+/// Control characters (an escape sequence, a newline) written as `\u{..}`.
+fn terminal_safe(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }

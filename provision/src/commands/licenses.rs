@@ -48,6 +48,17 @@ pub async fn revoke(args: RevokeArgs) -> anyhow::Result<ExitCode> {
         .license_key
         .parse()
         .map_err(|e: String| anyhow::anyhow!("{e}"))?;
+    // Revoking twice keeps the first time and reason: say so rather than look like it worked.
+    let before = client.license(&key).await?;
+    if let Some(at) = &before.revoked_at {
+        println!(
+            "{} was already revoked at {} ({}); nothing changed",
+            before.license_key,
+            timestamp(at),
+            before.revoke_reason.as_deref().unwrap_or("?"),
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     let license = client
         .revoke(
             &key,

@@ -30,6 +30,14 @@ pub fn run(global: &GlobalArgs, dry_run: bool, tls: TlsOptions) -> anyhow::Resul
         site.app.stage,
         runtime.name()
     ));
+    if host.sandbox().is_some() {
+        // Files are relocated; these looks are not (a sandbox cannot fake them).
+        report.note(
+            "  (in a sandbox, these still look at the real host: listening ports, the `postgres` \
+             account, DNS and HTTP probes, and the programs site.toml's [commands] names: \
+             nginx, certbot, docker compose, psql)",
+        );
+    }
     let ok = engine::converge(&ctx, &steps, &mut report);
     report.summary(dry_run);
     if ok && !dry_run {

@@ -7,6 +7,7 @@ mod locate;
 mod model;
 mod parse;
 mod paths;
+mod rules;
 mod server;
 mod values;
 

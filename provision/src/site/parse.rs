@@ -5,7 +5,7 @@ use std::path::Path;
 
 use super::locate;
 use super::model::Site;
-use super::values::{has_control, nginx_word, Stage};
+use super::rules::Misfit;
 
 /// A site.toml problem, located in the file.
 #[derive(Debug, thiserror::Error)]
@@ -15,21 +15,6 @@ pub struct SiteError {
     pub line: usize,
     pub column: usize,
     pub message: String,
-}
-
-/// A rule spanning several values that site.toml breaks: the dotted key to blame, and why.
-struct Misfit {
-    key: &'static str,
-    message: String,
-}
-
-impl Misfit {
-    fn new(key: &'static str, message: impl Into<String>) -> Self {
-        Misfit {
-            key,
-            message: message.into(),
-        }
-    }
 }
 
 impl Site {
@@ -69,186 +54,6 @@ impl Site {
             }
         })?;
         Ok(site)
-    }
-
-    /// Checks that span several values; returns the dotted key to blame.
-    fn check(&self) -> Result<(), Misfit> {
-        if self.ports.api == 0 || self.ports.postgres == 0 {
-            let key = if self.ports.api == 0 {
-                "ports.api"
-            } else {
-                "ports.postgres"
-            };
-            return Err(Misfit::new(key, "0 is not a port; use 1-65535"));
-        }
-        if self.ports.api == self.ports.postgres {
-            return Err(Misfit::new(
-                "ports.postgres",
-                format!(
-                    "{} is also ports.api; give each its own port",
-                    self.ports.postgres
-                ),
-            ));
-        }
-        if self.host.container_uid == 0 {
-            return Err(Misfit::new(
-                "host.container_uid",
-                "must not be 0 (root); the image runs as 10001",
-            ));
-        }
-        if self.domains.site == self.domains.licenses {
-            return Err(Misfit::new(
-                "domains.licenses",
-                "must differ from domains.site",
-            ));
-        }
-        if self.features.gumroad && self.app.stage < Stage::Pr2 {
-            return Err(Misfit::new(
-                "features.gumroad",
-                "needs app.stage = \"pr2\" or later (use `dtops cutover pr2`)",
-            ));
-        }
-        if self.features.postmark && self.app.stage < Stage::Pr2 {
-            return Err(Misfit::new(
-                "features.postmark",
-                "needs app.stage = \"pr2\" or later (use `dtops cutover pr2`)",
-            ));
-        }
-        if self.app.stage >= Stage::Pr3 && !self.features.postmark {
-            return Err(Misfit::new(
-                "app.stage",
-                "pr3 (the buyer portal) emails sign-in links: it needs features.postmark = true \
-                 (use `dtops cutover pr3`)",
-            ));
-        }
-        if self.features.gumroad && !self.features.postmark {
-            return Err(Misfit::new(
-                "features.gumroad",
-                "needs features.postmark = true: a sale must be able to email its license",
-            ));
-        }
-        if let Err(message) = self.server.check() {
-            let key = if message.starts_with("server.db_pool_size") {
-                "server.db_pool_size"
-            } else {
-                "server.gumroad_workers"
-            };
-            return Err(Misfit::new(key, message));
-        }
-        if let Some(minutes) = self.alerts.retry_minutes {
-            if !(1..=10_080).contains(&minutes) {
-                return Err(Misfit::new(
-                    "alerts.retry_minutes",
-                    format!("{minutes} is out of range; use 1-10080 (a week)"),
-                ));
-            }
-        }
-        if let Some(seconds) = self.alerts.check_seconds {
-            if !(1..=3600).contains(&seconds) {
-                return Err(Misfit::new(
-                    "alerts.check_seconds",
-                    format!("{seconds} is out of range; use 1-3600"),
-                ));
-            }
-        }
-        if !(1..=3650).contains(&self.backup.retention_days) {
-            return Err(Misfit::new(
-                "backup.retention_days",
-                format!("{} is out of range; use 1-3650", self.backup.retention_days),
-            ));
-        }
-        if !self.tls.acme_server.starts_with("https://") {
-            return Err(Misfit::new(
-                "tls.acme_server",
-                "must be an https:// ACME directory URL",
-            ));
-        }
-        let commands = [
-            ("commands.nginx", &self.commands.nginx),
-            ("commands.reload_nginx", &self.commands.reload_nginx),
-            ("commands.certbot", &self.commands.certbot),
-            ("commands.docker_compose", &self.commands.docker_compose),
-            ("commands.psql", &self.commands.psql),
-        ];
-        for (key, argv) in commands {
-            if argv.is_empty() || argv[0].trim().is_empty() {
-                return Err(Misfit::new(key, "must name a program, e.g. [\"nginx\"]"));
-            }
-            // They go into certbot's renewal configuration (a double-quoted value) and the
-            // backup job.
-            if argv.iter().any(|arg| has_control(arg) || arg.contains('"')) {
-                return Err(Misfit::new(
-                    key,
-                    "must not hold a double quote or a control character (a newline, a tab...)",
-                ));
-            }
-        }
-        if let Some(offsite) = &self.backup.offsite {
-            if offsite.target.trim().is_empty() || has_control(&offsite.target) {
-                return Err(Misfit::new(
-                    "backup.offsite",
-                    "target must be a remote path without control characters (a newline...), \
-                     e.g. \"remote:backups/\"",
-                ));
-            }
-        }
-        // nginx reads these unquoted, and certbot's renewal configuration holds the webroot.
-        let nginx_paths = [
-            ("nginx.webroot", Some(self.nginx.webroot.as_path())),
-            (
-                "nginx.site_root",
-                self.nginx.site_root.as_ref().map(|p| p.as_path()),
-            ),
-            (
-                "nginx.http_include",
-                self.nginx.http_include.as_ref().map(|p| p.as_path()),
-            ),
-            (
-                "tls.letsencrypt_dir",
-                Some(self.tls.letsencrypt_dir.as_path()),
-            ),
-        ];
-        for (key, path) in nginx_paths {
-            if let Some(path) = path.filter(|p| !nginx_word(&p.to_string_lossy())) {
-                return Err(Misfit::new(
-                    key,
-                    format!(
-                        "{:?} cannot go into nginx's configuration; use letters, digits and \
-                         / . _ - + @ only",
-                        path.display()
-                    ),
-                ));
-            }
-        }
-        for (key, url) in [("tls.staging_server", &self.tls.staging_server)] {
-            if !url.starts_with("https://") {
-                return Err(Misfit::new(key, "must be an https:// ACME directory URL"));
-            }
-        }
-        if self.nginx.listen_http.is_empty() || self.nginx.listen_https.is_empty() {
-            let key = if self.nginx.listen_http.is_empty() {
-                "nginx.listen_http"
-            } else {
-                "nginx.listen_https"
-            };
-            return Err(Misfit::new(
-                key,
-                "needs at least one address, e.g. [\"80\"]",
-            ));
-        }
-        if self.nginx.listen_http[0].port == self.nginx.listen_https[0].port {
-            return Err(Misfit::new(
-                "nginx.listen_https",
-                "must use another port than nginx.listen_http",
-            ));
-        }
-        if self.nginx.site_file == self.nginx.enabled_link {
-            return Err(Misfit::new(
-                "nginx.enabled_link",
-                "must differ from nginx.site_file",
-            ));
-        }
-        Ok(())
     }
 }
 

@@ -4,6 +4,7 @@ use anyhow::Context;
 
 use crate::api_spec::api_spec;
 use crate::engine::{Change, Check, Ctx, Handler, Plan, Step, Verdict};
+use crate::runtime::RuntimeKind;
 use crate::runtime::{compose_op, ComposeOp, Image};
 
 /// compose.yml checked by docker compose itself, and the secret files it names checked to exist
@@ -38,6 +39,21 @@ impl Check for ComposeCheck {
                     secret.host_file.display()
                 );
             }
+        }
+        // The native runtime never runs compose.yml: without docker compose on this machine
+        // it is not validated (where compose is there, it is, as production would).
+        let compose = &site.commands.docker_compose;
+        if ctx.runtime.kind() == RuntimeKind::Native
+            && compose
+                .first()
+                .is_none_or(|program| which::which(program).is_err())
+        {
+            return Ok(Verdict::Ok(format!(
+                "{} not validated: the native runtime does not run it, and `{}` is not \
+                 installed here",
+                file.display(),
+                compose.join(" ")
+            )));
         }
         host.run(&compose_op(&ctx.env, ComposeOp::Config))
             .map_err(|e| anyhow::anyhow!("{}", ctx.redact(&e.to_string())))

@@ -12,25 +12,24 @@
 //! kept. Running any of them twice changes nothing.
 
 use std::io::Read;
-use std::path::Path;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::{bail, Context};
-use datatools_license::api::EventStatus;
-use datatools_license::config::vars;
-use toml_edit::{value, DocumentMut, Item};
+
+mod ping;
+mod site_toml;
+
+use ping::{print_ping_url, test_ping};
+use site_toml::flip_site_toml;
 
 use super::deployment::Deployment;
 use super::portal;
-use crate::admin_client::{AdminClient, EventFilter};
+use crate::admin_client::AdminClient;
 use crate::cli::{CutoverArgs, CutoverTarget, GlobalArgs};
 use crate::engine::{self, AppLock, Report};
 use crate::owner::Owner;
-use crate::poll;
 use crate::site::Stage;
 use crate::steps::{self, TlsOptions};
-use crate::strip_query;
 
 const SECRET_MODE: u32 = 0o400;
 
@@ -65,7 +64,7 @@ pub fn run(global: &GlobalArgs, args: &CutoverArgs) -> anyhow::Result<ExitCode> 
         }
     };
     let site_file = global.site_file()?;
-    if let Some(line) = flip_site_toml(&site_file, &want)? {
+    if let Some(line) = flip_site_toml(&site_file, want.stage, want.features)? {
         report.note(&line);
         if let Some(note) = crate::site::tracked_by_git(&site_file) {
             report.note(&note);
@@ -239,176 +238,4 @@ fn read_secret(ctx: &engine::Ctx, name: &str) -> anyhow::Result<String> {
     }
     ctx.add_secret(&value);
     Ok(value)
-}
-
-/// Sets `[app] stage` and `[features]` in site.toml with toml_edit (comments, order and
-/// formatting kept), atomically. Returns a sentence when the file changed.
-fn flip_site_toml(path: &Path, want: &Wanted) -> anyhow::Result<Option<String>> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let mut doc: DocumentMut = text
-        .parse()
-        .with_context(|| format!("{} is not valid TOML", path.display()))?;
-    let stage = want.stage.to_string();
-    let current_stage = doc["app"]["stage"].as_str().map(str::to_string);
-    // Each target is an explicit stage: `cutover pr2` from pr3 turns the portal off again.
-    let set_stage = match current_stage.as_deref() {
-        Some(current) => current != stage,
-        None => bail!("{}: [app] stage is missing", path.display()),
-    };
-    if set_stage {
-        set_keeping_decor(&mut doc["app"]["stage"], value(stage.as_str()));
-    }
-    for feature in ["gumroad", "postmark"] {
-        if doc["features"][feature].as_bool() != Some(want.features) {
-            set_keeping_decor(&mut doc["features"][feature], value(want.features));
-        }
-    }
-    let new = doc.to_string();
-    if new == text {
-        return Ok(None);
-    }
-    // The result must still be a site dtops accepts before it replaces the file.
-    crate::site::Site::parse(&new, &path.display().to_string())
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    write_atomic(path, new.as_bytes())?;
-    Ok(Some(format!(
-        "{}: stage {}, features gumroad = {} and postmark = {} (comments kept)",
-        path.display(),
-        doc["app"]["stage"].as_str().unwrap_or("?"),
-        want.features,
-        want.features
-    )))
-}
-
-/// Replaces a value, keeping the whitespace and any comment at the end of its line.
-fn set_keeping_decor(item: &mut Item, new: Item) {
-    let decor = item.as_value().map(|v| v.decor().clone());
-    *item = new;
-    if let (Some(decor), Some(value)) = (decor, item.as_value_mut()) {
-        *value.decor_mut() = decor;
-    }
-}
-
-/// site.toml is the operator's file, not a host path: replaced where it is, keeping its mode.
-fn write_atomic(path: &Path, content: &[u8]) -> anyhow::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(path)?.permissions().mode() & 0o7777;
-    crate::host::replace_file(path, content, mode, None)
-        .with_context(|| format!("cannot replace {}", path.display()))
-}
-
-/// Posts a Gumroad-shaped test ping (`test=true`: nothing is minted or emailed) through the
-/// public URL, then finds it in `gumroad_events` through the admin API.
-fn test_ping(public: &str, secret: &str, admin: &AdminClient) -> anyhow::Result<String> {
-    let runtime = tokio::runtime::Runtime::new()?;
-    let mut suffix = [0u8; 6];
-    getrandom::getrandom(&mut suffix).map_err(|e| anyhow::anyhow!("OS random generator: {e}"))?;
-    let sale_id = format!("dtops-cutover-{}", hex::encode(suffix));
-    let product_id = datatools_license::products::Catalogue::embedded()
-        .products
-        .first()
-        .map(|p| p.gumroad_product_id.clone())
-        .unwrap_or_else(|| "dtops-cutover-check".into());
-    let fields = [
-        ("sale_id", sale_id.as_str()),
-        ("resource_name", "sale"),
-        ("test", "true"),
-        ("product_id", product_id.as_str()),
-        ("product_name", "dtops cutover check"),
-        ("email", "cutover-check@example.com"),
-        ("full_name", "dtops cutover"),
-    ];
-    let body = form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(fields)
-        .finish();
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()?;
-    let url = format!("{public}/webhooks/gumroad?secret={secret}");
-    let response = runtime
-        .block_on(async {
-            http.post(&url)
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(body)
-                .send()
-                .await
-        })
-        // The error would carry the URL, secret and all.
-        .map_err(strip_query::from_error)
-        .with_context(|| {
-            format!("the test ping could not reach {public}/webhooks/gumroad (nginx, TLS, DNS?)")
-        })?;
-    let status = response.status();
-    if !status.is_success() {
-        bail!(
-            "the test ping to {public}/webhooks/gumroad got {status}: {}",
-            match status.as_u16() {
-                404 => format!(
-                    "the api does not have the webhook secret (is {} in compose.yml?) or nginx \
-                     does not pass /webhooks/",
-                    vars::GUMROAD_WEBHOOK_SECRET_FILE
-                ),
-                503 => "the api cannot store it (database?)".into(),
-                _ => "see `dtops status` and the api log".into(),
-            }
-        );
-    }
-    let filter = EventFilter {
-        sale: Some(&sale_id),
-        ..EventFilter::default()
-    };
-    // Polled until the api has processed it; an unreachable admin API ends the wait at once.
-    let processed =
-        poll::until(
-            Duration::from_secs(30),
-            Duration::from_millis(200),
-            || match runtime.block_on(admin.events(&filter)) {
-                Err(e) => Ok(Err(e)),
-                Ok(events) => match events.into_iter().next() {
-                    Some(event)
-                        if !matches!(
-                            event.status,
-                            EventStatus::Received | EventStatus::Processing
-                        ) =>
-                    {
-                        Ok(Ok(event))
-                    }
-                    _ => Err(()),
-                },
-            },
-        );
-    let event = match processed {
-        Ok(found) => found?,
-        Err(()) => bail!("the test ping was acknowledged but is not in gumroad_events after 30 s"),
-    };
-    let detail = event
-        .outcome
-        .as_deref()
-        .or(event.last_error.as_deref())
-        .unwrap_or("");
-    let mut line = format!(
-        "test ping through {public}: recorded as event {} in gumroad_events, {}: {detail}",
-        event.id, event.status
-    );
-    if product_id == "dtops-cutover-check" {
-        line.push_str(
-            "\n(products.toml has no Gumroad products yet: add them, rebuild and \
-             restart the api before real sales arrive)",
-        );
-    }
-    Ok(line)
-}
-
-fn print_ping_url(url: &str) {
-    println!(
-        "\nPaste this Ping URL into Gumroad (Settings > Advanced > Ping), then \"Send test ping\":\n  {url}\n\
-         \nThe Ping URL receives sales only. Refunds and disputes reach only resource subscriptions;\n\
-         add them with a Gumroad OAuth token (view_sales), pointing at the same URL:\n  \
-         for r in refund dispute dispute_won; do\n    \
-         curl -s -X PUT https://api.gumroad.com/v2/resource_subscriptions -d access_token=\"$GUMROAD_ACCESS_TOKEN\" \\\n      \
-         -d resource_name=$r --data-urlencode 'post_url={url}'\n  \
-         done\n\
-         \n`dtops events` shows every delivery; ADMIN.md \"Running a Gumroad webhook\" has the rest."
-    );
 }

@@ -1,0 +1,25 @@
+//! Embeds every `migrations/NNNN_name.sql` file: `src/db/pool.rs` includes the generated list,
+//! so a new migration cannot be left out of the binary (a hand-kept list once was).
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+fn main() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    println!("cargo:rerun-if-changed={}", dir.display());
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
+        .map(|entry| entry.expect("migrations/ entry").file_name())
+        .map(|name| name.into_string().expect("migration file names are UTF-8"))
+        .filter(|name| name.ends_with(".sql"))
+        .collect();
+    names.sort();
+    let mut list = String::from("&[\n");
+    for name in &names {
+        let path = dir.join(name);
+        writeln!(list, "    ({name:?}, include_str!({:?})),", path.display()).unwrap();
+    }
+    list.push(']');
+    let out = Path::new(&std::env::var("OUT_DIR").expect("OUT_DIR")).join("migrations.rs");
+    std::fs::write(&out, list).unwrap_or_else(|e| panic!("cannot write {}: {e}", out.display()));
+}
