@@ -66,6 +66,7 @@ pub(crate) async fn deliver(
                 to: Some(to),
                 message_id: message_id.as_deref(),
                 error: error.as_deref(),
+                purpose: Some(kind.purpose()),
             },
         )
         .await?;

@@ -100,6 +100,36 @@ fn a_simulated_sale_is_listed_emailed_to_the_outbox_replayed_and_resent() {
     );
     assert_eq!(std::fs::read_dir(&outbox).unwrap().count(), 2);
 
+    // The replay and the resend were added to the event's history, the first email kept.
+    let shown = stdout(&server.dtops(&["event", &id]));
+    let history: Vec<&str> = shown
+        .split("  history:\n")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no history: {shown}"))
+        .lines()
+        .take_while(|line| line.starts_with("    "))
+        .collect();
+    let expected = [
+        ("email (purchase)", "sent", "to buyer@example.com"),
+        ("attempt 1", "done", "minted"),
+        (
+            "replay",
+            "",
+            "asked through the admin API (the event was done)",
+        ),
+        ("attempt 2", "done", "email already sent"),
+        ("email (resend)", "sent", "to other@example.com"),
+    ];
+    assert_eq!(history.len(), expected.len(), "{shown}");
+    for (line, (what, status, detail)) in history.iter().zip(expected) {
+        let columns = &line[4 + "2026-12-02 15:04:44  ".len()..];
+        assert!(
+            columns.starts_with(&format!("{what:<17} {status:<9} ")),
+            "{line}"
+        );
+        assert!(line.contains(detail), "{line}");
+    }
+
     let failed = server.dtops(&["events", "--failed"]);
     assert!(failed.status.success());
     assert_eq!(

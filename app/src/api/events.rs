@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::statuses::{EmailStatus, EventStatus, Resource};
+use super::statuses::{EmailStatus, EventStatus, HistoryStep, Resource};
 
 /// A stored delivery: every column but the raw body (lists stay readable; [`EventDetail`] has it).
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow, Serialize, Deserialize)]
@@ -58,4 +58,26 @@ pub struct EventDetail {
     /// `{"fields": {...}, "nested": {...}}`, or `{"error": "..."}` when the body cannot be decoded.
     pub fields: Value,
     pub duplicates: Vec<i64>,
+    /// Every attempt, replay and email, oldest first (a server before migration 0009 sends
+    /// none).
+    #[serde(default)]
+    pub history: Vec<HistoryEntry>,
+}
+
+/// One entry of an event's history (`gumroad_event_history`).
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub at: DateTime<Utc>,
+    pub step: HistoryStep,
+    /// Attempt: the attempt number it ended.
+    pub attempt: Option<i32>,
+    /// Attempt: the event status it ended with; replay: the status the event had when asked;
+    /// email: the email status.
+    pub status: String,
+    /// Attempt: the outcome or error; replay: who asked; email: the error.
+    pub detail: Option<String>,
+    pub email_to: Option<String>,
+    pub email_message_id: Option<String>,
+    /// Email: why it was sent (purchase, renewal, resend, reissue).
+    pub email_purpose: Option<String>,
 }

@@ -14,7 +14,7 @@ mod statuses;
 pub use alerts::{AckResponse, Alert, AlertList, Problem};
 pub use email_change::{EmailChangeRequest, EmailChangeResponse};
 pub use error::ErrorBody;
-pub use events::{Event, EventDetail, EventList};
+pub use events::{Event, EventDetail, EventList, HistoryEntry};
 pub use gumroad_sync::{GumroadSync, GumroadSyncRequest, SyncSkipped, SyncedEvent};
 pub use host_report::{
     BackupFacts, BackupFailure, CertFacts, HostReport, BACKUP_MAX_AGE_HOURS, CERT_WARN_DAYS,
@@ -24,5 +24,6 @@ pub use licenses::{
 };
 pub use reissue::{ReissueJob, ReissueProblem, ReissueRequest};
 pub use statuses::{
-    AlertKind, EmailStatus, EventStatus, ItemStatus, JobState, ReissueStep, Resource, UnknownStatus,
+    AlertKind, EmailStatus, EventStatus, HistoryStep, ItemStatus, JobState, ReissueStep, Resource,
+    UnknownStatus,
 };

@@ -134,6 +134,18 @@ text_enum! {
 }
 
 text_enum! {
+    /// What one entry of an event's history records (`gumroad_event_history.step`).
+    HistoryStep {
+        /// A worker's or a replay's attempt ended (with the event status it ended with).
+        Attempt = "attempt",
+        /// A replay was asked for through the admin API (with the status the event had).
+        Replay = "replay",
+        /// A license email about the event was sent, or failed (with the email status).
+        Email = "email",
+    }
+}
+
+text_enum! {
     /// Where a background job (a re-issue, a Gumroad sync) is.
     JobState {
         /// Work is left; workers are on it.

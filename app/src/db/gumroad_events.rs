@@ -187,14 +187,21 @@ pub(crate) async fn finish(
     id: i64,
     finish: &Finish<'_>,
 ) -> sqlx::Result<Option<StoredEvent>> {
+    // The attempt goes into the event's history in the same statement (one round trip).
     sqlx::query_as(&format!(
-        "update gumroad_events \
-         set status = $2, outcome = coalesce($3, outcome), last_error = $4, \
-             next_attempt_at = coalesce($5, next_attempt_at), lease_until = null, \
-             processed_at = case when $2 = 'retrying' then processed_at else now() end, \
-             retrying_since = case when $2 = 'retrying' then coalesce(retrying_since, now()) end \
-         where id = $1 \
-         returning raw_body, {EVENT_COLUMNS}"
+        "with updated as ( \
+             update gumroad_events \
+             set status = $2, outcome = coalesce($3, outcome), last_error = $4, \
+                 next_attempt_at = coalesce($5, next_attempt_at), lease_until = null, \
+                 processed_at = case when $2 = 'retrying' then processed_at else now() end, \
+                 retrying_since = \
+                     case when $2 = 'retrying' then coalesce(retrying_since, now()) end \
+             where id = $1 \
+             returning raw_body, {EVENT_COLUMNS}), \
+         logged as ( \
+             insert into gumroad_event_history (event_id, step, attempt, status, detail) \
+             select id, 'attempt', attempts, status, coalesce($4, $3) from updated) \
+         select * from updated"
     ))
     .bind(id)
     .bind(finish.status)
@@ -226,6 +233,8 @@ pub(crate) struct EmailResult<'a> {
     pub to: Option<&'a str>,
     pub message_id: Option<&'a str>,
     pub error: Option<&'a str>,
+    /// Why it was sent (purchase, renewal, resend, reissue), for the event's history.
+    pub purpose: Option<&'a str>,
 }
 
 pub(crate) async fn set_email(
@@ -233,19 +242,26 @@ pub(crate) async fn set_email(
     id: i64,
     result: &EmailResult<'_>,
 ) -> sqlx::Result<()> {
+    // The email goes into the event's history in the same statement (one round trip).
     sqlx::query(
-        "update gumroad_events \
-         set email_status = $2, email_to = coalesce($3, email_to), \
-             email_message_id = coalesce($4, email_message_id), email_error = $5, \
-             emailed_at = case when $2 = 'sent' then now() else emailed_at end, \
-             email_sending_since = null \
-         where id = $1",
+        "with updated as ( \
+             update gumroad_events \
+             set email_status = $2, email_to = coalesce($3, email_to), \
+                 email_message_id = coalesce($4, email_message_id), email_error = $5, \
+                 emailed_at = case when $2 = 'sent' then now() else emailed_at end, \
+                 email_sending_since = null \
+             where id = $1 \
+             returning id) \
+         insert into gumroad_event_history \
+             (event_id, step, status, detail, email_to, email_message_id, email_purpose) \
+         select id, 'email', $2, $5, $3, $4, $6 from updated",
     )
     .bind(id)
     .bind(result.status)
     .bind(result.to)
     .bind(result.message_id)
     .bind(result.error)
+    .bind(result.purpose)
     .execute(db)
     .await?;
     Ok(())

@@ -21,6 +21,18 @@ pub(crate) enum LicenseEmail {
     Reissue,
 }
 
+impl LicenseEmail {
+    /// Why this email is sent, as the event's history says it.
+    pub(crate) const fn purpose(self) -> &'static str {
+        match self {
+            LicenseEmail::Purchase => "purchase",
+            LicenseEmail::Renewal => "renewal",
+            LicenseEmail::Resend => "resend",
+            LicenseEmail::Reissue => "reissue",
+        }
+    }
+}
+
 fn environment() -> &'static Environment<'static> {
     static ENV: OnceLock<Environment<'static>> = OnceLock::new();
     ENV.get_or_init(|| {

@@ -108,6 +108,7 @@ async fn test_ping(
             to: None,
             message_id: None,
             error: None,
+            purpose: Some("test ping"),
         },
     )
     .await?;

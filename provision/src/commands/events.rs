@@ -3,7 +3,9 @@
 
 use std::process::ExitCode;
 
-use datatools_license::api::{Event, EventDetail, EventStatus, ResendRequest};
+use datatools_license::api::{
+    Event, EventDetail, EventStatus, HistoryEntry, HistoryStep, ResendRequest,
+};
 use datatools_license::license::LicenseKey;
 
 use super::api_text::{print_json, timestamp, to_the_second};
@@ -132,7 +134,7 @@ fn print_event(detail: &EventDetail, json: bool) -> anyhow::Result<()> {
         ("email_error", text(event.email_error.as_deref())),
         ("emailed_at", time(event.emailed_at.as_ref())),
         (
-            "email_possibly_duplicated",
+            "email_twice?",
             if event.email_possibly_duplicated {
                 "yes: a send was interrupted (the process died during the provider's call) and \
                  repeated; the buyer may have received the email twice"
@@ -159,12 +161,64 @@ fn print_event(detail: &EventDetail, json: bool) -> anyhow::Result<()> {
             );
         }
     }
+    print_history(&detail.history);
     println!(
         "  raw body ({}):\n    {}",
         terminal_safe(&event.content_type),
         terminal_safe(&detail.raw_body)
     );
     Ok(())
+}
+
+/// Every attempt, replay and email of the event, oldest first: what a replay or a resend
+/// changed is kept here, not overwritten.
+fn print_history(history: &[HistoryEntry]) {
+    if history.is_empty() {
+        return;
+    }
+    println!("  history:");
+    for entry in history {
+        let what = match (entry.step, entry.attempt) {
+            (HistoryStep::Attempt, Some(n)) => format!("attempt {n}"),
+            (HistoryStep::Email, _) => format!(
+                "email ({})",
+                entry.email_purpose.as_deref().unwrap_or("license")
+            ),
+            (step, _) => step.to_string(),
+        };
+        let detail = match entry.step {
+            HistoryStep::Replay => format!(
+                "asked through {} (the event was {})",
+                entry.detail.as_deref().unwrap_or("-"),
+                entry.status
+            ),
+            HistoryStep::Email => {
+                let mut text = entry
+                    .email_to
+                    .as_deref()
+                    .map_or(String::new(), |to| format!("to {to}"));
+                if let Some(id) = &entry.email_message_id {
+                    text.push_str(&format!(" (message {id})"));
+                }
+                if let Some(error) = &entry.detail {
+                    text.push_str(&format!(" {error}"));
+                }
+                text.trim().to_string()
+            }
+            HistoryStep::Attempt => entry.detail.clone().unwrap_or_default(),
+        };
+        let status = match entry.step {
+            HistoryStep::Replay => "",
+            _ => entry.status.as_str(),
+        };
+        println!(
+            "    {}  {:<17} {:<9} {}",
+            to_the_second(&entry.at).replace('T', " "),
+            what,
+            status,
+            terminal_safe(&detail)
+        );
+    }
 }
 
 pub async fn resend(args: ResendArgs) -> anyhow::Result<ExitCode> {

@@ -1,5 +1,5 @@
 //! `[server]`: the license server's own settings. Each becomes one of its environment
-//! variables (ADMIN.md, "Configuration"), so every setting the server has can be set here.
+//! variables (ADMIN.md "Server configuration"), so every setting the server has can be set here.
 
 use serde::{Deserialize, Serialize};
 

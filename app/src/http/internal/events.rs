@@ -7,6 +7,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::api::{EventDetail, EventList};
+use crate::db::event_history;
 use crate::db::gumroad_events::{self as events, ListFilter, StoredEvent};
 use crate::gumroad::{self, Ping};
 use crate::http::error::{ApiError, Result};
@@ -59,18 +60,21 @@ async fn show_event(
     Ok(Json(detail(&state, event).await?))
 }
 
-/// One event: every column, the decoded fields, and the later deliveries of the same sale.
+/// One event: every column, the decoded fields, the later deliveries of the same sale, and its
+/// history.
 async fn detail(state: &AppState, stored: StoredEvent) -> Result<EventDetail> {
     let fields = match Ping::parse(&stored.content_type, &stored.raw_body) {
         Ok(ping) => json!({"fields": ping.scalars, "nested": ping.nested}),
         Err(e) => json!({"error": e.to_string()}),
     };
     let duplicates = events::duplicates_of(&state.db, stored.id).await?;
+    let history = event_history::list(&state.db, stored.id).await?;
     Ok(EventDetail {
         event: stored.event,
         raw_body: String::from_utf8_lossy(&stored.raw_body).into_owned(),
         fields,
         duplicates,
+        history,
     })
 }
 
@@ -84,13 +88,21 @@ async fn replay_event(
     let event = events::find(&state.db, id)
         .await?
         .ok_or(ApiError::NotFound)?;
-    let target = event.duplicate_of.unwrap_or(event.id);
-    let claimed = events::claim(&state.db, target).await?.ok_or_else(|| {
+    let target = match event.event.duplicate_of {
+        None => event,
+        Some(original) => events::find(&state.db, original)
+            .await?
+            .ok_or(ApiError::NotFound)?,
+    };
+    let claimed = events::claim(&state.db, target.id).await?.ok_or_else(|| {
         ApiError::Conflict(format!(
-            "event {target} is being processed right now; look again in a minute"
+            "event {} is being processed right now; look again in a minute",
+            target.id
         ))
     })?;
-    tracing::info!(event = target, "replaying gumroad event");
+    event_history::record_replay(&state.db, target.id, target.event.status, "the admin API")
+        .await?;
+    tracing::info!(event = target.id, "replaying gumroad event");
     let done = gumroad::process(&state, claimed).await?;
     Ok(Json(detail(&state, done).await?))
 }
