@@ -24,6 +24,8 @@ mod address_change;
 mod alerts;
 /// The admin API's request and response bodies, shared with `dtops`.
 pub mod api;
+/// Tasks that run beside the HTTP server until it stops, and stopping them.
+mod background;
 /// When to try again: exponential backoff with jitter for the background queues.
 mod backoff;
 /// Configuration from the environment: the variable names, defaults, and the checked result.

@@ -6,7 +6,6 @@ use std::net::SocketAddr;
 use tokio::net::TcpListener;
 
 use crate::config::{vars, Config};
-use crate::gumroad::Workers;
 use crate::state::AppState;
 
 /// Logging to stderr; the level comes from `DATATOOLS_LOG` (error, warn, info, debug, trace).
@@ -34,14 +33,14 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     forget_other_workers(&state).await;
-    let workers = Workers::spawn(state.clone(), state.config.gumroad.workers);
-    let reissue = crate::reissue::Workers::spawn(state.clone());
+    let workers = crate::gumroad::spawn_workers(state.clone(), state.config.gumroad.workers);
+    let reissue = crate::reissue::spawn_workers(state.clone());
     let portal = state
         .config
         .portal
         .enabled
-        .then(|| crate::portal::Sender::spawn(state.clone()));
-    let sentinel = crate::alerts::Sentinel::spawn(state.clone());
+        .then(|| crate::portal::spawn_sender(state.clone()));
+    let sentinel = crate::alerts::spawn_sentinel(state.clone());
     let served = crate::http::serve(listener, state, shutdown).await;
     sentinel.stop().await;
     workers.stop().await;
@@ -56,7 +55,7 @@ pub async fn serve(
 /// workers that did not stop cleanly), before its sentinel could call them stopped. Bounded: a
 /// database still coming up must not hold the start.
 async fn forget_other_workers(state: &AppState) {
-    let names = Workers::names(state.config.gumroad.workers);
+    let names = crate::gumroad::worker_names(state.config.gumroad.workers);
     let forget = crate::db::heartbeats::forget_except(&state.db, &names);
     match tokio::time::timeout(std::time::Duration::from_secs(3), forget).await {
         Ok(Ok(())) => {}

@@ -15,4 +15,4 @@ mod sentinel;
 
 pub(crate) use metrics::render as render_metrics;
 pub(crate) use prom_text::CONTENT_TYPE as METRICS_CONTENT_TYPE;
-pub(crate) use sentinel::Sentinel;
+pub(crate) use sentinel::spawn_sentinel;

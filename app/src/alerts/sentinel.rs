@@ -9,32 +9,16 @@ use std::time::Duration;
 
 use chrono::Utc;
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
 
 use super::{detect, notify};
+use crate::background::Background;
 use crate::db::alerts;
 use crate::state::AppState;
 use crate::text::LogSafe;
 
-/// The running sentinel; [`Sentinel::stop`] lets it finish its pass.
-pub(crate) struct Sentinel {
-    stop: watch::Sender<bool>,
-    task: JoinHandle<()>,
-}
-
-impl Sentinel {
-    pub(crate) fn spawn(state: AppState) -> Sentinel {
-        let (stop, stopped) = watch::channel(false);
-        Sentinel {
-            stop,
-            task: tokio::spawn(run(state, stopped)),
-        }
-    }
-
-    pub(crate) async fn stop(self) {
-        let _ = self.stop.send(true);
-        let _ = self.task.await;
-    }
+/// Starts the sentinel; [`Background::stop`] lets it finish its pass.
+pub(crate) fn spawn_sentinel(state: AppState) -> Background {
+    Background::spawn(1, |_, stopped| run(state.clone(), stopped))
 }
 
 async fn run(state: AppState, mut stopped: watch::Receiver<bool>) {

@@ -30,4 +30,4 @@ pub use ping::Ping;
 pub(crate) use process::process;
 pub(crate) use refs::{DISPUTE_REASON, REFUND_REASON};
 pub(crate) use sale::UNKNOWN_PRODUCT;
-pub(crate) use worker::Workers;
+pub(crate) use worker::{spawn_workers, worker_names};

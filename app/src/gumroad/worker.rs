@@ -12,9 +12,9 @@
 use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
 
 use super::process::process;
+use crate::background::Background;
 use crate::db::{gumroad_events, heartbeats};
 use crate::state::AppState;
 
@@ -32,32 +32,14 @@ fn worker_name(n: usize) -> String {
     format!("gumroad-{n}")
 }
 
-/// Running workers; [`Workers::stop`] lets each finish its current event.
-pub(crate) struct Workers {
-    stop: watch::Sender<bool>,
-    tasks: Vec<JoinHandle<()>>,
+/// Starts `count` workers; [`Background::stop`] lets each finish its current event.
+pub(crate) fn spawn_workers(state: AppState, count: usize) -> Background {
+    Background::spawn(count, |n, stopped| run(state.clone(), stopped, n))
 }
 
-impl Workers {
-    pub(crate) fn spawn(state: AppState, count: usize) -> Workers {
-        let (stop, stopped) = watch::channel(false);
-        let tasks = (0..count)
-            .map(|n| tokio::spawn(run(state.clone(), stopped.clone(), n)))
-            .collect();
-        Workers { stop, tasks }
-    }
-
-    /// The heartbeat names of `count` workers.
-    pub(crate) fn names(count: usize) -> Vec<String> {
-        (0..count).map(worker_name).collect()
-    }
-
-    pub(crate) async fn stop(self) {
-        let _ = self.stop.send(true);
-        for task in self.tasks {
-            let _ = task.await;
-        }
-    }
+/// The heartbeat names of `count` workers.
+pub(crate) fn worker_names(count: usize) -> Vec<String> {
+    (0..count).map(worker_name).collect()
 }
 
 async fn run(state: AppState, mut stopped: watch::Receiver<bool>, n: usize) {

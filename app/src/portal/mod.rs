@@ -24,4 +24,4 @@ pub(crate) mod sign_in_email;
 mod worker;
 
 pub(crate) use purchase::mask;
-pub(crate) use worker::Sender;
+pub(crate) use worker::spawn_sender;

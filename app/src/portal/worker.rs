@@ -5,10 +5,10 @@
 use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
 
 use super::limits::SESSION_ABSOLUTE;
 use super::sender::send_next;
+use crate::background::Background;
 use crate::db::portal::{links, sessions};
 use crate::state::AppState;
 
@@ -17,25 +17,9 @@ const POLL_INTERVAL: Duration = Duration::from_secs(1);
 const ERROR_PAUSE: Duration = Duration::from_secs(5);
 const SWEEP_INTERVAL: Duration = Duration::from_secs(600);
 
-/// The running sender; [`Sender::stop`] lets it finish the link it is sending.
-pub(crate) struct Sender {
-    stop: watch::Sender<bool>,
-    task: JoinHandle<()>,
-}
-
-impl Sender {
-    pub(crate) fn spawn(state: AppState) -> Sender {
-        let (stop, stopped) = watch::channel(false);
-        Sender {
-            stop,
-            task: tokio::spawn(run(state, stopped)),
-        }
-    }
-
-    pub(crate) async fn stop(self) {
-        let _ = self.stop.send(true);
-        let _ = self.task.await;
-    }
+/// Starts the sender; [`Background::stop`] lets it finish the link it is sending.
+pub(crate) fn spawn_sender(state: AppState) -> Background {
+    Background::spawn(1, |_, stopped| run(state.clone(), stopped))
 }
 
 async fn run(state: AppState, mut stopped: watch::Receiver<bool>) {

@@ -14,4 +14,4 @@ mod job;
 mod worker;
 
 pub(crate) use job::{current, start, status, Started};
-pub(crate) use worker::Workers;
+pub(crate) use worker::spawn_workers;

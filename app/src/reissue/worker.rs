@@ -6,9 +6,9 @@
 use std::time::Duration;
 
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
 
 use super::item::process;
+use crate::background::Background;
 use crate::db::{reissue_items, reissue_jobs};
 use crate::state::AppState;
 
@@ -22,27 +22,9 @@ const POLL_INTERVAL: Duration = Duration::from_secs(2);
 /// Back-off after a database error while looking for work.
 const ERROR_PAUSE: Duration = Duration::from_secs(5);
 
-/// Running workers; [`Workers::stop`] lets each finish the license it is on.
-pub(crate) struct Workers {
-    stop: watch::Sender<bool>,
-    tasks: Vec<JoinHandle<()>>,
-}
-
-impl Workers {
-    pub(crate) fn spawn(state: AppState) -> Workers {
-        let (stop, stopped) = watch::channel(false);
-        let tasks = (0..WORKERS)
-            .map(|n| tokio::spawn(run(state.clone(), stopped.clone(), n)))
-            .collect();
-        Workers { stop, tasks }
-    }
-
-    pub(crate) async fn stop(self) {
-        let _ = self.stop.send(true);
-        for task in self.tasks {
-            let _ = task.await;
-        }
-    }
+/// Starts the [`WORKERS`]; [`Background::stop`] lets each finish the license it is on.
+pub(crate) fn spawn_workers(state: AppState) -> Background {
+    Background::spawn(WORKERS, |n, stopped| run(state.clone(), stopped, n))
 }
 
 async fn run(state: AppState, mut stopped: watch::Receiver<bool>, n: usize) {
