@@ -11,8 +11,18 @@ fn main() {
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
         .map(|entry| entry.expect("migrations/ entry").file_name())
         .map(|name| name.into_string().expect("migration file names are UTF-8"))
-        .filter(|name| name.ends_with(".sql"))
+        // An editor's lock or backup file (`.#0010_x.sql`) is not a migration.
+        .filter(|name| name.ends_with(".sql") && !name.starts_with('.'))
         .collect();
+    for name in &names {
+        let numbered = name.split_once('_').is_some_and(|(version, _)| {
+            !version.is_empty() && version.bytes().all(|b| b.is_ascii_digit())
+        });
+        assert!(
+            numbered,
+            "migrations/{name} is not named NNNN_description.sql: rename it (the number orders it)"
+        );
+    }
     names.sort();
     let mut list = String::from("&[\n");
     for name in &names {

@@ -32,7 +32,10 @@ impl Background {
     pub(crate) async fn stop(self) {
         let _ = self.stop.send(true);
         for task in self.tasks {
-            let _ = task.await;
+            if let Err(e) = task.await {
+                // A loop that panicked stopped doing its work long before now: say so.
+                tracing::error!(error = %e, "a background task had ended abnormally");
+            }
         }
     }
 }

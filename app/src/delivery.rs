@@ -8,7 +8,8 @@ use crate::email::{license_email, LicenseEmail, MailError, Sent};
 use crate::state::AppState;
 use crate::text::LogSafe;
 
-/// Sends `license` to `to` and records the attempt on `event_id` (when given). With no mail
+/// Sends `license` to `to` and records the attempt on `event_id` (when given), with `purpose`
+/// (why it is sent, as the event's history says it: "purchase", "resend (dtops resend)", ...). With no mail
 /// provider configured this is a configuration error. The outer error is the database's (the
 /// attempt could not be recorded); the inner one is the mail's.
 ///
@@ -20,6 +21,7 @@ pub(crate) async fn deliver(
     event_id: Option<i64>,
     license: &LicenseRecord,
     kind: LicenseEmail,
+    purpose: &str,
     product: &str,
     to: &str,
 ) -> sqlx::Result<Result<Sent, MailError>> {
@@ -66,7 +68,7 @@ pub(crate) async fn deliver(
                 to: Some(to),
                 message_id: message_id.as_deref(),
                 error: error.as_deref(),
-                purpose: Some(kind.purpose()),
+                purpose: Some(purpose),
             },
         )
         .await?;

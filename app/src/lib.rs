@@ -73,5 +73,9 @@ pub fn check_email_address(email: &str) -> Result<(), String> {
     address::check(email)
 }
 
+/// Escapes control and bidirectional characters (for logs, and for `dtops` printing what a
+/// buyer or a delivery sent to a terminal).
+pub use text::LogSafe;
+
 /// The Gumroad Ping decoder (public for the fuzz targets).
 pub use gumroad::Ping;

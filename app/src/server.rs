@@ -42,12 +42,12 @@ pub async fn serve(
         .then(|| crate::portal::spawn_sender(state.clone()));
     let sentinel = crate::alerts::spawn_sentinel(state.clone());
     let served = crate::http::serve(listener, state, shutdown).await;
-    sentinel.stop().await;
-    workers.stop().await;
-    reissue.stop().await;
-    if let Some(portal) = portal {
-        portal.stop().await;
-    }
+    // Every loop is told at once, then each is waited for.
+    tokio::join!(sentinel.stop(), workers.stop(), reissue.stop(), async {
+        if let Some(portal) = portal {
+            portal.stop().await;
+        }
+    });
     served
 }
 
@@ -74,8 +74,9 @@ pub async fn serve_http_only(
     crate::http::serve(listener, state, shutdown).await
 }
 
-/// Binds `config.listen` and serves until SIGTERM or Ctrl-C.
+/// Binds `config.listen` and serves until SIGTERM, SIGHUP or Ctrl-C.
 pub async fn run(config: Config) -> anyhow::Result<()> {
+    let stop = shutdown_signal();
     let listen: SocketAddr = config.listen;
     let state = AppState::new(config)?;
     let listener = TcpListener::bind(listen)
@@ -88,20 +89,25 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         mailer = %state.mailer_description(),
         "serving"
     );
-    serve(listener, state, shutdown_signal()).await?;
+    serve(listener, state, stop).await?;
     tracing::info!("stopped");
     Ok(())
 }
 
-/// Completes on SIGTERM (docker stop), SIGINT (Ctrl-C) or SIGHUP (its terminal closed).
-pub async fn shutdown_signal() {
+/// Completes on SIGTERM (docker stop), SIGINT (Ctrl-C) or SIGHUP (its terminal closed). The
+/// handlers are installed when this is called, not when the future is first polled: a signal
+/// that arrives while the server is still starting is a clean stop too, not a kill.
+pub fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = signal(SignalKind::terminate()).expect("can install a SIGTERM handler");
     let mut hangup = signal(SignalKind::hangup()).expect("can install a SIGHUP handler");
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = hangup.recv() => {}
-        _ = tokio::signal::ctrl_c() => {}
+    let mut interrupt = signal(SignalKind::interrupt()).expect("can install a SIGINT handler");
+    async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = hangup.recv() => {}
+            _ = interrupt.recv() => {}
+        }
+        tracing::info!("shutdown requested; finishing in-flight requests");
     }
-    tracing::info!("shutdown requested; finishing in-flight requests");
 }

@@ -28,7 +28,7 @@ pub(crate) fn clean_name(raw: &str) -> String {
 
 /// Displays a value for a log line with every control character escaped (`\n`, `\u{1b}`, ...),
 /// so a value from a request can neither start a new log line nor drive a terminal.
-pub(crate) struct LogSafe<'a>(pub(crate) &'a str);
+pub struct LogSafe<'a>(pub &'a str);
 
 impl fmt::Display for LogSafe<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -59,7 +59,8 @@ async fn embedded_migrations_read_as_sqlx_reads_the_directory() {
     assert_eq!(
         embedded.iter().map(names).collect::<Vec<_>>(),
         directory.iter().map(names).collect::<Vec<_>>(),
-        "every file in app/migrations/ must be listed in MIGRATOR (app/src/db/pool.rs)"
+        "every file in app/migrations/ is embedded by app/build.rs: a missing one means the build \
+         script did not rerun (`touch app/migrations`)"
     );
     for (ours, theirs) in embedded.iter().zip(directory.iter()) {
         assert_eq!(ours.checksum, theirs.checksum, "{}", names(ours));
@@ -104,4 +105,46 @@ async fn a_database_migrated_by_sqlx_migrate_macro_checksums_is_accepted() {
     for (row, ours) in before.iter().zip(db::MIGRATOR.iter()) {
         assert_eq!((row.0, &row.1[..]), (ours.version, &ours.checksum[..]));
     }
+}
+
+/// The SHA-384 of every migration, pinned in `tests/migration_checksums.txt`: a migration that
+/// has been applied anywhere must never change (sqlx then refuses to start: "migration N was
+/// previously applied but has been modified"). A new migration adds its line.
+#[test]
+fn no_migration_changes_once_written() {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/migration_checksums.txt");
+    let pinned = std::fs::read_to_string(&path).unwrap();
+    let pinned: Vec<(i64, String)> = pinned
+        .lines()
+        .filter(|line| !line.starts_with('#') && !line.trim().is_empty())
+        .map(|line| {
+            let (version, checksum) = line.split_once(' ').unwrap();
+            (version.parse().unwrap(), checksum.trim().to_string())
+        })
+        .collect();
+    let actual: Vec<(i64, String)> = db::MIGRATOR
+        .iter()
+        .map(|m| (m.version, hex::encode(&*m.checksum)))
+        .collect();
+    for (version, checksum) in &pinned {
+        let now = actual.iter().find(|(v, _)| v == version);
+        assert_eq!(
+            now.map(|(_, c)| c),
+            Some(checksum),
+            "migration {version} changed (or vanished) after it was written: put the change in \
+             a new migration and restore this one"
+        );
+    }
+    let unpinned: Vec<String> = actual
+        .iter()
+        .filter(|(v, _)| !pinned.iter().any(|(p, _)| p == v))
+        .map(|(v, c)| format!("{v:04} {c}"))
+        .collect();
+    assert!(
+        unpinned.is_empty(),
+        "new migrations: once final, add these lines to {}:\n{}",
+        path.display(),
+        unpinned.join("\n")
+    );
 }

@@ -123,7 +123,6 @@ impl AdminClient {
         .await
     }
 
-    /// `POST /internal/licenses/{key}/revoke`.
     /// `GET /internal/licenses/{key}`.
     pub async fn license(&self, key: &LicenseKey) -> anyhow::Result<LicenseRecord> {
         let path = format!("/internal/licenses/{key}");
@@ -131,6 +130,7 @@ impl AdminClient {
             .await
     }
 
+    /// `POST /internal/licenses/{key}/revoke`.
     pub async fn revoke(
         &self,
         key: &LicenseKey,

@@ -88,6 +88,11 @@ pub fn main() -> ExitCode {
                          sandbox they are under {} (dtops works there as the user running it)",
                         root.display()
                     ),
+                    None if steps::is_root() => eprintln!(
+                        "dtops: permission denied even as root: look at the path above (a \
+                         read-only mount, `lsattr` for the immutable flag, AppArmor or SELinux \
+                         in the system log)"
+                    ),
                     None => eprintln!(
                         "dtops: permission denied: dtops reads and changes the box's files as \
                          root; run it with sudo (`sudo dtops ...`; sudo keeps \

@@ -166,6 +166,24 @@ fn tag(commit: &str) -> String {
     format!("datatools-license-api:{}", &commit[..12])
 }
 
+/// SQL split at each `;` outside a '...' literal.
+fn statements(sql: &str) -> Vec<String> {
+    let mut found = vec![String::new()];
+    let mut quoted = false;
+    for c in sql.chars() {
+        match c {
+            '\'' => quoted = !quoted,
+            ';' if !quoted => {
+                found.push(String::new());
+                continue;
+            }
+            _ => {}
+        }
+        found.last_mut().unwrap().push(c);
+    }
+    found
+}
+
 /// The newest migration, undone: what it creates is dropped and its row deleted, so the
 /// database is one migration behind the server (as before an upgrade that brings one). Only
 /// `create table|index|function|trigger` are undone; a migration doing more fails here, loudly.
@@ -179,7 +197,7 @@ fn undo_newest_migration(stack: &Stack) -> i64 {
         .map(|l| format!("{}\n", l.split("--").next().unwrap()))
         .collect();
     let mut drops = Vec::new();
-    for statement in sql.split(';') {
+    for statement in statements(&sql) {
         let words: Vec<&str> = statement.split_whitespace().collect();
         let name = |at: usize| words[at].split('(').next().unwrap().to_string();
         match words.as_slice() {

@@ -2,7 +2,7 @@
 
 mod common;
 
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 
 use chrono::{TimeZone, Utc};
 use common::{dtops, stderr, stdout};
@@ -210,9 +210,15 @@ fn the_python_example_verifies_a_blob_argument() {
     assert!(stdout(&bad).contains("INVALID"), "{}", stdout(&bad));
 }
 
-/// A permission error names the path and says to use sudo (dtops run by an ordinary user).
+/// A permission error names the path and says to use sudo (dtops run by an ordinary user);
+/// as root it says where else to look instead.
 #[test]
 fn a_permission_error_suggests_sudo() {
+    // The suite runs as root (README): it needs an ordinary user to be refused.
+    assert!(
+        std::fs::metadata("/proc/self").unwrap().uid() == 0,
+        "this test runs as root (it starts dtops as `nobody`)"
+    );
     let dir = tempfile::tempdir().unwrap();
     // Root's own directory: an ordinary user cannot create anything in it.
     std::fs::set_permissions(dir.path(), PermissionsExt::from_mode(0o700)).unwrap();
@@ -228,4 +234,15 @@ fn a_permission_error_suggests_sudo() {
     let err = stderr(&output);
     assert!(err.contains(out.to_str().unwrap()), "{err}");
     assert!(err.contains("run it with sudo"), "{err}");
+
+    // Root refused (sysfs takes no new files): sudo would not help, so it is not suggested.
+    let output = dtops()
+        .args(["keys", "generate", "--out", "/sys/dtops-test.key"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let err = stderr(&output);
+    assert!(err.contains("/sys/dtops-test.key"), "{err}");
+    assert!(err.contains("permission denied even as root"), "{err}");
+    assert!(!err.contains("sudo"), "{err}");
 }

@@ -146,7 +146,11 @@ fn an_interrupted_run_is_finished_by_the_next_one_including_its_restart() {
     let failed = sandbox.dtops(&["provision"]);
     let text = stdout(&failed);
     assert!(!failed.status.success());
-    assert!(text.contains("FAILED  compose validation"), "{text}");
+    assert!(
+        text.contains("FAILED  compose validation"),
+        "{text}{}",
+        stderr(&failed)
+    );
     assert!(text.contains("1 failed"), "{text}");
     assert_eq!(std::fs::read_to_string(&env_path).unwrap(), rendered_env);
     assert!(sandbox
@@ -172,7 +176,8 @@ fn regex_free_replace_command(site: &str) -> String {
     site.lines()
         .map(|l| {
             if l.starts_with("docker_compose = ") {
-                "docker_compose = [\"false\"]".to_string()
+                // Answers `version` (so it counts as installed), refuses everything else.
+                r#"docker_compose = ["sh", "-c", 'test $1 = version', "compose"]"#.to_string()
             } else {
                 l.to_string()
             }
@@ -288,19 +293,26 @@ mod reqwest {
 /// provision with it; where compose is installed, compose.yml is validated as in production.
 #[test]
 fn the_native_runtime_needs_no_compose_binary() {
-    let sandbox = Sandbox::with_site(|text| {
-        let start = text.find("docker_compose = [").unwrap();
-        let end = start + text[start..].find('\n').unwrap();
-        format!(
-            "{}docker_compose = [\"/nonexistent/docker-compose\"]{}",
-            &text[..start],
-            &text[end..]
-        )
-    });
-    let output = sandbox.provision();
-    assert!(
-        output.contains("not validated: the native runtime does not run it"),
-        "{output}"
-    );
-    assert!(output.contains(" 0 failed"), "{output}");
+    // No such program; a program that is there but answers no `compose version` (docker
+    // without its compose plugin).
+    for command in [
+        r#"["/nonexistent/docker-compose"]"#,
+        r#"["false", "compose"]"#,
+    ] {
+        let sandbox = Sandbox::with_site(|text| {
+            let start = text.find("docker_compose = [").unwrap();
+            let end = start + text[start..].find('\n').unwrap();
+            format!(
+                "{}docker_compose = {command}{}",
+                &text[..start],
+                &text[end..]
+            )
+        });
+        let output = sandbox.provision();
+        assert!(
+            output.contains("not validated: the native runtime does not run it"),
+            "{command}: {output}"
+        );
+        assert!(output.contains(" 0 failed"), "{command}: {output}");
+    }
 }

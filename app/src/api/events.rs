@@ -74,10 +74,10 @@ pub struct HistoryEntry {
     /// Attempt: the event status it ended with; replay: the status the event had when asked;
     /// email: the email status.
     pub status: String,
-    /// Attempt: the outcome or error; replay: who asked; email: the error.
+    /// Attempt: the outcome and the error; email: the error.
     pub detail: Option<String>,
     pub email_to: Option<String>,
     pub email_message_id: Option<String>,
-    /// Email: why it was sent (purchase, renewal, resend, reissue).
+    /// Email: why it was sent (purchase, renewal, test ping, resend by dtops, ...).
     pub email_purpose: Option<String>,
 }

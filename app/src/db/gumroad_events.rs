@@ -156,16 +156,29 @@ pub(crate) async fn claim_next(db: impl PgExecutor<'_>) -> sqlx::Result<Option<S
     .await
 }
 
-/// Takes one event now, whatever its status (a replay), unless a live worker holds it.
-/// Returns None when it is being processed right now.
-pub(crate) async fn claim(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<StoredEvent>> {
+/// Takes one event now for a replay, whatever its status, unless a live worker holds it, and
+/// records the replay in its history (with the status it had) in the same statement. Returns
+/// None when it is being processed right now.
+pub(crate) async fn claim_for_replay(
+    db: impl PgExecutor<'_>,
+    id: i64,
+) -> sqlx::Result<Option<StoredEvent>> {
     sqlx::query_as(&format!(
-        "update gumroad_events \
-         set status = 'processing', attempts = attempts + 1, \
-             lease_until = now() + make_interval(secs => {LEASE_SECONDS}) \
-         where id = $1 and duplicate_of is null \
-           and (status <> 'processing' or lease_until < now()) \
-         returning raw_body, {EVENT_COLUMNS}"
+        "with before as ( \
+             select id, status from gumroad_events \
+             where id = $1 and duplicate_of is null \
+               and (status <> 'processing' or lease_until < now()) \
+             for update), \
+         updated as ( \
+             update gumroad_events \
+             set status = 'processing', attempts = attempts + 1, \
+                 lease_until = now() + make_interval(secs => {LEASE_SECONDS}) \
+             where id = (select id from before) \
+             returning raw_body, {EVENT_COLUMNS}), \
+         logged as ( \
+             insert into gumroad_event_history (event_id, step, status) \
+             select id, 'replay', status from before) \
+         select * from updated"
     ))
     .bind(id)
     .fetch_optional(db)
@@ -200,7 +213,7 @@ pub(crate) async fn finish(
              returning raw_body, {EVENT_COLUMNS}), \
          logged as ( \
              insert into gumroad_event_history (event_id, step, attempt, status, detail) \
-             select id, 'attempt', attempts, status, coalesce($4, $3) from updated) \
+             select id, 'attempt', attempts, status, concat_ws('; ', $3, $4) from updated) \
          select * from updated"
     ))
     .bind(id)
@@ -233,7 +246,7 @@ pub(crate) struct EmailResult<'a> {
     pub to: Option<&'a str>,
     pub message_id: Option<&'a str>,
     pub error: Option<&'a str>,
-    /// Why it was sent (purchase, renewal, resend, reissue), for the event's history.
+    /// Why it was sent ("purchase", "resend by dtops", ...), for the event's history.
     pub purpose: Option<&'a str>,
 }
 

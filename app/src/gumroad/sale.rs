@@ -71,7 +71,16 @@ pub(crate) async fn sale(
              receive this email twice",
         );
     }
-    let result = deliver(state, Some(event.id), &license, kind, &product_label, email).await?;
+    let result = deliver(
+        state,
+        Some(event.id),
+        &license,
+        kind,
+        kind.purpose(),
+        &product_label,
+        email,
+    )
+    .await?;
     Ok(email_outcome(outcome, &license, event.attempts, result))
 }
 

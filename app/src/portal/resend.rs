@@ -54,6 +54,7 @@ pub(crate) async fn email_again(
         entry.purchase.latest_event,
         &entry.record,
         LicenseEmail::Resend,
+        "resend asked in the buyer portal",
         &product,
         to,
     )

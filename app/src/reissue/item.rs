@@ -155,6 +155,7 @@ async fn email(
         None,
         license,
         LicenseEmail::Reissue,
+        LicenseEmail::Reissue.purpose(),
         &product,
         &license.email,
     )

@@ -26,6 +26,9 @@ pub const DEV_PRODUCT_ID: &str = "dev-product";
 
 pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
     server::init_tracing();
+    // Before anything is created: Ctrl-C, SIGTERM or a closed terminal during start-up still
+    // ends in the clean stop below (the cluster and the token deleted), never a kill.
+    let stop = server::shutdown_signal();
     // Bind first: a port clash is the most likely failure and costs nothing to report.
     let listener = TcpListener::bind(("127.0.0.1", args.port))
         .await
@@ -104,7 +107,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
         outbox = outbox.display(),
     );
 
-    server::serve(listener, state.clone(), server::shutdown_signal()).await?;
+    server::serve(listener, state.clone(), stop).await?;
     state.db.close().await;
     drop(cluster);
     drop(workdir);

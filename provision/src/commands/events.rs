@@ -8,7 +8,7 @@ use datatools_license::api::{
 };
 use datatools_license::license::LicenseKey;
 
-use super::api_text::{print_json, timestamp, to_the_second};
+use super::api_text::{print_json, print_table, terminal_safe, timestamp, to_the_second};
 use crate::admin_client::{AdminClient, EventFilter};
 use crate::cli::{EventArgs, EventsArgs, ResendArgs};
 
@@ -34,7 +34,7 @@ pub async fn list(args: EventsArgs) -> anyhow::Result<ExitCode> {
         .map(|event| {
             [
                 event.id.to_string(),
-                to_the_second(&event.received_at).replace('T', " "),
+                to_the_second(&event.received_at),
                 format!(
                     "{}{}",
                     event.resource_name,
@@ -47,9 +47,6 @@ pub async fn list(args: EventsArgs) -> anyhow::Result<ExitCode> {
                 event.license_key.as_deref().unwrap_or("-").to_string(),
                 detail(event),
             ]
-            // What a delivery carries is printed to a terminal: its control characters shown,
-            // never obeyed.
-            .map(|cell| terminal_safe(&cell))
         })
         .collect();
     print_table(&header, &rows);
@@ -134,7 +131,7 @@ fn print_event(detail: &EventDetail, json: bool) -> anyhow::Result<()> {
         ("email_error", text(event.email_error.as_deref())),
         ("emailed_at", time(event.emailed_at.as_ref())),
         (
-            "email_twice?",
+            "email_possibly_duplicated",
             if event.email_possibly_duplicated {
                 "yes: a send was interrupted (the process died during the provider's call) and \
                  repeated; the buyer may have received the email twice"
@@ -145,17 +142,18 @@ fn print_event(detail: &EventDetail, json: bool) -> anyhow::Result<()> {
         ),
     ];
     for (name, value) in rows {
-        println!("  {:<17} {}", format!("{name}:"), terminal_safe(&value));
+        println!("  {:<26} {}", format!("{name}:"), terminal_safe(&value));
     }
     if !detail.duplicates.is_empty() {
         let ids: Vec<String> = detail.duplicates.iter().map(i64::to_string).collect();
-        println!("  {:<17} {}", "repeats:", ids.join(", "));
+        println!("  {:<26} {}", "repeats:", ids.join(", "));
     }
     // The decoded body is free-form JSON in the API too.
     if let Some(custom) = detail.fields["nested"]["custom_fields"].as_array() {
         for pair in custom {
             println!(
-                "  custom field      {}: {}",
+                "  {:<26} {}: {}",
+                "custom field",
                 terminal_safe(pair[0].as_str().unwrap_or("")),
                 terminal_safe(pair[1].as_str().unwrap_or(""))
             );
@@ -180,40 +178,35 @@ fn print_history(history: &[HistoryEntry]) {
     for entry in history {
         let what = match (entry.step, entry.attempt) {
             (HistoryStep::Attempt, Some(n)) => format!("attempt {n}"),
-            (HistoryStep::Email, _) => format!(
-                "email ({})",
-                entry.email_purpose.as_deref().unwrap_or("license")
-            ),
             (step, _) => step.to_string(),
         };
-        let detail = match entry.step {
-            HistoryStep::Replay => format!(
-                "asked through {} (the event was {})",
-                entry.detail.as_deref().unwrap_or("-"),
-                entry.status
-            ),
+        let (status, detail) = match entry.step {
+            HistoryStep::Replay => ("", format!("asked for; the event was {}", entry.status)),
             HistoryStep::Email => {
+                // Why, to whom, and the provider's id or error: "purchase, to a@b.c (message 1)".
                 let mut text = entry
-                    .email_to
-                    .as_deref()
-                    .map_or(String::new(), |to| format!("to {to}"));
+                    .email_purpose
+                    .clone()
+                    .unwrap_or_else(|| "license".into());
+                if let Some(to) = &entry.email_to {
+                    text.push_str(&format!(", to {to}"));
+                }
                 if let Some(id) = &entry.email_message_id {
                     text.push_str(&format!(" (message {id})"));
                 }
                 if let Some(error) = &entry.detail {
-                    text.push_str(&format!(" {error}"));
+                    text.push_str(&format!(": {error}"));
                 }
-                text.trim().to_string()
+                (entry.status.as_str(), text)
             }
-            HistoryStep::Attempt => entry.detail.clone().unwrap_or_default(),
-        };
-        let status = match entry.step {
-            HistoryStep::Replay => "",
-            _ => entry.status.as_str(),
+            HistoryStep::Attempt => (
+                entry.status.as_str(),
+                entry.detail.clone().unwrap_or_default(),
+            ),
         };
         println!(
-            "    {}  {:<17} {:<9} {}",
-            to_the_second(&entry.at).replace('T', " "),
+            "    {}  {:<10} {:<9} {}",
+            to_the_second(&entry.at),
             what,
             status,
             terminal_safe(&detail)
@@ -233,46 +226,4 @@ pub async fn resend(args: ResendArgs) -> anyhow::Result<ExitCode> {
         sent.license_key, sent.to, sent.message_id,
     );
     Ok(ExitCode::SUCCESS)
-}
-
-/// Columns as wide as their widest cell (the first right-aligned, the last as it is).
-fn print_table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) {
-    let mut widths = header.map(str::len);
-    for row in rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.chars().count());
-        }
-    }
-    let line = |cells: Vec<&str>| {
-        let mut text = String::new();
-        for (i, cell) in cells.iter().enumerate() {
-            let pad = widths[i].saturating_sub(cell.chars().count());
-            match i {
-                0 => text.push_str(&format!("{}{cell}", " ".repeat(pad))),
-                _ if i == N - 1 => text.push_str(cell),
-                _ => text.push_str(&format!("{cell}{}", " ".repeat(pad))),
-            }
-            if i + 1 < N {
-                text.push_str("  ");
-            }
-        }
-        println!("{}", text.trim_end());
-    };
-    line(header.to_vec());
-    for row in rows {
-        line(row.iter().map(String::as_str).collect());
-    }
-}
-
-/// Control characters (an escape sequence, a newline) written as `\u{..}`.
-fn terminal_safe(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_unicode().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
 }

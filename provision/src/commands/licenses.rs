@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use datatools_license::api::RevokeRequest;
 use datatools_license::license::LicenseKey;
 
-use super::api_text::{print_json, timestamp, to_the_second};
+use super::api_text::{print_json, print_table, timestamp, to_the_second};
 use crate::admin_client::AdminClient;
 use crate::cli::{ListArgs, RevokeArgs};
 
@@ -16,28 +16,36 @@ pub async fn list(args: ListArgs) -> anyhow::Result<ExitCode> {
         print_json(&licenses)?;
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
-        "{:<27}  {:<10}  {:<8}  {:<20}  {:<10}  EMAIL",
-        "LICENSE KEY", "TIER", "SOURCE", "EXPIRES", "STATUS"
-    );
-    for license in &licenses {
-        println!(
-            "{:<27}  {:<10}  {:<8}  {:<20}  {:<10}  {}",
-            license.license_key,
-            license.tier,
-            license.source,
-            license
-                .expires_at
-                .as_ref()
-                .map_or_else(|| "perpetual".into(), to_the_second),
-            if license.revoked_at.is_some() {
-                "revoked"
-            } else {
-                "active"
-            },
-            license.email,
-        );
-    }
+    let header = [
+        "LICENSE KEY",
+        "TIER",
+        "SOURCE",
+        "EXPIRES",
+        "STATUS",
+        "EMAIL",
+    ];
+    let rows: Vec<[String; 6]> = licenses
+        .iter()
+        .map(|license| {
+            [
+                license.license_key.clone(),
+                license.tier.clone(),
+                license.source.to_string(),
+                license
+                    .expires_at
+                    .as_ref()
+                    .map_or_else(|| "perpetual".into(), to_the_second),
+                if license.revoked_at.is_some() {
+                    "revoked"
+                } else {
+                    "active"
+                }
+                .to_string(),
+                license.email.clone(),
+            ]
+        })
+        .collect();
+    print_table(&header, &rows);
     eprintln!("{} license(s)", licenses.len());
     Ok(ExitCode::SUCCESS)
 }

@@ -12,6 +12,7 @@ mod migrate;
 mod nginx;
 mod packages;
 mod preflight;
+pub(crate) use preflight::is_root;
 mod secrets;
 mod stack;
 mod user;

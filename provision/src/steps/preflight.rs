@@ -47,7 +47,8 @@ impl Check for Preflight {
     }
 }
 
-fn is_root() -> bool {
+/// Whether dtops runs as root (what the box's files need).
+pub(crate) fn is_root() -> bool {
     std::fs::metadata("/proc/self")
         .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
         .unwrap_or(false)

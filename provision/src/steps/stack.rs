@@ -43,11 +43,7 @@ impl Check for ComposeCheck {
         // The native runtime never runs compose.yml: without docker compose on this machine
         // it is not validated (where compose is there, it is, as production would).
         let compose = &site.commands.docker_compose;
-        if ctx.runtime.kind() == RuntimeKind::Native
-            && compose
-                .first()
-                .is_none_or(|program| which::which(program).is_err())
-        {
+        if ctx.runtime.kind() == RuntimeKind::Native && !compose_installed(compose) {
             return Ok(Verdict::Ok(format!(
                 "{} not validated: the native runtime does not run it, and `{}` is not \
                  installed here",
@@ -155,4 +151,21 @@ impl Step for RestartApiStep {
         ctx.clear_handler(Handler::RestartApi)?;
         Ok("restarted the api".into())
     }
+}
+
+/// Whether the configured compose command answers `version`: `docker` alone is not enough, the
+/// compose plugin must be there too.
+fn compose_installed(compose: &[String]) -> bool {
+    let Some((program, args)) = compose.split_first() else {
+        return false;
+    };
+    which::which(program).is_ok()
+        && std::process::Command::new(program)
+            .args(args)
+            .arg("version")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success())
 }

@@ -66,6 +66,7 @@ async fn change_email(
             event,
             &moved.record,
             LicenseEmail::Resend,
+            "address change",
             &product,
             email,
         )

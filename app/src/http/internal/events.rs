@@ -88,21 +88,15 @@ async fn replay_event(
     let event = events::find(&state.db, id)
         .await?
         .ok_or(ApiError::NotFound)?;
-    let target = match event.event.duplicate_of {
-        None => event,
-        Some(original) => events::find(&state.db, original)
-            .await?
-            .ok_or(ApiError::NotFound)?,
-    };
-    let claimed = events::claim(&state.db, target.id).await?.ok_or_else(|| {
-        ApiError::Conflict(format!(
-            "event {} is being processed right now; look again in a minute",
-            target.id
-        ))
-    })?;
-    event_history::record_replay(&state.db, target.id, target.event.status, "the admin API")
-        .await?;
-    tracing::info!(event = target.id, "replaying gumroad event");
+    let target = event.duplicate_of.unwrap_or(event.id);
+    let claimed = events::claim_for_replay(&state.db, target)
+        .await?
+        .ok_or_else(|| {
+            ApiError::Conflict(format!(
+                "event {target} is being processed right now; look again in a minute"
+            ))
+        })?;
+    tracing::info!(event = target, "replaying gumroad event");
     let done = gumroad::process(&state, claimed).await?;
     Ok(Json(detail(&state, done).await?))
 }

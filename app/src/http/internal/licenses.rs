@@ -156,9 +156,17 @@ async fn resend(
         None => None,
     };
     let product = product.unwrap_or_else(|| state.config.products.tier_label(&license.tier));
-    let sent = deliver(&state, event, &license, LicenseEmail::Resend, &product, &to)
-        .await?
-        .map_err(ApiError::Mail)?;
+    let sent = deliver(
+        &state,
+        event,
+        &license,
+        LicenseEmail::Resend,
+        "resend by dtops",
+        &product,
+        &to,
+    )
+    .await?
+    .map_err(ApiError::Mail)?;
     tracing::info!(license_key = %license.license_key, "license re-sent");
     Ok(Json(ResendResponse {
         license_key: license.license_key,

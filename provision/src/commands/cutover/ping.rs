@@ -93,7 +93,12 @@ pub(super) fn test_ping(public: &str, secret: &str, admin: &AdminClient) -> anyh
         );
     let event = match processed {
         Ok(found) => found?,
-        Err(()) => bail!("the test ping was acknowledged but is not in gumroad_events after 30 s"),
+        Err(()) => bail!(
+            "the test ping was acknowledged but not processed after 30 s: `dtops events --sale \
+             {sale_id}` shows it; are the api's Gumroad workers running ({} in the api's \
+             environment, the api log)?",
+            vars::GUMROAD_WORKERS
+        ),
     };
     let detail = event
         .outcome
