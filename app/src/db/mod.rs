@@ -3,6 +3,7 @@
 pub(crate) mod alerts;
 pub(crate) mod email_changes;
 pub(crate) mod event_history;
+pub(crate) mod event_links;
 pub(crate) mod event_problems;
 pub(crate) mod gumroad_events;
 pub(crate) mod gumroad_syncs;

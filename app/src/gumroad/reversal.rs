@@ -5,7 +5,7 @@ use super::outcome::Outcome;
 use super::refs::{source_ref, DISPUTE_REASON};
 use crate::api::Resource;
 use crate::db::gumroad_events::{self as events, StoredEvent};
-use crate::db::licenses;
+use crate::db::{event_links, licenses};
 use crate::state::AppState;
 
 /// The revoke reason a reversal resource stands for (None for a won dispute or anything else).
@@ -19,7 +19,7 @@ pub(crate) fn revoke_reason(resource: &Resource) -> Option<&'static str> {
 
 /// The license of the event's sale: the one its sale event got, or the one minted for it.
 async fn sale_license(state: &AppState, sale_id: &str) -> Result<Option<String>, ProcessError> {
-    if let Some(key) = events::sale_license(&state.db, sale_id).await? {
+    if let Some(key) = event_links::sale_license(&state.db, sale_id).await? {
         return Ok(Some(key));
     }
     Ok(

@@ -11,7 +11,7 @@ use super::sale_license::{self, SaleLicense};
 use super::terms::{describe_term, SaleTerms};
 use crate::api::{EmailStatus, Resource};
 use crate::db::gumroad_events::{self as events, EmailResult, StoredEvent};
-use crate::db::licenses;
+use crate::db::{event_links, licenses};
 use crate::delivery::deliver;
 use crate::state::AppState;
 
@@ -48,7 +48,7 @@ pub(crate) async fn sale(
 
     // A refund or dispute stored while this sale was being minted (its own processing found no
     // license yet): revoke now, and send nothing.
-    let reversal = events::latest_reversal(&state.db, sale_id).await?;
+    let reversal = event_links::latest_reversal(&state.db, sale_id).await?;
     if let Some(reason) = reversal.as_ref().and_then(revoke_reason) {
         licenses::revoke(&state.db, &license.license_key, reason).await?;
         return Ok(Outcome::Ignored(format!(
@@ -144,14 +144,16 @@ async fn reversed_before_mint(
     if minted_before {
         return Ok(None);
     }
-    Ok(match events::latest_reversal(&state.db, sale_id).await? {
-        Some(Resource::Refund) => Some(Outcome::Ignored(format!(
-            "sale {sale_id} was refunded before it was processed; no license minted"
-        ))),
-        Some(Resource::Dispute) => Some(Outcome::Ignored(format!(
-            "sale {sale_id} is disputed; no license minted (a won dispute arriving later \
+    Ok(
+        match event_links::latest_reversal(&state.db, sale_id).await? {
+            Some(Resource::Refund) => Some(Outcome::Ignored(format!(
+                "sale {sale_id} was refunded before it was processed; no license minted"
+            ))),
+            Some(Resource::Dispute) => Some(Outcome::Ignored(format!(
+                "sale {sale_id} is disputed; no license minted (a won dispute arriving later \
                  does not mint: replay this event then)"
-        ))),
-        _ => None,
-    })
+            ))),
+            _ => None,
+        },
+    )
 }

@@ -11,7 +11,7 @@ use super::renewal::renew;
 use super::terms::{describe_term, SaleTerms};
 use crate::api::{LicenseRecord, MintRequest};
 use crate::db::gumroad_events::{self as events, StoredEvent};
-use crate::db::licenses;
+use crate::db::{event_links, licenses};
 use crate::email::LicenseEmail;
 use crate::mint::{self, MintError};
 use crate::state::AppState;
@@ -49,7 +49,7 @@ pub(crate) async fn obtain(
     }
     let previous = match (&event.subscription_id, terms.renewal) {
         (Some(subscription), true) => {
-            events::subscription_license(&state.db, subscription, event.id).await?
+            event_links::subscription_license(&state.db, subscription, event.id).await?
         }
         _ => None,
     };

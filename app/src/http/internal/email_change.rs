@@ -7,7 +7,7 @@ use axum::{Json, Router};
 
 use crate::address_change::{self, MoveError};
 use crate::api::{EmailChangeRequest, EmailChangeResponse};
-use crate::db::gumroad_events as events;
+use crate::db::event_links;
 use crate::delivery::deliver;
 use crate::email::LicenseEmail;
 use crate::http::error::{ApiError, Result};
@@ -59,7 +59,7 @@ async fn change_email(
         "license moved to another address"
     );
     let message_id = if request.notify {
-        let event = events::latest_for_license(&state.db, key.as_str()).await?;
+        let event = event_links::latest_for_license(&state.db, key.as_str()).await?;
         let product = state.config.products.tier_label(&moved.record.tier);
         let sent = deliver(
             &state,

@@ -7,8 +7,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::api::{EventDetail, EventList};
-use crate::db::event_history;
 use crate::db::gumroad_events::{self as events, ListFilter, StoredEvent};
+use crate::db::{event_history, event_links};
 use crate::gumroad::{self, Ping};
 use crate::http::error::{ApiError, Result};
 use crate::http::extract::{ApiPath, ApiQuery};
@@ -67,7 +67,7 @@ async fn detail(state: &AppState, stored: StoredEvent) -> Result<EventDetail> {
         Ok(ping) => json!({"fields": ping.scalars, "nested": ping.nested}),
         Err(e) => json!({"error": e.to_string()}),
     };
-    let duplicates = events::duplicates_of(&state.db, stored.id).await?;
+    let duplicates = event_links::duplicates_of(&state.db, stored.id).await?;
     let history = event_history::list(&state.db, stored.id).await?;
     Ok(EventDetail {
         event: stored.event,

@@ -8,6 +8,7 @@ use serde::Deserialize;
 use crate::api::{
     LicenseRecord, MintRequest, MintResponse, ResendRequest, ResendResponse, RevokeRequest,
 };
+use crate::db::event_links;
 use crate::db::gumroad_events as events;
 use crate::db::licenses;
 use crate::delivery::deliver;
@@ -148,7 +149,7 @@ async fn resend(
         }
         None => license.email.clone(),
     };
-    let event = events::latest_for_license(&state.db, &license.license_key).await?;
+    let event = event_links::latest_for_license(&state.db, &license.license_key).await?;
     let product = match event {
         Some(id) => events::find(&state.db, id)
             .await?
