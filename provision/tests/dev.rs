@@ -107,3 +107,98 @@ fn dev_cleans_up_on_sighup() {
     );
     assert!(!token_dir.exists(), "the token directory is deleted");
 }
+
+/// The printed sale simulation works as printed, and the buyer portal `dtops dev` points at
+/// signs that buyer in: the sign-in page, a sign-in request, the link mailed to the outbox and
+/// its confirm page. (The whole sign-in in a real browser is app/tests/portal_browser.rs.)
+#[tokio::test]
+async fn dev_sale_as_printed_then_the_buyer_portal_mails_a_sign_in_link() {
+    let server = DevServer::start();
+    let sale = server.banner_block("Simulate a Gumroad sale");
+    let mut lines = sale.lines();
+    let curl = format!("{}\n{}", lines.next().unwrap(), lines.next().unwrap());
+    let events = lines.next().unwrap();
+    let delivered = Command::new("sh").args(["-c", &curl]).output().unwrap();
+    assert!(
+        stdout(&delivered).contains(r#""status":"received""#),
+        "{curl}\n{}{}",
+        stdout(&delivered),
+        stderr(&delivered)
+    );
+    let listed = poll(|| {
+        let listed = Command::new("sh").args(["-c", events]).output().unwrap();
+        let text = stdout(&listed);
+        (listed.status.success() && text.contains(" done ")).then_some(text)
+    })
+    .await
+    .expect("the simulated sale is processed");
+    assert!(listed.contains("buyer@example.com"), "{listed}");
+
+    let portal = server.banner_block("The buyer portal");
+    let portal_url = portal.trim();
+    assert_eq!(portal_url, format!("{}/portal/", server.url));
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = http.get(portal_url).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let cookie = page
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|c| c.to_str().unwrap().split(';').next().unwrap().to_string())
+        .find(|c| c.starts_with("__Host-dt_csrf="))
+        .expect("the sign-in page sets its form cookie");
+    let html = page.text().await.unwrap();
+    let csrf = html
+        .split(r#"name="csrf" value=""#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the sign-in form carries its token");
+
+    let asked = http
+        .post(format!("{}/portal/sign-in", server.url))
+        .header("origin", &server.url)
+        .header("cookie", &cookie)
+        .form(&[("csrf", csrf), ("email", "buyer@example.com")])
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        asked.status().is_success() || asked.status().is_redirection(),
+        "{}",
+        asked.status()
+    );
+    let link = poll(|| {
+        std::fs::read_dir(&server.outbox)
+            .unwrap()
+            .filter_map(|entry| std::fs::read_to_string(entry.unwrap().path()).ok())
+            .filter(|mail| mail.contains("buyer@example.com"))
+            .find_map(|mail| {
+                let mail = mail.replace("=\r\n", "").replace("=\n", "");
+                let at = mail.find(&format!("{}/portal/link?t=", server.url))?;
+                mail[at..].split_whitespace().next().map(str::to_string)
+            })
+    })
+    .await
+    .expect("a sign-in link for buyer@example.com in the outbox");
+    let confirm = http.get(&link).send().await.unwrap();
+    assert_eq!(confirm.status(), 200, "{link}");
+    let confirm = confirm.text().await.unwrap();
+    assert!(
+        confirm.contains("<form") && confirm.contains("method=\"post\""),
+        "{confirm}"
+    );
+}
+
+/// `check` every 100 ms until it answers, for up to 20 s.
+async fn poll<T>(mut check: impl FnMut() -> Option<T>) -> Option<T> {
+    for _ in 0..200 {
+        if let Some(found) = check() {
+            return Some(found);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    None
+}

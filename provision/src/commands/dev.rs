@@ -62,6 +62,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
         .context("cannot start the development database")?;
     cluster.create_database(DATABASE).await?;
 
+    let url = format!("http://{}", listener.local_addr()?);
     let vars = [
         (vars::ENV, "development".to_string()),
         (vars::DATABASE_URL, cluster.url(DATABASE)),
@@ -71,6 +72,9 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
         (vars::PRODUCTS_FILE, path_string(&products)),
         // Alerts land in the outbox too (a sale of an unknown product shows one).
         (vars::ALERT_EMAIL, "ops@example.com".to_string()),
+        // The buyer portal (PR 3) on this same address; its sign-in mails land in the outbox.
+        (vars::PORTAL, "on".to_string()),
+        (vars::PUBLIC_URL, url.clone()),
     ];
     let config = Config::from_vars(|name| {
         vars.iter()
@@ -84,7 +88,6 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
         .await
         .context("cannot apply migrations")?;
 
-    let url = format!("http://{}", listener.local_addr()?);
     let dtops = dtops_command();
     println!(
         "DataTools license server (development) is running on {url}\n\
@@ -100,6 +103,8 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
          -d product_id={DEV_PRODUCT_ID} -d email=buyer@example.com --data-urlencode 'full_name=Test Buyer'\
          \n  {dtops} events --admin-url {url} --token-file {token}\
          \n  ls {outbox}\
+         \n\nThe buyer portal (sign in as buyer@example.com after the sale above; the sign-in mail \
+         is in the outbox):\n  {url}/portal/\
          \n\nHealth:  curl -s {url}/health\
          \n\nCtrl-C stops the server and deletes the database.",
         cluster_dir = cluster.dir().display(),

@@ -85,6 +85,7 @@ pub struct DevServer {
     pub url: String,
     pub token_file: PathBuf,
     pub cluster_dir: PathBuf,
+    pub outbox: PathBuf,
     pub pubkey: String,
 }
 
@@ -129,9 +130,21 @@ impl DevServer {
             url: format!("http://127.0.0.1:{port}"),
             token_file: PathBuf::from(word_after("admin token:")),
             cluster_dir: PathBuf::from(word_after("throwaway cluster in")),
+            outbox: PathBuf::from(word_after("outbox:")),
             pubkey: word_after("--pubkey"),
             banner,
         }
+    }
+
+    /// The lines the banner prints under `heading` (up to the next blank line).
+    pub fn banner_block(&self, heading: &str) -> String {
+        let start = self
+            .banner
+            .find(heading)
+            .unwrap_or_else(|| panic!("{heading:?} in {}", self.banner));
+        let block = &self.banner[start..];
+        let block = &block[block.find('\n').unwrap() + 1..];
+        block[..block.find("\n\n").unwrap_or(block.len())].to_string()
     }
 
     /// `dtops <args>` against this server with its token.
