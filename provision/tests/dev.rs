@@ -108,32 +108,13 @@ fn dev_cleans_up_on_sighup() {
     assert!(!token_dir.exists(), "the token directory is deleted");
 }
 
-/// The printed sale simulation works as printed, and the buyer portal `dtops dev` points at
-/// signs that buyer in: the sign-in page, a sign-in request, the link mailed to the outbox and
-/// its confirm page. (The whole sign-in in a real browser is app/tests/portal_browser.rs.)
+/// The buyer portal `dtops dev` points at signs a buyer in: the sign-in page, a sign-in
+/// request, the link mailed to the outbox and its confirm page. (The printed sale simulation is
+/// tests/events.rs; the whole sign-in in a real browser is app/tests/portal_browser.rs.)
 #[tokio::test]
-async fn dev_sale_as_printed_then_the_buyer_portal_mails_a_sign_in_link() {
+async fn dev_serves_the_buyer_portal_which_mails_a_sign_in_link_to_the_outbox() {
     let server = DevServer::start();
-    let sale = server.banner_block("Simulate a Gumroad sale");
-    let mut lines = sale.lines();
-    let curl = format!("{}\n{}", lines.next().unwrap(), lines.next().unwrap());
-    let events = lines.next().unwrap();
-    let delivered = Command::new("sh").args(["-c", &curl]).output().unwrap();
-    assert!(
-        stdout(&delivered).contains(r#""status":"received""#),
-        "{curl}\n{}{}",
-        stdout(&delivered),
-        stderr(&delivered)
-    );
-    let listed = poll(|| {
-        let listed = Command::new("sh").args(["-c", events]).output().unwrap();
-        let text = stdout(&listed);
-        (listed.status.success() && text.contains(" done ")).then_some(text)
-    })
-    .await
-    .expect("the simulated sale is processed");
-    assert!(listed.contains("buyer@example.com"), "{listed}");
-
+    common::mint(&server, &[]);
     let portal = server.banner_block("The buyer portal");
     let portal_url = portal.trim();
     assert_eq!(portal_url, format!("{}/portal/", server.url));
@@ -161,7 +142,7 @@ async fn dev_sale_as_printed_then_the_buyer_portal_mails_a_sign_in_link() {
         .post(format!("{}/portal/sign-in", server.url))
         .header("origin", &server.url)
         .header("cookie", &cookie)
-        .form(&[("csrf", csrf), ("email", "buyer@example.com")])
+        .form(&[("csrf", csrf), ("email", "test@example.com")])
         .send()
         .await
         .unwrap();
@@ -174,7 +155,7 @@ async fn dev_sale_as_printed_then_the_buyer_portal_mails_a_sign_in_link() {
         std::fs::read_dir(&server.outbox)
             .unwrap()
             .filter_map(|entry| std::fs::read_to_string(entry.unwrap().path()).ok())
-            .filter(|mail| mail.contains("buyer@example.com"))
+            .filter(|mail| mail.contains("To: test@example.com"))
             .find_map(|mail| {
                 let mail = mail.replace("=\r\n", "").replace("=\n", "");
                 let at = mail.find(&format!("{}/portal/link?t=", server.url))?;
@@ -182,7 +163,7 @@ async fn dev_sale_as_printed_then_the_buyer_portal_mails_a_sign_in_link() {
             })
     })
     .await
-    .expect("a sign-in link for buyer@example.com in the outbox");
+    .expect("a sign-in link for test@example.com in the outbox");
     let confirm = http.get(&link).send().await.unwrap();
     assert_eq!(confirm.status(), 200, "{link}");
     let confirm = confirm.text().await.unwrap();

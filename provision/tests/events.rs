@@ -3,38 +3,19 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::{stderr, stdout, DevServer};
 
-fn section<'a>(banner: &'a str, heading: &str) -> &'a str {
-    let start = banner
-        .find(heading)
-        .unwrap_or_else(|| panic!("{heading:?} in {banner}"))
-        + heading.len();
-    let end = banner[start..].find("\n\n").unwrap() + start;
-    &banner[start..end]
-}
-
 #[test]
 fn a_simulated_sale_is_listed_emailed_to_the_outbox_replayed_and_resent() {
     let server = DevServer::start();
-    let banner = &server.banner;
-    let outbox = PathBuf::from(
-        banner
-            .split("outbox:")
-            .nth(1)
-            .unwrap()
-            .split_whitespace()
-            .next()
-            .unwrap(),
-    );
-    assert!(outbox.is_dir(), "{banner}");
+    let outbox = server.outbox.clone();
+    assert!(outbox.is_dir(), "{}", server.banner);
 
     // The printed curl (two lines joined by a backslash) and the printed `dtops events`.
-    let simulate = section(banner, "maps to the core tier):\n");
+    let simulate = server.banner_block("Simulate a Gumroad sale");
     let lines: Vec<&str> = simulate.lines().collect();
     let curl = format!("{}\n{}", lines[0], lines[1]);
     let sent = Command::new("sh").args(["-c", &curl]).output().unwrap();
@@ -75,6 +56,11 @@ fn a_simulated_sale_is_listed_emailed_to_the_outbox_replayed_and_resent() {
 
     let shown = server.dtops(&["event", &id]);
     assert!(shown.status.success(), "{}", stderr(&shown));
+    assert!(
+        stdout(&shown).starts_with(&format!("event {id}  (sale)\n")),
+        "{}",
+        stdout(&shown)
+    );
     assert!(
         stdout(&shown).contains(&format!("{:<26} done", "status:")),
         "{}",

@@ -103,12 +103,8 @@ fn print_event(detail: &EventDetail, json: bool) -> anyhow::Result<()> {
     let text = |value: Option<&str>| value.unwrap_or("-").to_string();
     let time = |at: Option<&chrono::DateTime<chrono::Utc>>| at.map_or("-".into(), timestamp);
     let number = |n: Option<i64>| n.map_or("-".into(), |n| n.to_string());
-    println!(
-        "event {}  ({} {})",
-        event.id,
-        event.resource_name,
-        if event.test { "TEST PING" } else { "" }
-    );
+    let test = if event.test { ", TEST PING" } else { "" };
+    println!("event {}  ({}{test})", event.id, event.resource_name);
     let rows = [
         ("status", event.status.to_string()),
         ("outcome", text(event.outcome.as_deref())),
