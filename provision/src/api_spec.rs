@@ -126,6 +126,9 @@ pub fn api_spec(site: &Site) -> ApiSpec {
     if site.portal_on() {
         environment.push(env(vars::PORTAL, "on".into()));
         environment.push(env(vars::PUBLIC_URL, site.public_url()));
+        if let Some(links) = site.server.portal_links_per_day {
+            environment.push(env(vars::PORTAL_LINKS_PER_DAY, links.to_string()));
+        }
     }
     if site.server.gumroad_api_token {
         environment.push(env(

@@ -21,7 +21,7 @@ fn environ(pid: u32) -> Vec<(String, String)> {
 #[test]
 fn every_server_setting_in_site_toml_reaches_the_api() {
     let sandbox = Sandbox::with_site(|text| {
-        text.replace("stage = \"pr1\"", "stage = \"pr2\"")
+        text.replace("stage = \"pr1\"", "stage = \"pr3\"")
             .replace("gumroad = false", "gumroad = true")
             .replace("postmark = false", "postmark = true")
             .replace(
@@ -41,8 +41,9 @@ fn every_server_setting_in_site_toml_reaches_the_api() {
             )
             .replace("# retry_minutes = 30", "retry_minutes = 45")
             .replace("# check_seconds = 60", "check_seconds = 20")
+            .replace("# portal_links_per_day = 500", "portal_links_per_day = 250")
     });
-    // The secrets the pr2 stage needs (cutover would write them).
+    // The secrets the pr3 stage needs (cutover would write them).
     for (name, value) in [
         ("postmark_token", "pm-token-0123456789"),
         ("gumroad_secret", "0123456789abcdef0123456789abcdef"),
@@ -71,6 +72,8 @@ fn every_server_setting_in_site_toml_reaches_the_api() {
     assert_eq!(get("DATATOOLS_ALERT_EMAIL"), "ops@example.com");
     assert_eq!(get("DATATOOLS_ALERT_RETRY_MINUTES"), "45");
     assert_eq!(get("DATATOOLS_ALERT_CHECK_SECONDS"), "20");
+    assert_eq!(get("DATATOOLS_PORTAL"), "on");
+    assert_eq!(get("DATATOOLS_PORTAL_LINKS_PER_DAY"), "250");
 }
 
 #[test]
@@ -105,6 +108,11 @@ fn bad_server_settings_are_refused_with_file_line_and_column() {
             "# email = \"ops@example.com\"",
             "email = \"not an address\"",
             "is not an email address",
+        ),
+        (
+            "# portal_links_per_day = 500",
+            "portal_links_per_day = 0",
+            "server.portal_links_per_day = 0 is not 1 to 100000",
         ),
         (
             "# check_seconds = 60",

@@ -4,6 +4,7 @@
 mod door;
 mod find;
 mod locate;
+mod misfit;
 mod model;
 mod parse;
 mod paths;

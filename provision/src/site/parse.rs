@@ -4,8 +4,8 @@
 use std::path::Path;
 
 use super::locate;
+use super::misfit::Misfit;
 use super::model::Site;
-use super::rules::Misfit;
 
 /// A site.toml problem, located in the file.
 #[derive(Debug, thiserror::Error)]

@@ -1,23 +1,9 @@
 //! The rules of site.toml that span several values (a port used twice, a feature before its
 //! stage, ...): each names the dotted key to blame.
 
+use super::misfit::Misfit;
 use super::model::Site;
 use super::values::{has_control, nginx_word, Stage};
-
-/// A rule spanning several values that site.toml breaks: the dotted key to blame, and why.
-pub(super) struct Misfit {
-    pub(super) key: &'static str,
-    pub(super) message: String,
-}
-
-impl Misfit {
-    pub(super) fn new(key: &'static str, message: impl Into<String>) -> Self {
-        Misfit {
-            key,
-            message: message.into(),
-        }
-    }
-}
 
 impl Site {
     /// Checks that span several values; returns the dotted key to blame.
@@ -76,14 +62,7 @@ impl Site {
                 "needs features.postmark = true: a sale must be able to email its license",
             ));
         }
-        if let Err(message) = self.server.check() {
-            let key = if message.starts_with("server.db_pool_size") {
-                "server.db_pool_size"
-            } else {
-                "server.gumroad_workers"
-            };
-            return Err(Misfit::new(key, message));
-        }
+        self.server.check()?;
         if let Some(minutes) = self.alerts.retry_minutes {
             if !(1..=10_080).contains(&minutes) {
                 return Err(Misfit::new(

@@ -1,8 +1,11 @@
 //! `[server]`: the license server's own settings. Each becomes one of its environment
-//! variables (ADMIN.md "Server configuration"), so every setting the server has can be set here.
+//! variables (ADMIN.md "Server configuration"). With `[email]`, `[alerts]` and the stage, every
+//! setting the server has can be set in site.toml, except its product catalogue, which ships
+//! with the code (ADMIN.md "Tiers and products").
 
 use serde::{Deserialize, Serialize};
 
+use super::misfit::Misfit;
 use super::values::{HttpUrl, SellerId};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -28,6 +31,10 @@ pub struct Server {
     /// local server).
     #[serde(default)]
     pub gumroad_api_url: Option<HttpUrl>,
+    /// DATATOOLS_PORTAL_LINKS_PER_DAY: most sign-in links the buyer portal sends in 24 hours,
+    /// all addresses together (1-100000; the server's default without it).
+    #[serde(default)]
+    pub portal_links_per_day: Option<u32>,
 }
 
 impl Default for Server {
@@ -39,24 +46,39 @@ impl Default for Server {
             gumroad_seller_id: None,
             gumroad_api_token: false,
             gumroad_api_url: None,
+            portal_links_per_day: None,
         }
     }
 }
 
 impl Server {
-    /// The cross-field limits serde cannot say.
-    pub fn check(&self) -> Result<(), String> {
+    /// The limits serde cannot say, blamed on their key.
+    pub(super) fn check(&self) -> Result<(), Misfit> {
         if !(1..=1000).contains(&self.db_pool_size) {
-            return Err(format!(
-                "server.db_pool_size = {} is not 1 to 1000",
-                self.db_pool_size
+            return Err(Misfit::new(
+                "server.db_pool_size",
+                format!(
+                    "server.db_pool_size = {} is not 1 to 1000",
+                    self.db_pool_size
+                ),
             ));
         }
         if self.gumroad_workers > 16 {
-            return Err(format!(
-                "server.gumroad_workers = {} is not 0 to 16",
-                self.gumroad_workers
+            return Err(Misfit::new(
+                "server.gumroad_workers",
+                format!(
+                    "server.gumroad_workers = {} is not 0 to 16",
+                    self.gumroad_workers
+                ),
             ));
+        }
+        if let Some(links) = self.portal_links_per_day {
+            if !(1..=100_000).contains(&links) {
+                return Err(Misfit::new(
+                    "server.portal_links_per_day",
+                    format!("server.portal_links_per_day = {links} is not 1 to 100000"),
+                ));
+            }
         }
         Ok(())
     }

@@ -146,7 +146,6 @@ fn status(global: &GlobalArgs, quiet: bool) -> anyhow::Result<ExitCode> {
             "PR 2 Gumroad webhook + Postmark",
             vars::GUMROAD_WEBHOOK_SECRET_FILE,
         ),
-        // Not built yet: the server has no such variable so far.
         (Stage::Pr3, "PR 3 buyer portal", "DATATOOLS_PORTAL"),
     ] {
         let code = if BUILT_STAGES.contains(&stage) {
