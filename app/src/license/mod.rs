@@ -6,7 +6,7 @@
 //! ```text
 //! DTLIC2:<base64url(payload JSON)>.<base64url(Ed25519 signature)>
 //! ```
-//! The signature covers the ASCII bytes before the final `.`, prefix included, so a signature made
+//! The signature covers the ASCII bytes before the `.`, prefix included, so a signature made
 //! for any other kind of blob (or another version) never verifies as a license.
 //!
 //! The revocation feed (`DTREV1:`, `feed`) lists revoked licenses, signed with the same keys.

@@ -1,4 +1,4 @@
-//! The renewal button a license gets, from its membership's state (research/portal.md §5):
+//! The renewal button a license gets, from its membership's state (ADMIN.md "What buyers see"):
 //! a live, cancelled or failed Gumroad membership is managed (and restarted) on Gumroad's own
 //! page, which signs the buyer in with its own emailed link; an ended one cannot be restarted,
 //! so the button leads to the product page for a new purchase.

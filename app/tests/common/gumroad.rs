@@ -1,4 +1,4 @@
-//! Gumroad Ping deliveries built the way Gumroad builds them (research/gumroad.md): every hash
+//! Gumroad Ping deliveries built the way Gumroad builds them (as observed from real deliveries): every hash
 //! key has `[` and `]` pre-escaped (`encode_brackets`), nested hashes become `parent[child]`,
 //! a blank variant category `variants[]`, and every key and value is percent-encoded with only
 //! `A-Z a-z 0-9 _ - . ~` left bare (so a space is `%20` and `*` is `%2A`).

@@ -1,5 +1,5 @@
 //! A sale from Gumroad's sales API, turned into the deliveries its Pings would have been: a form
-//! body with the Ping's field names, encoded the way Gumroad encodes a Ping (research/gumroad.md),
+//! body with the Ping's field names, encoded the way Gumroad encodes a Ping (app/tests/common/gumroad.rs spells the encoding out),
 //! so the stored event is processed by exactly the code that processes a delivery.
 //!
 //! The API and the Ping name some things differently (antiwork/gumroad: `Purchase#as_json`
