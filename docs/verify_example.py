@@ -129,18 +129,18 @@ def parse_payload(payload):
     return wire
 
 
-def verify(blob, trusted, now):
-    """Returns the license as a dict, or raises VerifyError. `now` is unix seconds."""
-    data = blob.encode("utf-8")
+def open_envelope(data, prefix, future_version, max_len):
+    """Steps 1-6, shared by licenses and the revocation feed: returns the payload bytes, the
+    signed bytes and the signature."""
     # 1. Length, in bytes.
-    if len(data) > MAX_BLOB_LEN:
+    if len(data) > max_len:
         raise VerifyError("oversize")
     # 2. Prefix.
-    if not data.startswith(PREFIX):
-        if FUTURE_VERSION.match(data):
+    if not data.startswith(prefix):
+        if future_version.match(data):
             raise VerifyError("unknown_version", "prefix")
         raise VerifyError("wrong_prefix")
-    body = data[len(PREFIX) :]
+    body = data[len(prefix) :]
     # 3. Split at the first '.'.
     if b"." not in body:
         raise VerifyError("bad_encoding", "the signature part is missing")
@@ -159,23 +159,35 @@ def verify(blob, trusted, now):
         payload = b64url_decode(payload_b64)
     except ValueError as e:
         raise VerifyError("bad_encoding", f"payload: {e}") from None
+    return payload, data[: len(prefix) + len(payload_b64)], signature
+
+
+def check_signature(wire, trusted, signed, signature):
+    """Steps 9-11, shared: the key id's form, a trusted key with that id, and its signature over
+    the signed bytes (the prefix and the payload's base64url)."""
+    if not KID.fullmatch(wire["kid"]):
+        raise VerifyError("bad_payload", "kid is not 16 lowercase hex characters")
+    key = trusted.get(wire["kid"])
+    if key is None:
+        raise VerifyError("unknown_key_id", wire["kid"])
+    try:
+        key.verify(signature, signed)
+    except InvalidSignature:
+        raise VerifyError("bad_signature") from None
+
+
+def verify(blob, trusted, now):
+    """Returns the license as a dict, or raises VerifyError. `now` is unix seconds."""
+    payload, signed, signature = open_envelope(
+        blob.encode("utf-8"), PREFIX, FUTURE_VERSION, MAX_BLOB_LEN
+    )
     # 7. The JSON payload.
     wire = parse_payload(payload)
     # 8. The version inside the payload.
     if wire["v"] != 2:
         raise VerifyError("unknown_version", f"v={wire['v']}")
-    # 9. The key id's form.
-    if not KID.fullmatch(wire["kid"]):
-        raise VerifyError("bad_payload", "kid is not 16 lowercase hex characters")
-    # 10. A trusted key with that id.
-    key = trusted.get(wire["kid"])
-    if key is None:
-        raise VerifyError("unknown_key_id", wire["kid"])
-    # 11. The signature over the ASCII bytes "DTLIC2:<payload_b64>".
-    try:
-        key.verify(signature, data[: len(PREFIX) + len(payload_b64)])
-    except InvalidSignature:
-        raise VerifyError("bad_signature") from None
+    # 9.-11. A trusted key with that id signed "DTLIC2:<payload_b64>".
+    check_signature(wire, trusted, signed, signature)
     # 12. The signed fields' values.
     try:
         license_key = normalise_license_key(wire["lk"])
@@ -245,43 +257,16 @@ def parse_feed_payload(payload):
 def verify_feed(text, trusted, last_seq=None):
     """Returns the feed as a dict, or raises VerifyError. `last_seq` is the highest seq accepted
     before (None: none yet)."""
-    data = text.encode("utf-8")
-    # 1. Length, in bytes.
-    if len(data) > MAX_FEED_LEN:
-        raise VerifyError("oversize")
-    # 2. Prefix.
-    if not data.startswith(FEED_PREFIX):
-        if FEED_FUTURE_VERSION.match(data):
-            raise VerifyError("unknown_version", "prefix")
-        raise VerifyError("wrong_prefix")
-    body = data[len(FEED_PREFIX) :]
-    # 3.-6. As for a license: split, nothing after the signature, strict base64url.
-    if b"." not in body:
-        raise VerifyError("bad_encoding", "the signature part is missing")
-    payload_b64, signature_b64 = body.split(b".", 1)
-    if b"." in signature_b64 or len(signature_b64) > SIGNATURE_CHARS:
-        raise VerifyError("trailing_data")
-    try:
-        signature = b64url_decode(signature_b64)
-        payload = b64url_decode(payload_b64)
-    except ValueError as e:
-        raise VerifyError("bad_encoding", str(e)) from None
-    if len(signature) != 64:
-        raise VerifyError("bad_encoding", "the signature is not 64 bytes")
-    # 7. The JSON payload; 8. its version; 9. the key id's form; 10. a trusted key.
+    # 1.-6. As for a license.
+    payload, signed, signature = open_envelope(
+        text.encode("utf-8"), FEED_PREFIX, FEED_FUTURE_VERSION, MAX_FEED_LEN
+    )
+    # 7. The JSON payload; 8. its version.
     wire = parse_feed_payload(payload)
     if wire["v"] != 1:
         raise VerifyError("unknown_version", f"v={wire['v']}")
-    if not KID.fullmatch(wire["kid"]):
-        raise VerifyError("bad_payload", "kid is not 16 lowercase hex characters")
-    key = trusted.get(wire["kid"])
-    if key is None:
-        raise VerifyError("unknown_key_id", wire["kid"])
-    # 11. The signature over the ASCII bytes "DTREV1:<payload_b64>".
-    try:
-        key.verify(signature, data[: len(FEED_PREFIX) + len(payload_b64)])
-    except InvalidSignature:
-        raise VerifyError("bad_signature") from None
+    # 9.-11. A trusted key with that id signed "DTREV1:<payload_b64>".
+    check_signature(wire, trusted, signed, signature)
     # 12. The signed values.
     if not MIN_TIME <= wire["iat"] <= MAX_TIME:
         raise VerifyError("bad_payload", "iat: not a valid unix time")

@@ -1,10 +1,8 @@
 //! Encoding, signing and strict verification of `DTLIC2:` blobs.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use chrono::{DateTime, Utc};
-use ed25519_dalek::Signature;
 
+use super::envelope::{Envelope, EnvelopeError};
 use super::payload::{WirePayload, PAYLOAD_VERSION};
 use super::{KeyId, License, SigningKeyPair, TrustedKeys};
 
@@ -12,8 +10,11 @@ use super::{KeyId, License, SigningKeyPair, TrustedKeys};
 pub const PREFIX: &str = "DTLIC2:";
 /// Longer input is refused before any decoding (a real blob is a few hundred bytes).
 pub const MAX_BLOB_LEN: usize = 4096;
-/// 64 signature bytes in unpadded base64url.
-const SIGNATURE_CHARS: usize = 86;
+const ENVELOPE: Envelope = Envelope {
+    prefix: PREFIX,
+    family: "DTLIC",
+    max_len: MAX_BLOB_LEN,
+};
 
 /// Why a blob was refused. Each has a stable [`code`](VerifyError::code) used by the test vectors.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -64,9 +65,7 @@ pub fn sign(license: &License, key: &SigningKeyPair) -> String {
     );
     let json = serde_json::to_vec(&WirePayload::from_license(license))
         .expect("a license always serialises");
-    let signed = format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(json));
-    let signature = key.sign(signed.as_bytes());
-    format!("{signed}.{}", URL_SAFE_NO_PAD.encode(signature.to_bytes()))
+    ENVELOPE.seal(&json, key)
 }
 
 /// Full verification: signature by a trusted key, then expiry against `now`.
@@ -84,28 +83,9 @@ pub fn verify(
 
 /// Checks structure and signature only; the caller decides what expiry means.
 pub fn verify_signature(blob: &str, trusted: &TrustedKeys) -> Result<License, VerifyError> {
-    if blob.len() > MAX_BLOB_LEN {
-        return Err(VerifyError::Oversize);
-    }
-    let body = strip_prefix(blob)?;
-    let (payload_b64, signature_b64) = body
-        .split_once('.')
-        .ok_or(VerifyError::BadEncoding("the signature part is missing"))?;
-    if signature_b64.contains('.') || signature_b64.len() > SIGNATURE_CHARS {
-        return Err(VerifyError::TrailingData);
-    }
-    let signature_bytes: [u8; 64] = URL_SAFE_NO_PAD
-        .decode(signature_b64)
-        .ok()
-        .and_then(|bytes| bytes.try_into().ok())
-        .ok_or(VerifyError::BadEncoding(
-            "the signature is not 64 bytes of base64url",
-        ))?;
-    let json = URL_SAFE_NO_PAD
-        .decode(payload_b64)
-        .map_err(|_| VerifyError::BadEncoding("the payload is not base64url"))?;
+    let opened = ENVELOPE.open(blob).map_err(refused)?;
     let wire: WirePayload =
-        serde_json::from_slice(&json).map_err(|e| VerifyError::BadPayload(e.to_string()))?;
+        serde_json::from_slice(&opened.json).map_err(|e| VerifyError::BadPayload(e.to_string()))?;
     if wire.v != PAYLOAD_VERSION {
         return Err(VerifyError::UnknownVersion(wire.v.to_string()));
     }
@@ -113,30 +93,20 @@ pub fn verify_signature(blob: &str, trusted: &TrustedKeys) -> Result<License, Ve
         .kid
         .parse()
         .map_err(|e: String| VerifyError::BadPayload(e))?;
-    let signed_len = PREFIX.len() + payload_b64.len();
-    let signature = Signature::from_bytes(&signature_bytes);
-    match trusted.verify(&key_id, &blob.as_bytes()[..signed_len], &signature) {
+    match trusted.verify(&key_id, opened.signed, &opened.signature) {
         None => Err(VerifyError::UnknownKeyId(key_id.to_string())),
         Some(false) => Err(VerifyError::BadSignature),
         Some(true) => wire.into_license().map_err(VerifyError::BadPayload),
     }
 }
 
-/// Returns what follows `DTLIC2:`, telling a foreign blob from a future version of ours.
-fn strip_prefix(blob: &str) -> Result<&str, VerifyError> {
-    if let Some(body) = blob.strip_prefix(PREFIX) {
-        return Ok(body);
-    }
-    let rest = blob.strip_prefix("DTLIC").ok_or(VerifyError::WrongPrefix)?;
-    match rest.split_once(':') {
-        Some((version, _))
-            if !version.is_empty()
-                && version.len() <= 4
-                && version.bytes().all(|b| b.is_ascii_digit()) =>
-        {
-            Err(VerifyError::UnknownVersion(version.to_string()))
-        }
-        _ => Err(VerifyError::WrongPrefix),
+fn refused(e: EnvelopeError) -> VerifyError {
+    match e {
+        EnvelopeError::Oversize => VerifyError::Oversize,
+        EnvelopeError::WrongPrefix => VerifyError::WrongPrefix,
+        EnvelopeError::UnknownVersion(version) => VerifyError::UnknownVersion(version),
+        EnvelopeError::BadEncoding(why) => VerifyError::BadEncoding(why),
+        EnvelopeError::TrailingData => VerifyError::TrailingData,
     }
 }
 
@@ -144,6 +114,8 @@ fn strip_prefix(blob: &str) -> Result<&str, VerifyError> {
 mod tests {
     use super::*;
     use crate::license::{LicenseKey, Term};
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
     use chrono::TimeZone;
 
     fn sample(key: &SigningKeyPair, term: Term) -> License {

@@ -4,7 +4,7 @@
 //! ```text
 //! DTREV1:<base64url(payload JSON)>.<base64url(Ed25519 signature)>
 //! ```
-//! Built like a blob (`blob.rs`), with its own prefix inside the signed bytes, so a license
+//! Built like a blob (the envelope in `envelope.rs`), with its own prefix inside the signed bytes, so a license
 //! signature never verifies as a feed or the other way round. Licenses are listed by a
 //! [`RevocationId`], a hash of the license key that names no buyer. `seq` grows with every change
 //! to the list, so a verifier that remembers the last `seq` it accepted refuses an older copy.
@@ -14,13 +14,11 @@
 use std::fmt;
 use std::str::FromStr;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use chrono::{DateTime, TimeZone, Utc};
-use ed25519_dalek::Signature;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::envelope::{Envelope, EnvelopeError};
 use super::{KeyId, LicenseKey, SigningKeyPair, TrustedKeys};
 
 /// Every feed starts with this; it is part of the signed bytes.
@@ -30,8 +28,11 @@ pub const MAX_FEED_LEN: usize = 4 * 1024 * 1024;
 /// The largest `seq`: 2^53 - 1, so every JSON parser reads it exactly.
 pub const MAX_SEQ: u64 = (1 << 53) - 1;
 const FEED_VERSION: u32 = 1;
-/// 64 signature bytes in unpadded base64url.
-const SIGNATURE_CHARS: usize = 86;
+const ENVELOPE: Envelope = Envelope {
+    prefix: FEED_PREFIX,
+    family: "DTREV",
+    max_len: MAX_FEED_LEN,
+};
 
 /// A license as the feed names it: the first 16 bytes of SHA-256 over the ASCII bytes of
 /// `DTREV1:` followed by the canonical license key, as 32 lowercase hex characters. Whoever has
@@ -189,9 +190,7 @@ pub fn sign_feed(feed: &RevocationFeed, key: &SigningKeyPair) -> String {
             .collect(),
     };
     let json = serde_json::to_vec(&wire).expect("a feed always serialises");
-    let signed = format!("{FEED_PREFIX}{}", URL_SAFE_NO_PAD.encode(json));
-    let signature = key.sign(signed.as_bytes());
-    format!("{signed}.{}", URL_SAFE_NO_PAD.encode(signature.to_bytes()))
+    ENVELOPE.seal(&json, key)
 }
 
 /// Checks a feed: structure, a signature by a trusted key, then (when the caller remembers one)
@@ -202,28 +201,9 @@ pub fn verify_feed(
     trusted: &TrustedKeys,
     last_seq: Option<u64>,
 ) -> Result<RevocationFeed, FeedError> {
-    if text.len() > MAX_FEED_LEN {
-        return Err(FeedError::Oversize);
-    }
-    let body = strip_prefix(text)?;
-    let (payload_b64, signature_b64) = body
-        .split_once('.')
-        .ok_or(FeedError::BadEncoding("the signature part is missing"))?;
-    if signature_b64.contains('.') || signature_b64.len() > SIGNATURE_CHARS {
-        return Err(FeedError::TrailingData);
-    }
-    let signature_bytes: [u8; 64] = URL_SAFE_NO_PAD
-        .decode(signature_b64)
-        .ok()
-        .and_then(|bytes| bytes.try_into().ok())
-        .ok_or(FeedError::BadEncoding(
-            "the signature is not 64 bytes of base64url",
-        ))?;
-    let json = URL_SAFE_NO_PAD
-        .decode(payload_b64)
-        .map_err(|_| FeedError::BadEncoding("the payload is not base64url"))?;
+    let opened = ENVELOPE.open(text).map_err(refused)?;
     let wire: WireFeed =
-        serde_json::from_slice(&json).map_err(|e| FeedError::BadPayload(e.to_string()))?;
+        serde_json::from_slice(&opened.json).map_err(|e| FeedError::BadPayload(e.to_string()))?;
     if wire.seq > MAX_SEQ {
         return Err(FeedError::BadPayload(format!("seq is above {MAX_SEQ}")));
     }
@@ -231,9 +211,7 @@ pub fn verify_feed(
         return Err(FeedError::UnknownVersion(wire.v.to_string()));
     }
     let key_id: KeyId = wire.kid.parse().map_err(FeedError::BadPayload)?;
-    let signed_len = FEED_PREFIX.len() + payload_b64.len();
-    let signature = Signature::from_bytes(&signature_bytes);
-    match trusted.verify(&key_id, &text.as_bytes()[..signed_len], &signature) {
+    match trusted.verify(&key_id, opened.signed, &opened.signature) {
         None => return Err(FeedError::UnknownKeyId(key_id.to_string())),
         Some(false) => return Err(FeedError::BadSignature),
         Some(true) => {}
@@ -269,21 +247,13 @@ fn into_feed(key_id: KeyId, wire: WireFeed) -> Result<RevocationFeed, String> {
     })
 }
 
-/// Returns what follows `DTREV1:`, telling a foreign text from a future version of the feed.
-fn strip_prefix(text: &str) -> Result<&str, FeedError> {
-    if let Some(body) = text.strip_prefix(FEED_PREFIX) {
-        return Ok(body);
-    }
-    let rest = text.strip_prefix("DTREV").ok_or(FeedError::WrongPrefix)?;
-    match rest.split_once(':') {
-        Some((version, _))
-            if !version.is_empty()
-                && version.len() <= 4
-                && version.bytes().all(|b| b.is_ascii_digit()) =>
-        {
-            Err(FeedError::UnknownVersion(version.to_string()))
-        }
-        _ => Err(FeedError::WrongPrefix),
+fn refused(e: EnvelopeError) -> FeedError {
+    match e {
+        EnvelopeError::Oversize => FeedError::Oversize,
+        EnvelopeError::WrongPrefix => FeedError::WrongPrefix,
+        EnvelopeError::UnknownVersion(version) => FeedError::UnknownVersion(version),
+        EnvelopeError::BadEncoding(why) => FeedError::BadEncoding(why),
+        EnvelopeError::TrailingData => FeedError::TrailingData,
     }
 }
 

@@ -12,6 +12,7 @@
 //! The revocation feed (`DTREV1:`, `feed`) lists revoked licenses, signed with the same keys.
 
 mod blob;
+mod envelope;
 mod feed;
 mod keys;
 mod license_key;
