@@ -61,39 +61,9 @@ fn mint(sandbox: &Sandbox, n: usize) -> Vec<String> {
         .collect()
 }
 
-/// Runs SQL on the sandbox's Postgres as the app's role; rows of text columns.
-fn sql(sandbox: &Sandbox, database: &str, query: &str) -> Vec<Vec<String>> {
-    let password =
-        std::fs::read_to_string(sandbox.path("/srv/datatools-license/secrets/pg_password"))
-            .unwrap();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        use sqlx::{Connection, Row};
-        let options = sqlx::postgres::PgConnectOptions::new()
-            .host("127.0.0.1")
-            .port(sandbox.pg_port)
-            .username("datatools_api")
-            .password(password.trim())
-            .database(database);
-        let mut conn = sqlx::PgConnection::connect_with(&options).await.unwrap();
-        let rows = sqlx::query(query).fetch_all(&mut conn).await.unwrap();
-        rows.iter()
-            .map(|row| {
-                (0..row.len())
-                    .map(|i| row.try_get::<String, _>(i).unwrap_or_default())
-                    .collect()
-            })
-            .collect()
-    })
-}
-
 /// Every table's row count and md5 over its rows, computed here (not by the job).
 fn checksums(sandbox: &Sandbox, database: &str) -> Vec<(String, String)> {
-    let tables = sql(
-        sandbox,
+    let tables = sandbox.sql(
         database,
         "select schemaname || '.' || tablename from pg_tables \
          where schemaname not in ('pg_catalog', 'information_schema') order by 1",
@@ -113,8 +83,7 @@ fn checksums(sandbox: &Sandbox, database: &str) -> Vec<(String, String)> {
         })
         .map(|t| {
             let table = &t[0];
-            let row = &sql(
-                sandbox,
+            let row = &sandbox.sql(
                 database,
                 &format!(
                     "select count(*)::text, md5(coalesce(string_agg(t::text, E'\\n' order by t::text), '')) \
@@ -142,8 +111,7 @@ fn backup_then_restore_into_a_scratch_database_has_identical_rows() {
     assert_eq!(backups(&sandbox).len(), 1);
 
     mint(&sandbox, 3);
-    sql(
-        &sandbox,
+    sandbox.sql(
         "datatools_licenses",
         "update licenses set notes = 'quote '' and, comma' where name = 'Buyer 1'",
     );
@@ -188,8 +156,7 @@ fn backup_then_restore_into_a_scratch_database_has_identical_rows() {
         again.contains("public.licenses") && again.contains(" 3 rows"),
         "{again}"
     );
-    let leftover = sql(
-        &sandbox,
+    let leftover = sandbox.sql(
         "postgres",
         "select datname::text from pg_database where datname like '%restore%' order by 1",
     );
@@ -343,13 +310,12 @@ fn restore_into_live_needs_yes_takes_a_backup_first_and_keeps_the_old_database()
         "the api was stopped and started"
     );
     // The replaced database, with the third license, is kept.
-    let kept = sql(
-        &sandbox,
+    let kept = sandbox.sql(
         "postgres",
         "select datname::text from pg_database where datname like 'datatools_licenses_before_restore_%'",
     );
     assert_eq!(kept.len(), 1, "{out}");
-    let rows = sql(&sandbox, &kept[0][0], "select count(*)::text from licenses");
+    let rows = sandbox.sql(&kept[0][0], "select count(*)::text from licenses");
     assert_eq!(rows[0][0], "3");
     // The api serves the restored database.
     assert_eq!(mint(&sandbox, 1).len(), 1);

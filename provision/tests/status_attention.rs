@@ -56,28 +56,6 @@ fn alerts(sandbox: &Sandbox, args: &[&str]) -> String {
     text
 }
 
-/// Runs SQL on the sandbox's database as the app's role.
-fn sql(sandbox: &Sandbox, query: &str) {
-    let password =
-        std::fs::read_to_string(sandbox.path("/srv/datatools-license/secrets/pg_password"))
-            .unwrap();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        use sqlx::Connection;
-        let options = sqlx::postgres::PgConnectOptions::new()
-            .host("127.0.0.1")
-            .port(sandbox.pg_port)
-            .username("datatools_api")
-            .password(password.trim())
-            .database("datatools_licenses");
-        let mut conn = sqlx::PgConnection::connect_with(&options).await.unwrap();
-        sqlx::raw_sql(query).execute(&mut conn).await.unwrap();
-    });
-}
-
 #[test]
 fn all_well_is_exit_0_and_a_missing_backup_is_exit_1_naming_the_fix() {
     let sandbox = sandbox();
@@ -155,8 +133,8 @@ fn all_well_is_exit_0_and_a_missing_backup_is_exit_1_naming_the_fix() {
 fn a_problem_the_server_found_is_listed_until_acknowledged() {
     let sandbox = sandbox();
     // A delivery that failed (as one with an undecodable body is stored).
-    sql(
-        &sandbox,
+    sandbox.sql(
+        "datatools_licenses",
         "insert into gumroad_events (content_type, raw_body, resource_name, status, last_error) \
          values ('text/plain', 'x', 'unknown', 'failed', 'cannot decode the delivery: test')",
     );

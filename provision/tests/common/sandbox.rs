@@ -272,6 +272,35 @@ impl Sandbox {
         emails
     }
 
+    /// Runs SQL on the sandbox's Postgres as the app's role; rows of text columns.
+    pub fn sql(&self, database: &str, query: &str) -> Vec<Vec<String>> {
+        let password =
+            std::fs::read_to_string(self.path("/srv/datatools-license/secrets/pg_password"))
+                .unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            use sqlx::{Connection, Row};
+            let options = sqlx::postgres::PgConnectOptions::new()
+                .host("127.0.0.1")
+                .port(self.pg_port)
+                .username("datatools_api")
+                .password(password.trim())
+                .database(database);
+            let mut conn = sqlx::PgConnection::connect_with(&options).await.unwrap();
+            let rows = sqlx::query(query).fetch_all(&mut conn).await.unwrap();
+            rows.iter()
+                .map(|row| {
+                    (0..row.len())
+                        .map(|i| row.try_get::<String, _>(i).unwrap_or_default())
+                        .collect()
+                })
+                .collect()
+        })
+    }
+
     pub fn admin_token(&self) -> String {
         std::fs::read_to_string(self.path("/srv/datatools-license/secrets/admin_token")).unwrap()
     }
