@@ -141,6 +141,17 @@ async fn path_of(browser: &Client) -> String {
     }
 }
 
+/// Waits until the browser is at `url`.
+async fn wait_for_page(browser: &Client, url: &str) {
+    browser.wait().for_url(&url.parse().unwrap()).await.unwrap();
+}
+
+/// The visible text of the page's `<main>`.
+async fn main_text(browser: &Client) -> String {
+    let main = browser.find(Locator::Css("main")).await.unwrap();
+    main.text().await.unwrap()
+}
+
 async fn deliver(server: &TestServer, form: &Form) {
     let (status, _, answer) = server.deliver(form).await;
     assert_eq!(status, 200, "{answer}");
@@ -228,18 +239,8 @@ async fn a_buyer_signs_in_sees_downloads_and_signs_out_in_chromium() {
         .send_keys(&char::from(Key::Enter).to_string())
         .await
         .unwrap();
-    browser
-        .wait()
-        .for_url(&format!("{public}/portal/sent").parse().unwrap())
-        .await
-        .unwrap();
-    let text = browser
-        .find(Locator::Css("main"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    wait_for_page(&browser, &format!("{public}/portal/sent")).await;
+    let text = main_text(&browser).await;
     assert!(
         text.contains(buyer) && text.contains("Your DataTools sign-in link"),
         "{text}"
@@ -264,11 +265,7 @@ async fn a_buyer_signs_in_sees_downloads_and_signs_out_in_chromium() {
     assert_eq!(button.text().await.unwrap(), "Sign in");
     shot(&browser, "03-confirm").await;
     button.click().await.unwrap();
-    browser
-        .wait()
-        .for_url(&format!("{public}/portal/licenses").parse().unwrap())
-        .await
-        .unwrap();
+    wait_for_page(&browser, &format!("{public}/portal/licenses")).await;
 
     // 3. Signed in: the real __Host- cookie, Secure and HttpOnly.
     let cookies = browser.get_all_cookies().await.unwrap();
@@ -280,13 +277,7 @@ async fn a_buyer_signs_in_sees_downloads_and_signs_out_in_chromium() {
     assert_eq!(session.http_only(), Some(true));
     assert_eq!(session.path(), Some("/"));
     assert_eq!(session.same_site(), Some(cookie::SameSite::Lax));
-    let text = browser
-        .find(Locator::Css("main"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = main_text(&browser).await;
     assert!(text.contains("Replace your old license file"), "{text}");
     assert!(text.contains("REFUNDED"), "{text}");
     assert!(text.contains("Manage your membership on Gumroad"), "{text}");
@@ -357,18 +348,8 @@ async fn a_buyer_signs_in_sees_downloads_and_signs_out_in_chromium() {
         .click()
         .await
         .unwrap();
-    browser
-        .wait()
-        .for_url(&format!("{public}/portal/?signed_out=1").parse().unwrap())
-        .await
-        .unwrap();
-    let text = browser
-        .find(Locator::Css("main"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    wait_for_page(&browser, &format!("{public}/portal/?signed_out=1")).await;
+    let text = main_text(&browser).await;
     assert!(text.contains("You are signed out."), "{text}");
     shot(&browser, "07-signed-out").await;
     browser
