@@ -37,13 +37,13 @@ create index portal_link_requests_client_idx on portal_link_requests (client_key
 create index portal_link_requests_mailed_idx on portal_link_requests (mailed_at)
     where mailed_at is not null;
 
--- Requests the limits refused, per hour and limit: the metric and the alert that say the portal
--- is being flooded. Swept with the requests (after a week).
+-- Requests the limits refused, per minute and limit: the metric and the alert that say the
+-- portal is being flooded. Swept with the requests (after a week).
 create table portal_refusals (
-    hour       timestamptz not null,
+    minute     timestamptz not null,
     limit_kind text        not null check (limit_kind in ('client', 'address', 'budget')),
     refused    bigint      not null default 0,
-    primary key (hour, limit_kind)
+    primary key (minute, limit_kind)
 );
 
 -- A gift sale's giver, by address key, set when the delivery is stored (and, for deliveries

@@ -67,6 +67,8 @@ impl Page {
 pub struct Browser {
     base: String,
     client: reqwest::Client,
+    /// The `X-Real-IP` nginx would pass for this browser's network (None: not through nginx).
+    network: Option<String>,
     pub cookies: HashMap<String, String>,
     /// The `Set-Cookie` lines received, as sent.
     pub set_cookies: Vec<String>,
@@ -80,8 +82,24 @@ impl Browser {
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .unwrap(),
+            network: None,
             cookies: HashMap::new(),
             set_cookies: Vec::new(),
+        }
+    }
+
+    /// A browser on the network `ip`, as nginx passes it (`X-Real-IP`).
+    pub fn on_network(server: &TestServer, ip: &str) -> Browser {
+        Browser {
+            network: Some(ip.to_string()),
+            ..Browser::new(server)
+        }
+    }
+
+    fn with_network(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.network {
+            Some(ip) => request.header("x-real-ip", ip),
+            None => request,
         }
     }
 
@@ -114,8 +132,7 @@ impl Browser {
 
     pub async fn get(&mut self, path: &str) -> Page {
         let response = self
-            .client
-            .get(format!("{}{path}", self.base))
+            .with_network(self.client.get(format!("{}{path}", self.base)))
             .header("cookie", self.cookie_header())
             .header("sec-fetch-site", "none")
             .send()
@@ -165,8 +182,7 @@ impl Browser {
             .collect::<Vec<_>>()
             .join("&");
         let mut request = self
-            .client
-            .post(format!("{}{path}", self.base))
+            .with_network(self.client.post(format!("{}{path}", self.base)))
             .header("cookie", self.cookie_header())
             .header("content-type", "application/x-www-form-urlencoded")
             .body(body);

@@ -120,12 +120,12 @@ pub(crate) async fn insert(
     .await
 }
 
-/// Counts a refused request under its limit (`client`, `address` or `budget`) in this hour.
+/// Counts a refused request under its limit (`client`, `address` or `budget`) in this minute.
 pub(crate) async fn record_refusal(db: impl PgExecutor<'_>, limit_kind: &str) -> sqlx::Result<()> {
     sqlx::query(
-        "insert into portal_refusals (hour, limit_kind, refused) \
-         values (date_trunc('hour', now()), $1, 1) \
-         on conflict (hour, limit_kind) do update set refused = portal_refusals.refused + 1",
+        "insert into portal_refusals (minute, limit_kind, refused) \
+         values (date_trunc('minute', now()), $1, 1) \
+         on conflict (minute, limit_kind) do update set refused = portal_refusals.refused + 1",
     )
     .bind(limit_kind)
     .execute(db)
@@ -133,17 +133,13 @@ pub(crate) async fn record_refusal(db: impl PgExecutor<'_>, limit_kind: &str) ->
     .map(|_| ())
 }
 
-/// Refused requests per limit in the last hour (this hour and the one before, weighted by how
-/// much of the earlier one is still inside the window).
+/// Refused requests per limit in the last hour (to the minute).
 pub(crate) async fn refusals_last_hour(
     db: impl PgExecutor<'_>,
 ) -> sqlx::Result<Vec<(String, i64)>> {
     sqlx::query_as(
-        "select limit_kind, round(sum(case when hour = date_trunc('hour', now()) then refused \
-                  else refused * (1 - extract(epoch from now() - date_trunc('hour', now())) \
-                                  / 3600) end))::bigint \
-         from portal_refusals where hour >= date_trunc('hour', now()) - interval '1 hour' \
-         group by limit_kind order by limit_kind",
+        "select limit_kind, sum(refused)::bigint from portal_refusals \
+         where minute > now() - interval '1 hour' group by limit_kind order by limit_kind",
     )
     .fetch_all(db)
     .await
@@ -296,7 +292,7 @@ pub(crate) async fn sweep(db: impl PgExecutor<'_> + Copy) -> sqlx::Result<u64> {
     .execute(db)
     .await?
     .rows_affected();
-    sqlx::query("delete from portal_refusals where hour < now() - interval '7 days'")
+    sqlx::query("delete from portal_refusals where minute < now() - interval '7 days'")
         .execute(db)
         .await?;
     Ok(requests)
