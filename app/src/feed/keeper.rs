@@ -85,7 +85,7 @@ async fn seq_moved(state: &AppState) -> bool {
         return true;
     };
     match revocations::seq(&state.db).await {
-        Ok(seq) => u64::try_from(seq).ok() != Some(built.seq),
+        Ok(seq) => u64::try_from(seq).ok() != Some(built.info.seq),
         Err(e) => {
             tracing::debug!(error = %e, "revocation feed: cannot read its seq");
             false
