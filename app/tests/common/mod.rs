@@ -17,6 +17,7 @@ pub mod gumroad;
 pub mod gumroad_api;
 pub mod portal;
 pub mod postmark;
+pub mod process;
 pub mod reissue;
 pub mod verifier;
 
