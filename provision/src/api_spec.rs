@@ -25,6 +25,12 @@ pub const PUBKEY_VAR: &str = vars::LICENSE_PUBKEY;
 pub const TRUSTED_VAR: &str = vars::TRUSTED_PUBKEYS;
 /// The `.env` variable naming the api image compose runs (`dtops upgrade` switches it).
 pub const API_IMAGE_VAR: &str = "DATATOOLS_API_IMAGE";
+/// How long a stopping api is given before it is killed (compose's `stop_grace_period`, the
+/// native runtime's wait): the server answers what it accepted within 20 s and its background
+/// loops finish their item within 20 s, side by side.
+pub const STOP_GRACE: &str = "30s";
+/// The same, in seconds.
+pub const STOP_GRACE_SECONDS: u64 = 30;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ApiSpec {

@@ -259,7 +259,7 @@ fn compose_runtime_end_to_end() {
     );
     assert_eq!(
         engine.docker_ok(&["port", "datatools-api"]).trim(),
-        format!("8000/tcp -> 127.0.0.1:{}", sandbox.api_port)
+        format!("8000/tcp -> 127.0.0.1:{}", sandbox.api_port())
     );
     assert_eq!(
         engine.docker_ok(&["port", "datatools-postgres"]).trim(),
@@ -268,7 +268,7 @@ fn compose_runtime_end_to_end() {
 
     // /health through the published port and through nginx; the admin API is not public.
     let health = curl()
-        .arg(format!("http://127.0.0.1:{}/health", sandbox.api_port))
+        .arg(format!("http://127.0.0.1:{}/health", sandbox.api_port()))
         .output()
         .unwrap();
     assert_eq!(stdout(&health), r#"{"status":"ok","db":"ok"}"#);
@@ -326,7 +326,7 @@ fn compose_runtime_end_to_end() {
             "pr2",
             "--postmark-token-stdin",
             "--public-url",
-            &format!("http://127.0.0.1:{}", sandbox.api_port),
+            &format!("http://127.0.0.1:{}", sandbox.api_port()),
         ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

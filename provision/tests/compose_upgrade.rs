@@ -106,7 +106,10 @@ impl Stack<'_> {
     fn health(&self) -> serde_json::Value {
         let out = Command::new("curl")
             .args(["-sS", "--max-time", "5"])
-            .arg(format!("http://127.0.0.1:{}/health", self.sandbox.api_port))
+            .arg(format!(
+                "http://127.0.0.1:{}/health",
+                self.sandbox.api_port()
+            ))
             .output()
             .unwrap();
         serde_json::from_str(&stdout(&out)).unwrap_or_default()
@@ -385,7 +388,7 @@ fn upgrades_on_the_real_engine() {
             "serving      {} (datatools-license-api:latest), the version from before the \
              upgrade; http://127.0.0.1:{}/health answers 200",
             &c0[..12],
-            sandbox.api_port
+            sandbox.api_port()
         ),
         "migrations   none ran; the schema is as before",
         &format!(
@@ -474,7 +477,7 @@ fn upgrades_on_the_real_engine() {
              http://127.0.0.1:{}/health answers 200",
             &c1[..12],
             tag(&c1),
-            sandbox.api_port
+            sandbox.api_port()
         ),
         "migrations   none ran",
         &format!("new image    {} is kept", tag(&c2)),

@@ -10,7 +10,8 @@ use crate::backup_job::{read_state, show, state_value, Job};
 use crate::cli::{GlobalArgs, RestoreArgs};
 use crate::engine::AppLock;
 use crate::env::Env;
-use crate::runtime::wait_healthy;
+use crate::runtime::wait_slot_healthy;
+use crate::site::Slot;
 
 pub fn backup(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let deployment = Deployment::open(global)?;
@@ -63,12 +64,17 @@ pub fn restore(global: &GlobalArgs, args: &RestoreArgs) -> anyhow::Result<ExitCo
     }
     let _lock = AppLock::acquire(env.host, env.site)?;
     println!("restore: stopping the api ({})", deployment.runtime.name());
-    runtime.stop_api(&env)?;
+    for slot in Slot::ALL {
+        runtime.stop_slot(&env, slot)?;
+    }
+    runtime.stop_legacy_api(&env)?;
     let result = replace_live(&env, &job, &file);
-    println!("restore: starting the api");
-    let started = runtime
-        .start_api(&env)
-        .and_then(|()| wait_healthy(env.site).map(|_| ()));
+    let slot = crate::live_slot::read_or_blue(&env)?;
+    println!("restore: starting the api (slot {slot})");
+    let started = runtime.start_slot(&env, slot, None).and_then(|()| {
+        crate::live_slot::write(&env, slot)?;
+        wait_slot_healthy(&env, runtime, slot, None).map(|_| ())
+    });
     result?;
     started.context("the database was restored but the api did not come back healthy")?;
     println!("restore: done; the api is healthy");

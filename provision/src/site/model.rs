@@ -77,7 +77,14 @@ pub struct Paths {
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Ports {
+    /// The api's loopback door: nginx forwards it to whichever slot serves (the admin API
+    /// through an SSH tunnel, a metrics scrape).
     pub api: u16,
+    /// The two api slots (blue/green); by default `api` + 1 and `api` + 2.
+    #[serde(default)]
+    pub api_blue: Option<u16>,
+    #[serde(default)]
+    pub api_green: Option<u16>,
     pub postgres: u16,
 }
 

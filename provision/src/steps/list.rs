@@ -15,7 +15,7 @@ use super::nginx::{HttpsProbe, NginxCheck, NginxSiteStep, ReloadNginxStep};
 use super::packages::PackagesStep;
 use super::preflight::Preflight;
 use super::secrets::{SecretKind, SecretStep};
-use super::stack::{ComposeCheck, ImageStep, RestartApiStep, UpStep};
+use super::stack::{ApiStep, ComposeCheck, DatabaseStep, ImageStep};
 use super::user::UserStep;
 use crate::engine::Task;
 use crate::owner::Owner;
@@ -62,10 +62,11 @@ pub fn provision_steps(
     tasks.extend([
         Task::check(ComposeCheck),
         Task::step(ImageStep),
-        Task::step(UpStep),
-        Task::step(RestartApiStep),
-        Task::check(HealthCheck),
+        Task::step(DatabaseStep),
+        // Expand/contract: a migration works with the version serving now, so it runs first.
         Task::step(MigrateStep),
+        Task::step(ApiStep),
+        Task::check(HealthCheck),
         Task::check(SmokeTest),
     ]);
     // Backups and Docker's log caps (runbook §9), once the database answers.

@@ -16,7 +16,6 @@ use datatools_license::api::{AlertKind, AlertList, Problem};
 
 use super::host_facts::host_report;
 use crate::admin_client::AdminClient;
-use crate::cli::AdminArgs;
 use crate::env::Env;
 
 /// What `dtops status` saw of the api and the database.
@@ -216,10 +215,7 @@ impl Item {
 
 /// Sends the host's facts, then reads the open problems.
 fn ask_server(env: &Env, report: &datatools_license::api::HostReport) -> anyhow::Result<AlertList> {
-    let client = AdminClient::new(&AdminArgs {
-        admin_url: format!("http://127.0.0.1:{}", env.site.ports.api),
-        token_file: Some(env.host.path(&env.site.secret_file("admin_token"))),
-    })?;
+    let client = AdminClient::for_site(env)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
