@@ -102,9 +102,8 @@ impl NativeApi<'_> {
         if let Some(pid) = self.pid(env)? {
             env.host
                 .run(&CommandLine::new(["kill", "-TERM", &pid.to_string()]))?;
-            let proc = PathBuf::from(format!("/proc/{pid}"));
             let gone = poll::until(stop_grace(), Duration::from_millis(50), || {
-                if proc.exists() {
+                if alive(pid) {
                     Err(())
                 } else {
                     Ok(())
@@ -119,6 +118,18 @@ impl NativeApi<'_> {
         }
         env.host.remove_file(&self.pid_file())?;
         Ok(())
+    }
+}
+
+/// Whether `pid` runs: it has exited once it is gone or a zombie (a process this dtops started
+/// stays one until dtops exits, nobody waiting for it).
+fn alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat
+            .rfind(')')
+            .and_then(|at| stat[at + 1..].split_whitespace().next())
+            .is_some_and(|state| state != "Z"),
+        Err(_) => false,
     }
 }
 
