@@ -256,8 +256,9 @@ fn changes_under_load_through_nginx_lose_nothing_and_faults_change_nothing() {
 
     let load = Load::start(Target {
         base: format!("https://{LICENSES}:{}", web.https_port),
-        resolve: (LICENSES.into(), ([127, 0, 0, 1], web.https_port).into()),
-        root_pem: load::pem(&web.issuing_root()),
+        resolve: Some((LICENSES.into(), ([127, 0, 0, 1], web.https_port).into())),
+        root_pem: Some(load::pem(&web.issuing_root())),
+        mix: load::PUBLIC,
         webhook_secret: secret.trim().to_string(),
         sale_prefix: "BG".into(),
     });

@@ -467,3 +467,54 @@ fn the_status_job_runs_this_dtops_with_this_site_toml_hourly() {
         .replace(&site_file.display().to_string(), "[SITE]");
     insta::assert_snapshot!("status_job", text);
 }
+
+#[test]
+fn a_managed_database_means_no_postgres_service_and_a_verified_tls_url() {
+    let site = SITE
+        .replace(
+            "# url = \"postgres://datatools_api@db.example.com:5432/datatools_licenses\"",
+            "url = \"postgres://app@db.example.com:6543/licenses\"",
+        )
+        .replace(
+            "# ca_file = \"/etc/dtops/db-ca.pem\"",
+            "ca_file = \"/etc/dtops/db-ca.pem\"",
+        );
+    let render = Render::ok(&site, true);
+    let model = compose_model(&render.app_dir());
+    let services: Vec<&str> = model["services"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(services, ["api-blue", "api-green"]);
+    assert!(model.get("volumes").is_none(), "{}", model["volumes"]);
+    let api = &model["services"]["api-blue"];
+    assert!(api.get("depends_on").is_none(), "{}", api["depends_on"]);
+    assert_eq!(
+        api["environment"]["DATABASE_URL"],
+        "postgres://app@db.example.com:6543/licenses?sslmode=verify-full\
+         &sslrootcert=/run/secrets/db_ca"
+    );
+    assert_eq!(model["secrets"]["db_ca"]["file"], "/etc/dtops/db-ca.pem");
+    let mounted: Vec<&str> = api["secrets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["target"].as_str().unwrap())
+        .collect();
+    assert!(mounted.contains(&"/run/secrets/db_ca"), "{mounted:?}");
+    // No backup job: the provider keeps the backups.
+    assert!(!render
+        .out
+        .join("etc/cron.daily/datatools-license-backup")
+        .exists());
+
+    // A password in the URL is refused without repeating it.
+    let leaky = site.replace("postgres://app@", "postgres://app:hunter2@");
+    let render = Render::run(&leaky, false, None);
+    assert!(!render.output.status.success());
+    let err = stderr(&render.output);
+    assert!(err.contains("holds a password"), "{err}");
+    assert!(!err.contains("hunter2"), "{err}");
+}

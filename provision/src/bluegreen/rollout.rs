@@ -122,10 +122,10 @@ pub fn rollout(
         Ok(done) => done,
         Err(e) => {
             let _ = runtime.stop_slot(env, to);
-            return Err(e.context(format!(
-                "slot {to} was stopped again; traffic never moved: {} serves as before",
+            anyhow::bail!(
+                "{e:#}\nslot {to} was stopped again; traffic never moved: {} serves as before",
                 change.from
-            )));
+            );
         }
     };
     say(format!(
@@ -138,10 +138,10 @@ pub fn rollout(
         Ok(switched) => switched,
         Err(e) => {
             let _ = runtime.stop_slot(env, to);
-            return Err(e.context(format!(
-                "slot {to} was stopped again; {} serves as before",
+            anyhow::bail!(
+                "{e:#}\nslot {to} was stopped again; {} serves as before",
                 change.from
-            )));
+            );
         }
     };
     match &switched {

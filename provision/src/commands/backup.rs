@@ -16,6 +16,7 @@ use crate::site::Slot;
 pub fn backup(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let deployment = Deployment::open(global)?;
     let (env, runtime) = (deployment.env(), deployment.runtime.as_ref());
+    refuse_managed(&env)?;
     let job = Job::installed(&env, runtime.kind())?;
     println!(
         "backup: running {} ({})",
@@ -38,6 +39,7 @@ pub fn backup(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
 pub fn restore(global: &GlobalArgs, args: &RestoreArgs) -> anyhow::Result<ExitCode> {
     let deployment = Deployment::open(global)?;
     let (env, runtime) = (deployment.env(), deployment.runtime.as_ref());
+    refuse_managed(&env)?;
     let job = Job::installed(&env, runtime.kind())?;
     // Resolved before any fresh backup, so `latest` means the backup the operator chose.
     let file = resolve_file(&env, &args.file)?;
@@ -79,6 +81,18 @@ pub fn restore(global: &GlobalArgs, args: &RestoreArgs) -> anyhow::Result<ExitCo
     started.context("the database was restored but the api did not come back healthy")?;
     println!("restore: done; the api is healthy");
     Ok(ExitCode::SUCCESS)
+}
+
+/// A managed database's backups and restores are its provider's (point-in-time recovery).
+fn refuse_managed(env: &Env) -> anyhow::Result<()> {
+    if env.site.external_db().is_some() {
+        bail!(
+            "{}; restore with the provider's point-in-time recovery (SETUP-LICENSE-SERVER.md, \
+             \"More than one box\")",
+            crate::steps::managed_backups(env.site)
+        );
+    }
+    Ok(())
 }
 
 fn replace_live(env: &Env, job: &Job, file: &Path) -> anyhow::Result<()> {

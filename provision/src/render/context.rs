@@ -25,6 +25,8 @@ pub struct Context<'a> {
     api_image_var: &'static str,
     /// The api image compose runs (`.env`), checked to need no quoting.
     api_image: &'a str,
+    /// `[database] url`: a managed Postgres, so compose runs none.
+    external_db: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -131,6 +133,7 @@ impl<'a> Context<'a> {
             trusted_pubkeys: &inputs.trusted_pubkeys,
             api_image_var: API_IMAGE_VAR,
             api_image,
+            external_db: site.external_db().is_some(),
         })
     }
 }

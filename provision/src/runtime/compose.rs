@@ -109,7 +109,7 @@ impl Runtime for ComposeRuntime {
         let legacy = legacy_api(env)?.is_some_and(|(_, running)| running);
         if env.host.state(&env.site.compose_file())?.is_none() {
             return Ok(Running {
-                db: false,
+                db: env.site.external_db().is_some(),
                 blue: false,
                 green: false,
                 legacy,
@@ -121,7 +121,8 @@ impl Runtime for ComposeRuntime {
         let services: Vec<&str> = out.stdout.lines().map(str::trim).collect();
         let runs = |slot: Slot| services.contains(&slot.service().as_str());
         Ok(Running {
-            db: services.contains(&"postgres"),
+            // A managed database is its provider's to run.
+            db: env.site.external_db().is_some() || services.contains(&"postgres"),
             blue: runs(Slot::Blue),
             green: runs(Slot::Green),
             legacy,
@@ -129,7 +130,9 @@ impl Runtime for ComposeRuntime {
     }
 
     fn start_db(&self, env: &Env) -> anyhow::Result<()> {
-        env.host.run(&compose_op(env, ComposeOp::StartDb))?;
+        if env.site.external_db().is_none() {
+            env.host.run(&compose_op(env, ComposeOp::StartDb))?;
+        }
         Ok(())
     }
 
@@ -207,6 +210,9 @@ impl Runtime for ComposeRuntime {
     }
 
     fn volume_exists(&self, env: &Env) -> anyhow::Result<bool> {
+        if env.site.external_db().is_some() {
+            return Ok(false);
+        }
         let inspect = CommandLine::new(["docker", "volume", "inspect"])
             .arg(env.site.database.volume.as_str());
         Ok(env.host.probe(&inspect)?.success)

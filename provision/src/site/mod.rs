@@ -2,6 +2,7 @@
 //! nothing touches the host with a bad value.
 
 mod door;
+mod external_db;
 mod find;
 mod locate;
 mod misfit;

@@ -7,6 +7,7 @@ use super::door::{
     default_cloudflare_ranges, default_portal_limit, default_webhook_limit, Behind, IpRange,
     RateLimit,
 };
+use super::external_db::DatabaseUrl;
 use super::server::Server;
 use super::values::{AbsPath, DomainName, EmailAddress, HttpUrl, ImageRef, Listen, Name, Stage};
 
@@ -95,6 +96,13 @@ pub struct Database {
     pub user: Name,
     pub volume: Name,
     pub image: ImageRef,
+    /// A managed Postgres instead of the postgres container (`external_db.rs`).
+    #[serde(default)]
+    pub url: Option<DatabaseUrl>,
+    /// The CA its server certificate is checked against (sslmode verify-full); without one,
+    /// the public CAs (webpki roots).
+    #[serde(default)]
+    pub ca_file: Option<AbsPath>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

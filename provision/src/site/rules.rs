@@ -44,6 +44,13 @@ impl Site {
     /// Checks that span several values; returns the dotted key to blame.
     pub(super) fn check(&self) -> Result<(), Misfit> {
         self.check_ports()?;
+        if self.database.ca_file.is_some() && self.database.url.is_none() {
+            return Err(Misfit::new(
+                "database.ca_file",
+                "is the managed database's CA: it goes with database.url (the postgres \
+                 container needs none)",
+            ));
+        }
         if self.host.container_uid == 0 {
             return Err(Misfit::new(
                 "host.container_uid",

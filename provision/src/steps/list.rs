@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use super::artifacts::ArtifactStep;
-use super::backup::FirstBackupStep;
+use super::backup::{FirstBackupStep, ManagedBackups};
 use super::certificate::{CertPreflightStep, CertificateStep, TlsOptions};
 use super::directories::DirectoryStep;
 use super::docker_logs::DaemonJsonStep;
@@ -34,6 +34,7 @@ pub fn provision_steps(
         .into_iter()
         .partition(|file| file.kind() == ArtifactKind::BackupJob);
 
+    let external = site.external_db().is_some();
     let mut tasks = vec![
         Task::check(Preflight),
         Task::step(PackagesStep),
@@ -46,7 +47,17 @@ pub fn provision_steps(
         dir(&site.secrets_dir(), Owner::SiteUser, 0o750),
         dir(&site.backups_dir(), Owner::Root, 0o700),
         dir(&site.state_dir(), Owner::Root, 0o700),
-        Task::step(SecretStep::new("pg_password", SecretKind::RandomHex)),
+        Task::step(SecretStep::new(
+            "pg_password",
+            if external {
+                // The provider's password: dtops cannot make one up.
+                SecretKind::Given {
+                    how: "sudo install -m 0400 -o 10001 -g 10001 /dev/stdin THAT_FILE",
+                }
+            } else {
+                SecretKind::RandomHex
+            },
+        )),
         Task::step(SecretStep::new("admin_token", SecretKind::RandomHex)),
         Task::step(SecretStep::new("license_privkey", SecretKind::SigningKey)),
     ];
@@ -69,9 +80,14 @@ pub fn provision_steps(
         Task::check(HealthCheck),
         Task::check(SmokeTest),
     ]);
-    // Backups and Docker's log caps (runbook §9), once the database answers.
-    tasks.extend(backup_job.into_iter().map(Task::step));
-    tasks.push(Task::step(FirstBackupStep));
+    // Backups and Docker's log caps (runbook §9), once the database answers. A managed
+    // database's backups and point-in-time recovery are its provider's.
+    if external {
+        tasks.push(Task::step(ManagedBackups));
+    } else {
+        tasks.extend(backup_job.into_iter().map(Task::step));
+        tasks.push(Task::step(FirstBackupStep));
+    }
     tasks.push(Task::step(DaemonJsonStep));
     // nginx and the certificate (runbook §5-6), once the api answers behind them.
     if site.nginx.managed {

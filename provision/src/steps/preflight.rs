@@ -45,10 +45,10 @@ fn ports(ctx: &Ctx) -> anyhow::Result<String> {
                 String::from_utf8_lossy(&b)
                     .contains(&format!("listen 127.0.0.1:{};", site.ports.api))
             }));
-    let mut checked = vec![
-        ("ports.api", site.ports.api, door_ours),
-        ("ports.postgres", site.ports.postgres, running.db),
-    ];
+    let mut checked = vec![("ports.api", site.ports.api, door_ours)];
+    if site.external_db().is_none() {
+        checked.push(("ports.postgres", site.ports.postgres, running.db));
+    }
     for slot in Slot::ALL {
         checked.push((slot.port_key(), site.slot_port(slot), running.slot(slot)));
     }

@@ -43,9 +43,12 @@ pub struct Target {
     /// `https://licenses.example.test:PORT`.
     pub base: String,
     /// The name resolved to 127.0.0.1 (no DNS query leaves the machine).
-    pub resolve: (String, SocketAddr),
-    /// The CA the server's certificate chains to.
-    pub root_pem: Vec<u8>,
+    pub resolve: Option<(String, SocketAddr)>,
+    /// The CA the server's certificate chains to (HTTPS).
+    pub root_pem: Option<Vec<u8>>,
+    /// What the requests ask for, in turn (a portal page, when asked for, comes on its own
+    /// slower rhythm).
+    pub mix: &'static [Kind],
     /// The Gumroad webhook secret (deliveries are posted with it).
     pub webhook_secret: String,
     /// A prefix for the sale ids (unique per test).
@@ -98,15 +101,30 @@ impl Load {
     }
 }
 
+/// What the public asks: /health, the portal's page, the revocation feed, deliveries.
+pub const PUBLIC: &[Kind] = &[Kind::Health, Kind::Portal, Kind::Feed, Kind::Delivery];
+/// Stage pr2 (no portal, no feed).
+pub const WEBHOOK: &[Kind] = &[Kind::Health, Kind::Delivery];
+
 async fn generate(target: Target, stop: Arc<AtomicBool>, log: Arc<Mutex<Vec<Request>>>) {
-    let client = reqwest::Client::builder()
-        .resolve(&target.resolve.0, target.resolve.1)
-        .add_root_certificate(reqwest::Certificate::from_pem(&target.root_pem).unwrap())
+    let mut client = reqwest::Client::builder()
         // A connection per request: nothing idle for a reload to close under a request.
         .pool_max_idle_per_host(0)
-        .timeout(Duration::from_secs(15))
-        .build()
-        .unwrap();
+        .timeout(Duration::from_secs(15));
+    if let Some((name, address)) = &target.resolve {
+        client = client.resolve(name, *address);
+    }
+    if let Some(pem) = &target.root_pem {
+        client = client.add_root_certificate(reqwest::Certificate::from_pem(pem).unwrap());
+    }
+    let client = client.build().unwrap();
+    let portal = target.mix.contains(&Kind::Portal);
+    let turns: Vec<Kind> = target
+        .mix
+        .iter()
+        .copied()
+        .filter(|k| *k != Kind::Portal)
+        .collect();
     let target = Arc::new(target);
     let mut tick = tokio::time::interval(Duration::from_secs(1) / RATE);
     let mut pending = Vec::new();
@@ -115,10 +133,10 @@ async fn generate(target: Target, stop: Arc<AtomicBool>, log: Arc<Mutex<Vec<Requ
         if stop.load(Ordering::Relaxed) {
             break;
         }
-        let kind = if n % PORTAL_EVERY == 0 {
+        let kind = if portal && n % PORTAL_EVERY == 0 {
             Kind::Portal
         } else {
-            [Kind::Health, Kind::Feed, Kind::Delivery][(n % 3) as usize]
+            turns[(n % turns.len() as u64) as usize]
         };
         let (client, target, log) = (client.clone(), target.clone(), log.clone());
         pending.push(tokio::spawn(async move {

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod acme;
+pub mod bin_images;
 pub mod compose;
 pub mod docker;
 pub mod fake_gumroad;

@@ -17,6 +17,14 @@ use crate::runtime::Runtime;
 
 /// Deletes the database volume, only with --yes and after a fresh backup verified by restoring it.
 pub fn db(env: &Env, runtime: &dyn Runtime, args: &RollbackArgs) -> anyhow::Result<()> {
+    if env.site.external_db().is_some() {
+        println!(
+            "db: the database is the managed one at {}: dtops never deletes it (its provider's \
+             console does); nothing to do",
+            env.site.database_place()
+        );
+        return Ok(());
+    }
     if !runtime.volume_exists(env)? {
         println!("db: no database volume; nothing to do");
         return Ok(());

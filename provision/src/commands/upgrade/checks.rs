@@ -21,8 +21,9 @@ pub struct Ready {
     pub from: Deployed,
     /// The slot it serves from.
     pub slot: Slot,
-    /// The backup job, checked against the rendering.
-    pub job: Job,
+    /// The backup job, checked against the rendering (`None`: a managed database, whose
+    /// provider keeps the backups).
+    pub job: Option<Job>,
 }
 
 /// Refuses, naming what to do first, unless the box is ready for an upgrade.
@@ -89,8 +90,13 @@ pub fn ready(env: &Env, runtime: &dyn Runtime) -> anyhow::Result<Ready> {
             );
         }
     }
-    let job = Job::installed(env, RuntimeKind::Compose)
-        .context("the upgrade takes a verified backup first")?;
+    let job = match env.site.external_db() {
+        Some(_) => None,
+        None => Some(
+            Job::installed(env, RuntimeKind::Compose)
+                .context("the upgrade takes a verified backup first")?,
+        ),
+    };
     Ok(Ready { from, slot, job })
 }
 

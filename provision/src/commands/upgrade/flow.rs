@@ -18,8 +18,10 @@ use crate::bluegreen::{rollout, Done, Rollout, Serving};
 use crate::cli::{GlobalArgs, UpgradeArgs};
 use crate::commands::deployment::Deployment;
 use crate::deployed::{self, commit_image, short, Deployed};
+use crate::desired;
 use crate::engine::AppLock;
 use crate::env::Env;
+use crate::render::ArtifactKind;
 use crate::runtime::{
     build_commit, checkout_is_modified, image_info, migrate_with, resolve_commit, RuntimeKind,
 };
@@ -87,7 +89,7 @@ pub fn run(global: &GlobalArgs, args: &UpgradeArgs) -> anyhow::Result<ExitCode> 
         backup: None,
     };
     let started = Instant::now();
-    match attempt(&mut progress, &ready.job) {
+    match attempt(&mut progress, ready.job.as_ref()) {
         Ok(done) => {
             deployed::write_last_upgrade(&env, &target, "ok", &done.smoke)?;
             for note in &done.notes {
@@ -140,7 +142,7 @@ fn image_for(env: &Env, from: &Deployed, target: &str) -> anyhow::Result<String>
 }
 
 /// Every step from the build on; what the blue/green change did when the new version serves.
-fn attempt(progress: &mut Progress, job: &Job) -> Result<Done, Stop> {
+fn attempt(progress: &mut Progress, job: Option<&Job>) -> Result<Done, Stop> {
     let (env, target, image) = (progress.env, progress.target, progress.image);
     let step = Instant::now();
     match image_info(env, image).map_err(Stop::Refused)? {
@@ -175,12 +177,20 @@ fn attempt(progress: &mut Progress, job: &Job) -> Result<Done, Stop> {
         }
     );
 
-    println!("upgrade: taking a verified backup");
-    let backup = job
-        .fresh_backup(env)
-        .context("the pre-upgrade backup failed")
-        .map_err(Stop::Refused)?;
-    progress.backup = Some(backup);
+    match job {
+        Some(job) => {
+            println!("upgrade: taking a verified backup");
+            let backup = job
+                .fresh_backup(env)
+                .context("the pre-upgrade backup failed")
+                .map_err(Stop::Refused)?;
+            progress.backup = Some(backup);
+        }
+        None => println!(
+            "upgrade: no backup of our own: {}",
+            crate::steps::managed_backups(env.site)
+        ),
+    }
 
     if !pending.is_empty() {
         println!("upgrade: migrating with {image} (the old version keeps serving)");
@@ -204,6 +214,8 @@ fn attempt(progress: &mut Progress, job: &Job) -> Result<Done, Stop> {
         progress.slot
     );
     let (from, slot) = (progress.from, progress.slot);
+    // The new version, recorded once traffic went to it; `.env` then names its image, as
+    // site.toml renders it (so the next `dtops provision` finds nothing to change).
     let record = || {
         deployed::write(
             env,
@@ -213,7 +225,13 @@ fn attempt(progress: &mut Progress, job: &Job) -> Result<Done, Stop> {
                 at: None,
                 previous: Some((from.image.clone(), from.commit.clone())),
             },
-        )
+        )?;
+        let artifact = desired::rendered(env, RuntimeKind::Compose, ArtifactKind::ComposeEnv)?
+            .context("this build renders no .env")?;
+        let own = artifact.owner.ownership(env, artifact.mode)?;
+        env.host
+            .write_atomic(&artifact.path, artifact.content.as_bytes(), own)?;
+        anyhow::Ok(())
     };
     let change = Rollout {
         from: Serving::Slot(slot),

@@ -176,6 +176,11 @@ pub fn environment(env: &Env) -> anyhow::Result<Vec<(String, String)>> {
                 &format!("@postgres:{CONTAINER_PG_PORT}/"),
                 &format!("@127.0.0.1:{}/", site.ports.postgres),
             );
+            // A mounted file named inside the URL (the managed database's CA).
+            for mount in &spec.secrets {
+                let host = env.host.path(&mount.host_file);
+                value = value.replace(&mount.container_path, &host.to_string_lossy());
+            }
         }
         if var.name == vars::LISTEN {
             // Each slot's own port: set where a slot's process starts.

@@ -93,7 +93,8 @@ impl Runtime for NativeRuntime {
 
     fn running(&self, env: &Env) -> anyhow::Result<Running> {
         Ok(Running {
-            db: Self::postgres(env).running(env)?,
+            // A managed database is its provider's to run.
+            db: env.site.external_db().is_some() || Self::postgres(env).running(env)?,
             blue: self.api(env, Slot::Blue).pid(env)?.is_some(),
             green: self.api(env, Slot::Green).pid(env)?.is_some(),
             legacy: self.legacy_api(env).pid(env)?.is_some(),
@@ -102,7 +103,7 @@ impl Runtime for NativeRuntime {
 
     fn start_db(&self, env: &Env) -> anyhow::Result<()> {
         let postgres = Self::postgres(env);
-        if !postgres.running(env)? {
+        if env.site.external_db().is_none() && !postgres.running(env)? {
             postgres.start(env)?;
         }
         Ok(())
@@ -167,6 +168,9 @@ impl Runtime for NativeRuntime {
             self.api(env, slot).stop(env)?;
         }
         self.legacy_api(env).stop(env)?;
+        if env.site.external_db().is_some() {
+            return Ok(());
+        }
         let postgres = Self::postgres(env);
         postgres.stop(env)?;
         if remove_volume {
@@ -176,7 +180,7 @@ impl Runtime for NativeRuntime {
     }
 
     fn volume_exists(&self, env: &Env) -> anyhow::Result<bool> {
-        Ok(Self::postgres(env).exists(env))
+        Ok(env.site.external_db().is_none() && Self::postgres(env).exists(env))
     }
 
     fn volume_description(&self, env: &Env) -> String {
