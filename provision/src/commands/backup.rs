@@ -87,8 +87,8 @@ pub fn restore(global: &GlobalArgs, args: &RestoreArgs) -> anyhow::Result<ExitCo
 fn refuse_managed(env: &Env) -> anyhow::Result<()> {
     if env.site.external_db().is_some() {
         bail!(
-            "{}; restore with the provider's point-in-time recovery (SETUP-LICENSE-SERVER.md, \
-             \"More than one box\")",
+            "{}; restore with the provider's point-in-time recovery (SETUP-LICENSE-SERVER.md §13, \
+             More than one box)",
             crate::steps::managed_backups(env.site)
         );
     }

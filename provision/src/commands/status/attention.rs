@@ -74,14 +74,14 @@ impl Attention {
         if !live.api_running {
             attention.unknown(
                 "the api is not running: no sale is processed and nothing is mailed",
-                "`sudo dtops provision` starts it; `docker compose logs api` says why it stopped",
+                "`sudo dtops provision` starts it; `docker compose logs api-blue api-green` says why it stopped",
             );
             return attention;
         }
         if let Err(why) = &live.healthy {
             attention.unknown(
                 &format!("the api does not answer as it should ({why})"),
-                "`docker compose logs api`; `sudo dtops provision` restarts what is down",
+                "`docker compose logs api-blue api-green`; `sudo dtops provision` restarts what is down",
             );
             return attention;
         }
@@ -89,7 +89,7 @@ impl Attention {
             Ok(list) => attention.add_server(list),
             Err(e) => attention.unknown(
                 &format!("cannot ask the api for its alerts: {e:#}"),
-                "`sudo dtops status` again; `docker compose logs api`",
+                "`sudo dtops status` again; `docker compose logs api-blue api-green`",
             ),
         }
         attention
@@ -145,7 +145,9 @@ impl Attention {
                         .map(|at| at.format("%Y-%m-%d %H:%M:%S UTC").to_string())
                         .unwrap_or_else(|| "it started".into())
                 ),
-                action: "restart the api (`docker compose restart api`); its log says why".into(),
+                action: "restart the api slot that serves (`docker compose restart api-<slot>`, \
+                         the slot `dtops status` names); its log says why"
+                    .into(),
                 unknown: false,
                 acknowledged: false,
             });
