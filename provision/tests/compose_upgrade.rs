@@ -379,6 +379,7 @@ fn upgrades_on_the_real_engine() {
     // verifies, nginx (not managed here) has nothing to switch, the old slot stops.
     let undone = undo_newest_migration(&stack);
     let out = stack.dtops_ok(&["upgrade"]);
+    eprintln!("compose_upgrade: a good upgrade:\n{out}");
     for line in [
         "upgrade: taking a verified backup",
         // Built by the first attempt, which was refused.
