@@ -39,7 +39,12 @@ impl Check for SmokeTest {
     }
 
     fn check(&self, ctx: &Ctx) -> anyhow::Result<Verdict> {
-        let url = health_url(ctx.env.site, live_slot::read_or_blue(&ctx.env)?);
+        let url = if ctx.runtime.running(&ctx.env)?.legacy {
+            // The one api of a box from before slots, until provision moves it.
+            format!("http://127.0.0.1:{}/health", ctx.env.site.ports.api)
+        } else {
+            health_url(ctx.env.site, live_slot::read_or_blue(&ctx.env)?)
+        };
         match probe_health(&url) {
             Ok((200, body)) => {
                 let json: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
