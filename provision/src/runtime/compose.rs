@@ -43,7 +43,7 @@ impl Runtime for ComposeRuntime {
             );
         }
         // Once a version is deployed, provision keeps it (rebuilding its image if it went
-        // missing); deploying another commit is `dtops upgrade`'s (backup, migrations, swap,
+        // missing); deploying another commit is `dtops upgrade`'s (backup, migrations, the slots,
         // revert). A fresh box builds the checkout's commit as [api] image.
         let Some(deployed) = deployed::read(env)? else {
             let commit = checkout_commit(env)?;

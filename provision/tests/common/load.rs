@@ -103,8 +103,9 @@ impl Load {
 
 /// What the public asks: /health, the portal's page, the revocation feed, deliveries.
 pub const PUBLIC: &[Kind] = &[Kind::Health, Kind::Portal, Kind::Feed, Kind::Delivery];
-/// Stage pr2 (no portal, no feed).
-pub const WEBHOOK: &[Kind] = &[Kind::Health, Kind::Delivery];
+/// Stage pr2 (no portal, no feed). Three turns, not two: behind a round-robin upstream of two
+/// servers an even cycle would send every delivery to the same one.
+pub const WEBHOOK: &[Kind] = &[Kind::Health, Kind::Delivery, Kind::Delivery];
 
 async fn generate(target: Target, stop: Arc<AtomicBool>, log: Arc<Mutex<Vec<Request>>>) {
     let mut client = reqwest::Client::builder()
