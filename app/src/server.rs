@@ -25,8 +25,8 @@ pub fn init_tracing() {
         .try_init();
 }
 
-/// Serves HTTP and runs the Gumroad and re-issue workers, the portal's sender and the alert
-/// sentinel until `shutdown` completes. Then, at once and side by side: HTTP answers every
+/// Serves HTTP and runs the Gumroad and re-issue workers, the portal's sender, the alert
+/// sentinel and the revocation feed's keeper until `shutdown` completes. Then, at once and side by side: HTTP answers every
 /// connection it accepted (`http::serve`), and each background loop finishes the item it holds
 /// and takes no new one; both bounded, so the process exits well within compose's
 /// `stop_grace_period` (what a loop leaves unfinished, its lease gives to the next process).
@@ -44,6 +44,7 @@ pub async fn serve(
         .enabled
         .then(|| crate::portal::spawn_sender(state.clone()));
     let sentinel = crate::alerts::spawn_sentinel(state.clone());
+    let feed = crate::feed::spawn_keeper(state.clone());
     let (stop, stopping) = tokio::sync::watch::channel(false);
     let http_stop = {
         let mut stopping = stopping.clone();
@@ -56,11 +57,17 @@ pub async fn serve(
         let _ = stopping.wait_for(|stop| *stop).await;
         // Every loop is told at once, then each is waited for.
         let all = async {
-            tokio::join!(sentinel.stop(), workers.stop(), reissue.stop(), async {
-                if let Some(portal) = portal {
-                    portal.stop().await;
+            tokio::join!(
+                feed.stop(),
+                sentinel.stop(),
+                workers.stop(),
+                reissue.stop(),
+                async {
+                    if let Some(portal) = portal {
+                        portal.stop().await;
+                    }
                 }
-            })
+            )
         };
         if tokio::time::timeout(BACKGROUND_STOP_TIMEOUT, all)
             .await
@@ -108,7 +115,11 @@ pub async fn serve_http_only(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    crate::http::serve(listener, state, shutdown).await
+    // The feed is served, not processed: it is kept current here too.
+    let feed = crate::feed::spawn_keeper(state.clone());
+    let served = crate::http::serve(listener, state, shutdown).await;
+    feed.stop().await;
+    served
 }
 
 /// Binds `config.listen` and serves until SIGTERM, SIGHUP or Ctrl-C.

@@ -1,10 +1,13 @@
 //! Postgres access: the pool, migrations, and one module of small query functions per table.
 
 pub(crate) mod alerts;
+mod batch;
 pub(crate) mod email_changes;
 pub(crate) mod event_history;
+pub(crate) mod event_inserts;
 pub(crate) mod event_links;
 pub(crate) mod event_problems;
+pub(crate) mod group_commit;
 pub(crate) mod gumroad_events;
 pub(crate) mod gumroad_syncs;
 pub(crate) mod heartbeats;
