@@ -25,8 +25,11 @@ pub fn init_tracing() {
         .try_init();
 }
 
-/// Serves HTTP and runs the Gumroad workers and the alert sentinel until `shutdown` completes; in-flight requests and
-/// the event being processed are finished first.
+/// Serves HTTP and runs the Gumroad and re-issue workers, the portal's sender, the alert
+/// sentinel and the revocation feed's keeper until `shutdown` completes. Then, at once and side by side: HTTP answers every
+/// connection it accepted (`http::serve`), and each background loop finishes the item it holds
+/// and takes no new one; both bounded, so the process exits well within compose's
+/// `stop_grace_period` (what a loop leaves unfinished, its lease gives to the next process).
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
@@ -42,21 +45,55 @@ pub async fn serve(
         .then(|| crate::portal::spawn_sender(state.clone()));
     let sentinel = crate::alerts::spawn_sentinel(state.clone());
     let feed = crate::feed::spawn_keeper(state.clone());
-    let served = crate::http::serve(listener, state, shutdown).await;
-    // Every loop is told at once, then each is waited for.
-    tokio::join!(
-        feed.stop(),
-        sentinel.stop(),
-        workers.stop(),
-        reissue.stop(),
-        async {
-            if let Some(portal) = portal {
-                portal.stop().await;
-            }
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    let http_stop = {
+        let mut stopping = stopping.clone();
+        async move {
+            let _ = stopping.wait_for(|stop| *stop).await;
         }
+    };
+    let background = async move {
+        let mut stopping = stopping;
+        let _ = stopping.wait_for(|stop| *stop).await;
+        // Every loop is told at once, then each is waited for.
+        let all = async {
+            tokio::join!(
+                feed.stop(),
+                sentinel.stop(),
+                workers.stop(),
+                reissue.stop(),
+                async {
+                    if let Some(portal) = portal {
+                        portal.stop().await;
+                    }
+                }
+            )
+        };
+        if tokio::time::timeout(BACKGROUND_STOP_TIMEOUT, all)
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                "a background loop was still busy after {BACKGROUND_STOP_TIMEOUT:?}; its item \
+                 goes to the next process when its lease ends"
+            );
+        }
+    };
+    let signal = async move {
+        shutdown.await;
+        let _ = stop.send(true);
+    };
+    let (served, (), ()) = tokio::join!(
+        crate::http::serve(listener, state, http_stop),
+        background,
+        signal
     );
     served
 }
+
+/// How long the background loops get to finish their items once told to stop (HTTP's drain
+/// runs beside it, bounded alike).
+const BACKGROUND_STOP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// Forgets heartbeat rows of workers this server does not run (an earlier process with more
 /// workers that did not stop cleanly), before its sentinel could call them stopped. Bounded: a

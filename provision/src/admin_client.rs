@@ -72,10 +72,11 @@ impl AdminClient {
         Self::with_token(&args.admin_url, token, TIMEOUT)
     }
 
-    /// The api of this box: 127.0.0.1 and the token in secrets/admin_token.
+    /// The api of this box: the slot that serves (blue/green), directly on 127.0.0.1, and the
+    /// token in secrets/admin_token.
     pub fn for_site(env: &Env) -> anyhow::Result<Self> {
         Self::new(&AdminArgs {
-            admin_url: format!("http://127.0.0.1:{}", env.site.ports.api),
+            admin_url: env.site.slot_url(crate::live_slot::read_or_blue(env)?),
             token_file: Some(env.host.path(&env.site.secret_file("admin_token"))),
         })
     }

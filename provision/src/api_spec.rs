@@ -25,6 +25,12 @@ pub const PUBKEY_VAR: &str = vars::LICENSE_PUBKEY;
 pub const TRUSTED_VAR: &str = vars::TRUSTED_PUBKEYS;
 /// The `.env` variable naming the api image compose runs (`dtops upgrade` switches it).
 pub const API_IMAGE_VAR: &str = "DATATOOLS_API_IMAGE";
+/// How long a stopping api is given before it is killed (compose's `stop_grace_period`, the
+/// native runtime's wait): the server answers what it accepted within 20 s and its background
+/// loops finish their item within 20 s, side by side.
+pub const STOP_GRACE: &str = "30s";
+/// The same, in seconds.
+pub const STOP_GRACE_SECONDS: u64 = 30;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ApiSpec {
@@ -75,13 +81,7 @@ pub fn secret_names(site: &Site) -> Vec<&'static str> {
 pub fn api_spec(site: &Site) -> ApiSpec {
     let secret = |name: &str| format!("{CONTAINER_SECRETS_DIR}/{name}");
     let mut environment = vec![
-        env(
-            vars::DATABASE_URL,
-            format!(
-                "postgres://{}@postgres:{CONTAINER_PG_PORT}/{}",
-                site.database.user, site.database.name
-            ),
-        ),
+        env(vars::DATABASE_URL, database_url(site)),
         env(vars::PG_PASSWORD_FILE, secret("pg_password")),
         env(vars::ADMIN_TOKEN_FILE, secret("admin_token")),
         env(vars::LICENSE_PRIVKEY_FILE, secret("license_privkey")),
@@ -139,7 +139,7 @@ pub fn api_spec(site: &Site) -> ApiSpec {
             environment.push(env(vars::GUMROAD_API_URL, url.to_string()));
         }
     }
-    let secrets = secret_names(site)
+    let mut secrets: Vec<SecretMount> = secret_names(site)
         .into_iter()
         .map(|name| SecretMount {
             name: name.to_string(),
@@ -147,9 +147,38 @@ pub fn api_spec(site: &Site) -> ApiSpec {
             container_path: secret(name),
         })
         .collect();
+    // Not a secret (a CA certificate), but mounted the same way.
+    if let Some(ca) = &site.database.ca_file {
+        secrets.push(SecretMount {
+            name: DB_CA.to_string(),
+            host_file: ca.as_path().to_path_buf(),
+            container_path: secret(DB_CA),
+        });
+    }
     ApiSpec {
         environment,
         secrets,
+    }
+}
+
+/// The mount name of `[database] ca_file`.
+pub const DB_CA: &str = "db_ca";
+
+/// The api's DATABASE_URL: the postgres container on compose's network, or the managed database
+/// with its server certificate checked (verify-full) against `[database] ca_file` when given.
+fn database_url(site: &Site) -> String {
+    match site.external_db() {
+        None => format!(
+            "postgres://{}@postgres:{CONTAINER_PG_PORT}/{}",
+            site.database.user, site.database.name
+        ),
+        Some(url) => {
+            let mut text = format!("{url}?sslmode=verify-full");
+            if site.database.ca_file.is_some() {
+                text.push_str(&format!("&sslrootcert={CONTAINER_SECRETS_DIR}/{DB_CA}"));
+            }
+            text
+        }
     }
 }
 

@@ -116,8 +116,10 @@ pub enum Command {
     Plan,
     /// Deploy another version: build the checkout's commit (or --ref) as an image tagged by it
     /// while the running api keeps serving, refuse when the database has migrations it does not
-    /// know, take a verified backup, migrate, swap the api, wait for health and a signed-license
-    /// smoke test. On any failure the previous image is put back and the box's state reported.
+    /// know, take a verified backup, migrate, start it on the idle api slot, check its health
+    /// and a signed-license smoke test there, switch nginx to it, drain and stop the old slot.
+    /// On any failure before the switch the old version keeps serving; the box's state is
+    /// reported.
     Upgrade(UpgradeArgs),
     /// What is deployed next to what site.toml asks for (deployed vs queued), and what needs
     /// attention: the problems the server knows (sales, emails, workers) and the host shows

@@ -3,8 +3,8 @@
 //! `dtops upgrade` ended (`<root>/.dtops/upgrade-last`).
 //!
 //! `.env` names the recorded image (DATATOOLS_API_IMAGE), so `dtops provision` keeps whatever
-//! `dtops upgrade` deployed, and an upgrade interrupted between its swap and its record is put
-//! back to the recorded (previous) version by the next `dtops provision`. A box provisioned
+//! `dtops upgrade` deployed, and an upgrade interrupted between its switch and its record is
+//! put back to the recorded (previous) version by the next `dtops provision`. A box provisioned
 //! before upgrades existed has only `.dtops/image-commit` (the commit of `[api] image`): it reads
 //! as that image at that commit.
 

@@ -30,23 +30,12 @@ pub fn rendered(
     runtime: RuntimeKind,
     kind: ArtifactKind,
 ) -> anyhow::Result<Option<Artifact>> {
-    rendered_for_image(env, runtime, kind, &deployed::api_image(env)?)
-}
-
-/// The same, with `api_image` as the image compose runs: `dtops upgrade`'s swap to a new image
-/// (and its way back) before the new one is recorded as deployed.
-pub fn rendered_for_image(
-    env: &Env,
-    runtime: RuntimeKind,
-    kind: ArtifactKind,
-    api_image: &str,
-) -> anyhow::Result<Option<Artifact>> {
     let renderer = Renderer::new(env.templates)?;
     let inputs = RenderInputs {
         site: env.site,
         license_pubkey: license_pubkey(env)?,
         trusted_pubkeys: crate::keyring::trusted_now(env.host, env.site)?,
-        api_image: Some(api_image.to_string()),
+        api_image: Some(deployed::api_image(env)?),
         nginx: None,
         runtime,
         dtops: running_dtops(),

@@ -11,6 +11,8 @@ mod admin_client;
 mod api_spec;
 /// The installed backup job, run by `dtops backup`/`restore`, `rollback db`, the first backup.
 mod backup_job;
+/// Zero-downtime api changes: blue/green slots behind our nginx, the smoke test of a new slot.
+mod bluegreen;
 /// The certificate: certbot's command lines, the lineage on disk, its renewal settings.
 mod certbot;
 /// Command-line arguments (clap derive); doc comments are the help text.
@@ -34,6 +36,8 @@ mod help;
 mod host;
 /// Older license public keys still trusted during a key rotation's overlap window.
 mod keyring;
+/// Which api slot (blue/green) serves, as dtops recorded it.
+mod live_slot;
 /// The shared nginx: version, `nginx -t`, reloads, our site's phase, the swap-test-restore
 /// transaction, DNS and HTTP(S) probes.
 mod nginx;

@@ -1,6 +1,7 @@
-//! The live database's migration table (sqlx's `_sqlx_migrations`), read directly on
-//! 127.0.0.1:<ports.postgres> with secrets/pg_password: which versions are applied. The
-//! migration step of `dtops provision` and `dtops upgrade`'s checks ask it.
+//! The live database's migration table (sqlx's `_sqlx_migrations`), read directly with
+//! secrets/pg_password: on 127.0.0.1:<ports.postgres>, or the managed database over TLS
+//! (verify-full, `[database] ca_file`). The migration step of `dtops provision` and
+//! `dtops upgrade`'s checks ask it.
 
 use std::time::Duration;
 
@@ -17,12 +18,24 @@ pub fn applied_versions(env: &Env) -> anyhow::Result<Vec<i64>> {
         .read(&site.secret_file("pg_password"))?
         .map(|b| String::from_utf8_lossy(&b).trim().to_string())
         .context("secrets/pg_password is missing")?;
-    let options = sqlx::postgres::PgConnectOptions::new()
-        .host("127.0.0.1")
-        .port(site.ports.postgres)
-        .username(site.database.user.as_str())
-        .password(&password)
-        .database(site.database.name.as_str());
+    let options = match site.external_db() {
+        None => sqlx::postgres::PgConnectOptions::new()
+            .host("127.0.0.1")
+            .port(site.ports.postgres),
+        Some(url) => {
+            let options = sqlx::postgres::PgConnectOptions::new()
+                .host(&url.host)
+                .port(url.port)
+                .ssl_mode(sqlx::postgres::PgSslMode::VerifyFull);
+            match &site.database.ca_file {
+                Some(ca) => options.ssl_root_cert(env.host.path(ca.as_path())),
+                None => options,
+            }
+        }
+    }
+    .username(site.db_user())
+    .password(&password)
+    .database(site.db_name());
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -35,8 +48,8 @@ pub fn applied_versions(env: &Env) -> anyhow::Result<Vec<i64>> {
         .map_err(|_| anyhow::anyhow!("timed out connecting to the database"))?
         .map_err(|e| {
             anyhow::anyhow!(
-                "cannot connect to the database on 127.0.0.1:{}: {e}",
-                site.ports.postgres
+                "cannot connect to the database at {}: {e}",
+                site.database_place()
             )
         })?;
         let exists: bool = sqlx::query_scalar("select to_regclass('_sqlx_migrations') is not null")

@@ -45,7 +45,7 @@ fn run_ok(sandbox: &Sandbox, args: &[&str]) -> String {
 /// Mints `n` licenses through the sandbox's api; returns their blobs.
 fn mint(sandbox: &Sandbox, n: usize) -> Vec<String> {
     let token_file = sandbox.path("/srv/datatools-license/secrets/admin_token");
-    let url = format!("http://127.0.0.1:{}", sandbox.api_port);
+    let url = format!("http://127.0.0.1:{}", sandbox.api_port());
     (0..n)
         .map(|i| {
             let out = dtops()

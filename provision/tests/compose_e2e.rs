@@ -70,10 +70,16 @@ impl Deployment<'_> {
         stdout(&out)
     }
 
-    /// `uid:gid mode` of /run/secrets/NAME as the api container sees it.
+    /// The compose service of the api slot that serves (`api-blue`).
+    fn api_service(&self) -> String {
+        format!("api-{}", self.web.sandbox.live_slot())
+    }
+
+    /// `uid:gid mode` of /run/secrets/NAME as the serving api container sees it.
     fn secret_in_api(&self, name: &str) -> String {
         let path = format!("/run/secrets/{name}");
-        let stat = self.compose_ok(&["exec", "-T", "api", "stat", "-c", "%u:%g %a", &path]);
+        let service = self.api_service();
+        let stat = self.compose_ok(&["exec", "-T", &service, "stat", "-c", "%u:%g %a", &path]);
         stat.trim().to_string()
     }
 
@@ -96,14 +102,14 @@ impl Deployment<'_> {
         services
     }
 
-    /// Waits until both services are running and healthy by their own healthchecks (the api's
+    /// Waits until the first slot and postgres run, healthy by their own healthchecks (the api's
     /// first probe comes 30 s after it starts; Docker 20.10 has no start_interval).
     fn wait_healthy(&self) {
         let deadline = Instant::now() + Duration::from_secs(120);
         loop {
             let services = self.services();
             let want = |name: &str| (name.to_string(), "running".into(), "healthy".into());
-            if services == vec![want("api"), want("postgres")] {
+            if services == vec![want("api-blue"), want("postgres")] {
                 return;
             }
             assert!(
@@ -210,7 +216,8 @@ fn compose_runtime_end_to_end() {
     let first = web.provision(&[]);
     for line in [
         "changed  api image: built datatools-license-api:latest",
-        "changed  containers: started postgres and api (docker compose)",
+        "changed  database: started postgres (docker compose)",
+        "changed  api: started the api in slot blue",
         &format!("changed  migrations: applied {migrations} migration(s)"),
         "changed  first backup: verified",
         "https probe: both names serve serial",
@@ -239,7 +246,7 @@ fn compose_runtime_end_to_end() {
     );
     // Secrets: mounted from the host files (10001, 0400), readable by the api's user only.
     assert_eq!(
-        b.compose_ok(&["exec", "-T", "api", "id", "-u"]).trim(),
+        b.compose_ok(&["exec", "-T", "api-blue", "id", "-u"]).trim(),
         "10001"
     );
     for name in ["pg_password", "admin_token", "license_privkey"] {
@@ -258,8 +265,8 @@ fn compose_runtime_end_to_end() {
         format!("{VOLUME}:/var/lib/postgresql/data")
     );
     assert_eq!(
-        engine.docker_ok(&["port", "datatools-api"]).trim(),
-        format!("8000/tcp -> 127.0.0.1:{}", sandbox.api_port)
+        engine.docker_ok(&["port", "datatools-api-blue"]).trim(),
+        format!("8000/tcp -> 127.0.0.1:{}", sandbox.blue_port)
     );
     assert_eq!(
         engine.docker_ok(&["port", "datatools-postgres"]).trim(),
@@ -268,7 +275,7 @@ fn compose_runtime_end_to_end() {
 
     // /health through the published port and through nginx; the admin API is not public.
     let health = curl()
-        .arg(format!("http://127.0.0.1:{}/health", sandbox.api_port))
+        .arg(format!("http://127.0.0.1:{}/health", sandbox.api_port()))
         .output()
         .unwrap();
     assert_eq!(stdout(&health), r#"{"status":"ok","db":"ok"}"#);
@@ -325,8 +332,9 @@ fn compose_runtime_end_to_end() {
             "cutover",
             "pr2",
             "--postmark-token-stdin",
+            // nginx's loopback door: it follows the slot the cutover moves the api to.
             "--public-url",
-            &format!("http://127.0.0.1:{}", sandbox.api_port),
+            &format!("http://127.0.0.1:{}", sandbox.door_port),
         ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -405,7 +413,20 @@ fn compose_runtime_end_to_end() {
         0o600
     );
     let out = b.dtops_ok(&["restore", "latest"]);
-    assert_eq!(rows(&out, "public.licenses"), buyers.len() as u64, "{out}");
+    // The buyers' licenses and the smoke licenses each change minted (and revoked) on its new
+    // slot before it took traffic.
+    let smoke = sandbox
+        .sql(
+            "datatools_licenses",
+            "select count(*)::text from licenses where source = 'dtops-smoke'",
+        )
+        .remove(0)
+        .remove(0);
+    assert_eq!(
+        rows(&out, "public.licenses"),
+        buyers.len() as u64 + smoke.parse::<u64>().unwrap(),
+        "{out}"
+    );
     // The cutover's test ping and the sale.
     assert_eq!(rows(&out, "public.gumroad_events"), 2, "{out}");
     // Into the live database: a license minted after the backup is gone again.
@@ -477,21 +498,19 @@ fn compose_runtime_end_to_end() {
     let before = sandbox.snapshot();
     let started_at =
         |name: &str| engine.docker_ok(&["inspect", "--format", "{{.State.StartedAt}}", name]);
-    let starts = (
-        started_at("datatools-api"),
-        started_at("datatools-postgres"),
-    );
+    let api = format!("datatools-api-{}", sandbox.live_slot());
+    let starts = (started_at(&api), started_at("datatools-postgres"));
     let again = web.provision(&[]);
     assert!(again.contains(" 0 changed, 0 failed"), "{again}");
     assert_eq!(sandbox.snapshot(), before, "the second run touched files");
-    assert_eq!(
-        (
-            started_at("datatools-api"),
-            started_at("datatools-postgres")
-        ),
-        starts
-    );
+    assert_eq!((started_at(&api), started_at("datatools-postgres")), starts);
+    let live = b.api_service();
     for (service, state, health) in b.services() {
+        if service.starts_with("api-") && service != live {
+            // The idle slot's container, stopped by the last change.
+            assert_eq!(state, "exited", "{service}");
+            continue;
+        }
         assert_eq!(state, "running", "{service}");
         assert_ne!(health, "unhealthy", "{service}");
     }

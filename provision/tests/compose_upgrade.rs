@@ -11,10 +11,10 @@
 
 mod common;
 
-use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Instant;
 
+use common::bin_images::script_bin_image;
 use common::compose::compose_bin;
 use common::docker::{DockerEngine, POSTGRES_IMAGE};
 use common::sandbox::{Runtime, Sandbox};
@@ -90,13 +90,14 @@ impl Stack<'_> {
         ])
     }
 
-    /// The image the api container was created from, and its id.
+    /// The image the serving slot's container was created from, and its id.
     fn api(&self) -> (String, String) {
+        let container = format!("datatools-api-{}", self.sandbox.live_slot());
         let image = self.engine.docker_ok(&[
             "inspect",
             "--format",
             "{{.Config.Image}} {{.Id}}",
-            "datatools-api",
+            &container,
         ]);
         let (image, id) = image.trim().split_once(' ').unwrap();
         (image.to_string(), id.to_string())
@@ -106,17 +107,18 @@ impl Stack<'_> {
     fn health(&self) -> serde_json::Value {
         let out = Command::new("curl")
             .args(["-sS", "--max-time", "5"])
-            .arg(format!("http://127.0.0.1:{}/health", self.sandbox.api_port))
+            .arg(format!(
+                "http://127.0.0.1:{}/health",
+                self.sandbox.api_port()
+            ))
             .output()
             .unwrap();
         serde_json::from_str(&stdout(&out)).unwrap_or_default()
     }
 
-    /// The buyers' emails (the smoke tests' own licenses left out).
+    /// The buyers' emails (`Sandbox::emails` leaves the smoke tests' own licenses out).
     fn buyers(&self) -> Vec<String> {
-        let mut emails = self.sandbox.emails();
-        emails.retain(|e| !e.starts_with("upgrade-smoke@"));
-        emails
+        self.sandbox.emails()
     }
 
     fn env_file(&self) -> String {
@@ -252,42 +254,6 @@ fn undo_newest_migration(stack: &Stack) -> i64 {
     newest.version
 }
 
-/// A one-file image like API_BIN_STAGE's, whose /datatools-license is a script: it lists
-/// `migrations` (every one this build has, or all but the newest: a version older than the
-/// schema), "applies" none, and exits 1 when asked to serve.
-fn script_bin_image(engine: &DockerEngine, dir: &Path, image: &str, migrations: usize) {
-    let lines: String = datatools_license::db::MIGRATOR
-        .iter()
-        .take(migrations)
-        .map(|m| format!("{} {}\\n", m.version, m.description))
-        .collect();
-    let script = format!(
-        "#!/bin/sh\n\
-         # compose_upgrade's stand-in server: it lists migrations, but it cannot serve.\n\
-         case \"$1\" in\n\
-         migrations) printf '{lines}' ;;\n\
-         migrate) echo 'migrations applied' ;;\n\
-         *) echo 'datatools-license: a broken build (compose_upgrade test)' >&2; exit 1 ;;\n\
-         esac\n"
-    );
-    let dir = dir.join(image.replace(['/', ':'], "_"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let bin = dir.join("datatools-license");
-    std::fs::write(&bin, script).unwrap();
-    std::fs::set_permissions(&bin, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let tarball = dir.join("bin.tar");
-    let out = Command::new("tar")
-        .arg("-C")
-        .arg(&dir)
-        .arg("-cf")
-        .arg(&tarball)
-        .arg("datatools-license")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "tar: {}", text(&out));
-    engine.docker_ok(&["import", tarball.to_str().unwrap(), image]);
-}
-
 #[test]
 fn upgrade_needs_the_compose_runtime() {
     let sandbox = Sandbox::new();
@@ -398,13 +364,13 @@ fn upgrades_on_the_real_engine() {
     let out = stack.dtops_failed(&["upgrade"], &[]);
     eprintln!("compose_upgrade: a failing migration:\n{out}");
     for line in [
-        "upgrade FAILED: the migration failed; the api was not swapped",
+        "upgrade FAILED: the migration failed; the new version was not started",
         "already exists",
         &format!(
-            "serving      {} (datatools-license-api:latest), the version from before the \
-             upgrade; http://127.0.0.1:{}/health answers 200",
+            "serving      {} (datatools-license-api:latest) in slot blue, the version from \
+             before the upgrade; http://127.0.0.1:{}/health answers 200",
             &c0[..12],
-            sandbox.api_port
+            sandbox.blue_port
         ),
         "migrations   none ran; the schema is as before",
         &format!(
@@ -428,9 +394,11 @@ fn upgrades_on_the_real_engine() {
     lap("a failing migration");
 
     // 3. A good upgrade, the database one migration behind: migrated by the new image while the
-    // old one serves, swapped, healthy, a signed license from the new server verifies.
+    // old one serves, started on the other slot, healthy, a signed license from the new server
+    // verifies, nginx (not managed here) has nothing to switch, the old slot stops.
     let undone = undo_newest_migration(&stack);
     let out = stack.dtops_ok(&["upgrade"]);
+    eprintln!("compose_upgrade: a good upgrade:\n{out}");
     for line in [
         "upgrade: taking a verified backup",
         // Built by the first attempt, which was refused.
@@ -441,12 +409,19 @@ fn upgrades_on_the_real_engine() {
         ),
         &format!("pending: {undone} "),
         &format!("upgrade: migrating with {}", tag(&c1)),
+        &format!(
+            "upgrade: {} starts on slot green beside slot blue",
+            tag(&c1)
+        ),
+        "upgrade: slot green is healthy (after ",
         "smoke test: minted ",
         "its blob verifies against the box's public key, revoked",
+        "upgrade: stopping slot blue (it answers what it accepted first)",
         "upgrade: done in ",
     ] {
         assert!(out.contains(line), "{line:?} in:\n{out}");
     }
+    assert_eq!(sandbox.live_slot(), "green");
     assert_eq!(stack.api().0, tag(&c1));
     assert_eq!(stack.health(), healthy());
     assert_eq!(stack.buyers(), buyers);
@@ -458,9 +433,11 @@ fn upgrades_on_the_real_engine() {
             .trim(),
         "1"
     );
-    let smoke = stack
-        .psql("select revoke_reason from licenses where source_ref like 'dtops-upgrade-smoke:%'");
-    assert_eq!(smoke.trim(), "upgrade smoke test");
+    let smoke = stack.psql(&format!(
+        "select revoke_reason from licenses where source_ref like 'dtops-smoke:green:{}:%'",
+        &c1[..12]
+    ));
+    assert_eq!(smoke.trim(), "smoke test");
     assert!(stack
         .env_file()
         .contains(&format!("DATATOOLS_API_IMAGE={}\n", tag(&c1))));
@@ -477,29 +454,30 @@ fn upgrades_on_the_real_engine() {
     assert!(again.contains(" 0 changed, 0 failed"), "{again}");
     lap("a good upgrade");
 
-    // 4. The new image fails its health check: the previous one is put back, nothing lost.
+    // 4. The new image fails its health check: traffic never moves from the serving slot,
+    // nothing lost.
     let c2 = stack.commit("a broken version");
     let backups = stack.backups();
     let out = stack.dtops_failed(&["upgrade"], &[("API_BIN_STAGE", BROKEN_BIN_IMAGE)]);
     eprintln!("compose_upgrade: a new image that fails its health check:\n{out}");
     for line in [
-        "upgrade FAILED: the new version did not become healthy: the api container does not stay \
-         up (it exited and was restarted",
-        "datatools-license: a broken build (compose_upgrade test)",
-        &format!("; putting {} ({}) back", &c1[..12], tag(&c1)),
-        &format!("upgrade: {} answers /health again", tag(&c1)),
+        "upgrade FAILED: slot blue did not become healthy: the api in slot blue does not stay up \
+         (it exited and was restarted",
+        "datatools-license: a broken build (compose test)",
+        "slot blue was stopped again; traffic never moved: slot green serves as before",
         &format!(
-            "serving      {} ({}), the version from before the upgrade; \
+            "serving      {} ({}) in slot green, the version from before the upgrade; \
              http://127.0.0.1:{}/health answers 200",
             &c1[..12],
             tag(&c1),
-            sandbox.api_port
+            sandbox.green_port
         ),
         "migrations   none ran",
         &format!("new image    {} is kept", tag(&c2)),
     ] {
         assert!(out.contains(line), "{line:?} in:\n{out}");
     }
+    assert_eq!(sandbox.live_slot(), "green");
     assert_eq!(stack.api().0, tag(&c1));
     assert_eq!(stack.health(), healthy());
     assert_eq!(stack.buyers(), buyers);
@@ -512,19 +490,20 @@ fn upgrades_on_the_real_engine() {
         format!("deployed {} ({}", &c1[..12], tag(&c1)),
         format!("checkout {}, 1 commit(s) ahead", &c2[..12]),
         format!("last upgrade (to {} at ", &c2[..12]),
-        ") FAILED: the new version did not become healthy".into(),
+        ") FAILED: slot blue did not become healthy".into(),
     ] {
         assert!(status.contains(&want), "{want:?} in:\n{status}");
     }
     lap("a new image that fails its health check");
 
     // 5. Back to the previous version by --ref (the checkout stays where it is): its image is
-    // reused, no migration is pending.
+    // reused, no migration is pending; it starts on the other slot like any version.
     let out = stack.dtops_ok(&["upgrade", "--ref", &c0]);
     assert!(
         out.contains("image datatools-license-api:latest is already built from"),
         "{out}"
     );
+    assert_eq!(sandbox.live_slot(), "blue");
     assert_eq!(stack.api().0, "datatools-license-api:latest");
     assert_eq!(stack.git(&["rev-parse", "HEAD"]), c2);
     assert_eq!(stack.buyers(), buyers);

@@ -11,9 +11,11 @@ use std::process::{Command, Output, Stdio};
 use common::sandbox::Sandbox;
 use common::{dtops, stderr, stdout};
 
+/// `dtops cutover` with its test ping sent through a stand-in for nginx (the cutover moves the
+/// api to the other slot while it runs).
 fn cutover(sandbox: &Sandbox, args: &[&str], stdin: Option<&str>) -> Output {
-    let public = format!("http://127.0.0.1:{}", sandbox.api_port);
-    cutover_via(sandbox, &public, args, stdin)
+    let front = sandbox.front();
+    cutover_via(sandbox, &front.url(), args, stdin)
 }
 
 /// `dtops cutover` with its test ping sent to `public`.
@@ -49,7 +51,7 @@ fn webhook_status(sandbox: &Sandbox, secret: &str) -> String {
         .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST"])
         .arg(format!(
             "http://127.0.0.1:{}/webhooks/gumroad?secret={secret}",
-            sandbox.api_port
+            sandbox.api_port()
         ))
         .args([
             "-d",
@@ -218,7 +220,7 @@ fn cutover_pr2_and_back_with_the_native_runtime() {
 fn api_status(sandbox: &Sandbox, path: &str) -> String {
     let output = Command::new("curl")
         .args(["-s", "-o", "/dev/null", "-w", "%{http_code}"])
-        .arg(format!("http://127.0.0.1:{}{path}", sandbox.api_port))
+        .arg(format!("http://127.0.0.1:{}{path}", sandbox.api_port()))
         .output()
         .unwrap();
     stdout(&output)

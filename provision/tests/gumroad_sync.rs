@@ -29,7 +29,7 @@ fn admin(sandbox: &Sandbox, args: &[&str]) -> Output {
     dtops()
         .args(args)
         .arg("--admin-url")
-        .arg(format!("http://127.0.0.1:{}", sandbox.api_port))
+        .arg(format!("http://127.0.0.1:{}", sandbox.api_port()))
         .arg("--token-file")
         .arg(sandbox.path(&format!("{SECRETS}/admin_token")))
         .output()
@@ -141,7 +141,7 @@ fn gumroad_sync_stores_the_missed_sales_and_a_quiet_rerun_prints_nothing() {
         .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST"])
         .arg(format!(
             "http://127.0.0.1:{}/webhooks/gumroad?secret={WEBHOOK_SECRET}",
-            sandbox.api_port
+            sandbox.api_port()
         ))
         .args(["-d", "sale_id=PING-1==", "-d", "email=ping1@example.com"])
         .args([
@@ -212,9 +212,7 @@ fn gumroad_sync_stores_the_missed_sales_and_a_quiet_rerun_prints_nothing() {
     assert!(environ.contains("GUMROAD_ACCESS_TOKEN_FILE="), "{environ}");
     assert!(environ.contains(&format!("GUMROAD_API_URL={}", gumroad.url)));
     assert!(!environ.contains(TOKEN));
-    let log =
-        std::fs::read_to_string(sandbox.path("/var/lib/dtops-native/datatools-license/api.log"))
-            .unwrap();
+    let log = sandbox.api_log();
     assert!(log.contains("gumroad sync done"), "{log}");
     assert!(!log.contains(TOKEN), "the token is in the api's log");
 }

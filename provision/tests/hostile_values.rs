@@ -192,7 +192,7 @@ fn compose_values_are_refused_or_kept_literally() {
     let rendered = render(&text, "compose");
     assert!(!rendered.failed(), "{}", stderr(&rendered.output));
     let model = compose_model(&rendered.out().join("srv/datatools-license"));
-    let seen = &model["services"]["api"]["environment"]["DATATOOLS_EMAIL_FROM"];
+    let seen = &model["services"]["api-blue"]["environment"]["DATATOOLS_EMAIL_FROM"];
     // `config` prints a compose file again, so a literal `$` shows in compose's own notation,
     // `$$`; nothing was interpolated (HOME is /nonexistent-home).
     assert_eq!(

@@ -33,9 +33,10 @@ fn cutover_pr2(web: &WebSandbox) -> String {
             "pr2",
             "--postmark-token-stdin",
         ])
+        // nginx's loopback door: it follows the slot the cutover moves the api to.
         .args([
             "--public-url",
-            &format!("http://127.0.0.1:{}", sandbox.api_port),
+            &format!("http://127.0.0.1:{}", sandbox.door_port),
         ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -132,7 +133,7 @@ async fn a_burst_of_300_gumroad_sales_through_nginx_is_never_refused() {
 
     // Every delivery stored once and processed once (the catalogue does not know the test's
     // product, so each ends failed and replayable, having been tried exactly once).
-    let admin = format!("http://127.0.0.1:{}", web.sandbox.api_port);
+    let admin = format!("http://127.0.0.1:{}", web.sandbox.api_port());
     let token = web.sandbox.admin_token();
     let deadline = Instant::now() + Duration::from_secs(60);
     let events: Vec<serde_json::Value> = loop {

@@ -72,10 +72,10 @@ fn fresh_provision_converges_and_a_second_run_changes_nothing() {
     );
 
     // The api is healthy, migrated, and mints with the box's own production key.
-    let health = reqwest::blocking_get(sandbox.api_port);
+    let health = reqwest::blocking_get(sandbox.api_port());
     assert_eq!(health, r#"{"status":"ok","db":"ok"}"#);
     let token_file = sandbox.path("/srv/datatools-license/secrets/admin_token");
-    let url = format!("http://127.0.0.1:{}", sandbox.api_port);
+    let url = format!("http://127.0.0.1:{}", sandbox.api_port());
     let minted = dtops()
         .args(["mint", "--admin-url", &url, "--token-file"])
         .arg(&token_file)
@@ -160,14 +160,20 @@ fn an_interrupted_run_is_finished_by_the_next_one_including_its_restart() {
 
     std::fs::write(&sandbox.site, good_site).unwrap();
     let finished = sandbox.provision();
+    // The restart owed is a blue/green change: the other slot serves, the first one stopped.
     assert!(
-        finished.contains("changed  api restart: restarted the api"),
+        finished.contains(
+            "changed  api: apply the api's changed settings (compose file, .env or secrets): \
+             slot green serves"
+        ),
         "{finished}"
     );
     assert!(!sandbox
         .path("/srv/datatools-license/.dtops/pending/restart-api")
         .exists());
+    assert_eq!(sandbox.live_slot(), "green");
     assert_ne!(sandbox.api_pid(), pid_before, "the api was restarted");
+    assert!(!common::process_alive(pid_before));
     assert!(sandbox.provision().contains(" 0 changed, 0 failed"));
 }
 

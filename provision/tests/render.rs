@@ -225,20 +225,50 @@ fn check_compose_model(render: &Render, secrets: &[&str]) {
     let dir = render.app_dir();
     let model = compose_model(&dir);
     assert_eq!(model["name"], "datatools-license");
-    let api = &model["services"]["api"];
     let postgres = &model["services"]["postgres"];
+    assert!(postgres.get("user").is_none(), "no user: on the db service");
+    // The api in two slots (blue/green): the same settings, each on its own loopback port, with
+    // a stop grace period the server's drain fits in.
+    let services: Vec<&str> = model["services"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(services, ["api-blue", "api-green", "postgres"]);
+    let (blue, green) = (
+        &model["services"]["api-blue"],
+        &model["services"]["api-green"],
+    );
+    let without_ports = |service: &Value| {
+        let mut service = service.clone();
+        let object = service.as_object_mut().unwrap();
+        object.remove("ports");
+        object.remove("container_name");
+        service
+    };
+    assert_eq!(without_ports(blue), without_ports(green));
+    for (service, port, name) in [
+        (blue, "8091", "datatools-api-blue"),
+        (green, "8092", "datatools-api-green"),
+    ] {
+        assert_eq!(service["container_name"], name);
+        assert_eq!(service["ports"][0]["published"], port, "{service}");
+        assert_eq!(service["ports"][0]["target"], 8000);
+        assert_eq!(service["stop_grace_period"], "30s");
+    }
+    let api = blue;
     // .env was read and interpolated.
     assert_eq!(api["environment"]["DATATOOLS_LICENSE_PUBKEY"], PUBKEY);
     assert_eq!(
         api["depends_on"]["postgres"]["condition"],
         "service_healthy"
     );
-    assert!(postgres.get("user").is_none(), "no user: on the db service");
     // The API_BIN_STAGE seam (app/Dockerfile) is passed only when set in compose's environment:
     // production builds with no build args at all.
     assert_eq!(api["build"]["dockerfile"], "app/Dockerfile");
     assert!(api["build"].get("args").is_none(), "{}", api["build"]);
-    for service in [api, postgres] {
+    for service in [blue, green, postgres] {
         for port in service["ports"].as_array().unwrap() {
             assert_eq!(port["host_ip"], "127.0.0.1", "{port}");
         }
@@ -436,4 +466,55 @@ fn the_status_job_runs_this_dtops_with_this_site_toml_hourly() {
         .replace(&dtops.display().to_string(), "[DTOPS]")
         .replace(&site_file.display().to_string(), "[SITE]");
     insta::assert_snapshot!("status_job", text);
+}
+
+#[test]
+fn a_managed_database_means_no_postgres_service_and_a_verified_tls_url() {
+    let site = SITE
+        .replace(
+            "# url = \"postgres://datatools_api@db.example.com:5432/datatools_licenses\"",
+            "url = \"postgres://app@db.example.com:6543/licenses\"",
+        )
+        .replace(
+            "# ca_file = \"/etc/dtops/db-ca.pem\"",
+            "ca_file = \"/etc/dtops/db-ca.pem\"",
+        );
+    let render = Render::ok(&site, true);
+    let model = compose_model(&render.app_dir());
+    let services: Vec<&str> = model["services"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(services, ["api-blue", "api-green"]);
+    assert!(model.get("volumes").is_none(), "{}", model["volumes"]);
+    let api = &model["services"]["api-blue"];
+    assert!(api.get("depends_on").is_none(), "{}", api["depends_on"]);
+    assert_eq!(
+        api["environment"]["DATABASE_URL"],
+        "postgres://app@db.example.com:6543/licenses?sslmode=verify-full\
+         &sslrootcert=/run/secrets/db_ca"
+    );
+    assert_eq!(model["secrets"]["db_ca"]["file"], "/etc/dtops/db-ca.pem");
+    let mounted: Vec<&str> = api["secrets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["target"].as_str().unwrap())
+        .collect();
+    assert!(mounted.contains(&"/run/secrets/db_ca"), "{mounted:?}");
+    // No backup job: the provider keeps the backups.
+    assert!(!render
+        .out
+        .join("etc/cron.daily/datatools-license-backup")
+        .exists());
+
+    // A password in the URL is refused without repeating it.
+    let leaky = site.replace("postgres://app@", "postgres://app:hunter2@");
+    let render = Render::run(&leaky, false, None);
+    assert!(!render.output.status.success());
+    let err = stderr(&render.output);
+    assert!(err.contains("holds a password"), "{err}");
+    assert!(!err.contains("hunter2"), "{err}");
 }

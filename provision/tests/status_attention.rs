@@ -44,7 +44,7 @@ fn alerts(sandbox: &Sandbox, args: &[&str]) -> String {
         .arg("alerts")
         .args([
             "--admin-url",
-            &format!("http://127.0.0.1:{}", sandbox.api_port),
+            &format!("http://127.0.0.1:{}", sandbox.api_port()),
         ])
         .arg("--token-file")
         .arg(sandbox.path("/srv/datatools-license/secrets/admin_token"))

@@ -54,9 +54,9 @@ pub(crate) async fn current(state: &AppState, now: DateTime<Utc>) -> sqlx::Resul
                 if waiting == 1 { "it" } else { "them" },
                 when(oldest)
             ),
-            action: "`sudo dtops status`; restart the api (`docker compose restart api` in \
-                     the app directory, or `sudo dtops provision`) and read its log \
-                     (`docker compose logs api`)"
+            action: "`sudo dtops status` names the api slot that serves; restart it (`docker \
+                     compose restart api-<slot>` in the app directory) and read its log \
+                     (`docker compose logs api-blue api-green`)"
                 .into(),
         });
     }
@@ -70,8 +70,9 @@ pub(crate) async fn current(state: &AppState, now: DateTime<Utc>) -> sqlx::Resul
                      sales may wait",
                     when(beat_at)
                 ),
-                action: "restart the api (`docker compose restart api` in the app directory); \
-                         its log (`docker compose logs api`) says why it stopped"
+                action: "restart the api slot that serves (`sudo dtops status` names it; \
+                         `docker compose restart api-<slot>` in the app directory); its log \
+                         (`docker compose logs api-blue api-green`) says why it stopped"
                     .into(),
             });
         }

@@ -41,6 +41,10 @@ pub struct BackupFacts {
     /// The last run failed (when, as the job wrote it, and why); None when it succeeded or no
     /// run is recorded.
     pub last_failure: Option<BackupFailure>,
+    /// A managed database (`[database] url`): its provider keeps the backups and point-in-time
+    /// recovery, so there is no backup job whose state could be a problem. Its address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -85,6 +89,9 @@ fn problem(kind: AlertKind, summary: String, action: String) -> Problem {
 impl BackupFacts {
     pub fn problems(&self, now: DateTime<Utc>) -> Vec<Problem> {
         let mut out = Vec::new();
+        if self.provider.is_some() {
+            return out;
+        }
         if let Some(failure) = &self.last_failure {
             out.push(problem(
                 AlertKind::BackupFailed,
@@ -187,6 +194,7 @@ mod tests {
                 last_good_at: good_hours_ago.map(|h| now - Duration::hours(h)),
                 last_good_file: Some("db-1.sql.gz".into()),
                 last_failure: None,
+                provider: None,
             },
             certificate: Some(CertFacts {
                 name: "a.test".into(),
@@ -229,5 +237,15 @@ mod tests {
         assert_eq!(problems[0].key, "backup_failed");
         assert!(problems[0].summary.contains("pg_dump failed"));
         assert_eq!(problems[1].key, "cert_renewal");
+    }
+
+    #[test]
+    fn a_managed_databases_backups_are_its_providers() {
+        let mut managed = report(None, Some(60));
+        managed.backup.provider = Some("db.example.com:5432".into());
+        assert!(kinds(&managed).is_empty());
+        // An older server reads a report without the field as before.
+        let json = serde_json::to_value(report(Some(1), Some(60))).unwrap();
+        assert!(json["backup"].get("provider").is_none(), "{json}");
     }
 }

@@ -14,10 +14,12 @@ use tokio::sync::oneshot;
 
 pub mod alerts;
 pub mod feed_vectors;
+pub mod fleet;
 pub mod gumroad;
 pub mod gumroad_api;
 pub mod portal;
 pub mod postmark;
+pub mod process;
 pub mod reissue;
 pub mod verifier;
 

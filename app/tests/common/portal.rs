@@ -76,8 +76,13 @@ pub struct Browser {
 
 impl Browser {
     pub fn new(server: &TestServer) -> Browser {
+        Browser::at(&server.url(""))
+    }
+
+    /// A browser talking to the server at `base` (`http://127.0.0.1:PORT`).
+    pub fn at(base: &str) -> Browser {
         Browser {
-            base: server.url(""),
+            base: base.to_string(),
             client: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()

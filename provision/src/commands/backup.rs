@@ -10,11 +10,13 @@ use crate::backup_job::{read_state, show, state_value, Job};
 use crate::cli::{GlobalArgs, RestoreArgs};
 use crate::engine::AppLock;
 use crate::env::Env;
-use crate::runtime::wait_healthy;
+use crate::runtime::wait_slot_healthy;
+use crate::site::Slot;
 
 pub fn backup(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let deployment = Deployment::open(global)?;
     let (env, runtime) = (deployment.env(), deployment.runtime.as_ref());
+    refuse_managed(&env)?;
     let job = Job::installed(&env, runtime.kind())?;
     println!(
         "backup: running {} ({})",
@@ -37,6 +39,7 @@ pub fn backup(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
 pub fn restore(global: &GlobalArgs, args: &RestoreArgs) -> anyhow::Result<ExitCode> {
     let deployment = Deployment::open(global)?;
     let (env, runtime) = (deployment.env(), deployment.runtime.as_ref());
+    refuse_managed(&env)?;
     let job = Job::installed(&env, runtime.kind())?;
     // Resolved before any fresh backup, so `latest` means the backup the operator chose.
     let file = resolve_file(&env, &args.file)?;
@@ -63,16 +66,33 @@ pub fn restore(global: &GlobalArgs, args: &RestoreArgs) -> anyhow::Result<ExitCo
     }
     let _lock = AppLock::acquire(env.host, env.site)?;
     println!("restore: stopping the api ({})", deployment.runtime.name());
-    runtime.stop_api(&env)?;
+    for slot in Slot::ALL {
+        runtime.stop_slot(&env, slot)?;
+    }
+    runtime.stop_legacy_api(&env)?;
     let result = replace_live(&env, &job, &file);
-    println!("restore: starting the api");
-    let started = runtime
-        .start_api(&env)
-        .and_then(|()| wait_healthy(env.site).map(|_| ()));
+    let slot = crate::live_slot::read_or_blue(&env)?;
+    println!("restore: starting the api (slot {slot})");
+    let started = runtime.start_slot(&env, slot, None).and_then(|()| {
+        crate::live_slot::write(&env, slot)?;
+        wait_slot_healthy(&env, runtime, slot, None).map(|_| ())
+    });
     result?;
     started.context("the database was restored but the api did not come back healthy")?;
     println!("restore: done; the api is healthy");
     Ok(ExitCode::SUCCESS)
+}
+
+/// A managed database's backups and restores are its provider's (point-in-time recovery).
+fn refuse_managed(env: &Env) -> anyhow::Result<()> {
+    if env.site.external_db().is_some() {
+        bail!(
+            "{}; restore with the provider's point-in-time recovery (SETUP-LICENSE-SERVER.md §13, \
+             More than one box)",
+            crate::steps::managed_backups(env.site)
+        );
+    }
+    Ok(())
 }
 
 fn replace_live(env: &Env, job: &Job, file: &Path) -> anyhow::Result<()> {

@@ -41,13 +41,18 @@ pub fn run(global: &GlobalArgs, dry_run: bool, tls: TlsOptions) -> anyhow::Resul
     let ok = engine::converge(&ctx, &steps, &mut report);
     report.summary(dry_run);
     if ok && !dry_run {
+        // nginx's door follows the slot that serves; without nginx, the slot itself.
+        let (port, what) = if site.nginx.managed {
+            (site.ports.api, "nginx's door to the api slot that serves")
+        } else {
+            let slot = crate::live_slot::read_or_blue(&ctx.env)?;
+            (site.slot_port(slot), "the api slot that serves now")
+        };
         report.note(&format!(
             "\nadmin token: {} (root-only; copy it to your laptop for `dtops mint`, see ADMIN.md)\n\
-             admin API:   http://127.0.0.1:{} on the box (ssh -L {}:127.0.0.1:{} <box> -N)",
+             admin API:   http://127.0.0.1:{port} on the box, {what} (ssh -L \
+             {port}:127.0.0.1:{port} <box> -N)",
             site.secret_file("admin_token").display(),
-            site.ports.api,
-            site.ports.api,
-            site.ports.api
         ));
     }
     Ok(if ok {

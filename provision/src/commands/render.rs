@@ -50,7 +50,7 @@ pub fn run(
                 })?),
                 None => None,
             },
-            nginx: nginx_facts(nginx_version, nginx_phase)?,
+            nginx: nginx_facts(&site, nginx_version, nginx_phase)?,
             runtime: global.runtime,
             dtops: crate::desired::running_dtops(),
         },
@@ -71,7 +71,11 @@ pub fn run(
 
 /// `--nginx-version V --nginx-phase N`: the nginx files as a host with that nginx and phase
 /// gets them, with the host's real paths.
-fn nginx_facts(version: Option<&str>, phase: u8) -> anyhow::Result<Option<NginxFacts>> {
+fn nginx_facts(
+    site: &Site,
+    version: Option<&str>,
+    phase: u8,
+) -> anyhow::Result<Option<NginxFacts>> {
     let Some(version) = version else {
         return Ok(None);
     };
@@ -85,6 +89,9 @@ fn nginx_facts(version: Option<&str>, phase: u8) -> anyhow::Result<Option<NginxF
         // Offline there is no `nginx -T` to read: rendered as if our HTTPS ports were ours
         // alone (a real run checks, and serves HTTP/1.1 where http2 would spread).
         http2_would_spread_to: Vec::new(),
+        // A fresh box: the first slot serves, the door beside it.
+        upstream_port: site.slot_port(crate::site::Slot::Blue),
+        door: true,
     }))
 }
 

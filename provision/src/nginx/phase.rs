@@ -40,8 +40,45 @@ pub fn phase_on_disk(env: &Env) -> anyhow::Result<Option<Phase>> {
         .find(|phase| first == phase.marker(app)))
 }
 
-/// The nginx facts of this host for `phase`.
-pub fn facts(env: &Env, phase: Phase) -> anyhow::Result<NginxFacts> {
+/// The port our upstream points at in the http include on disk (`None`: no such file or block,
+/// a box from before slots).
+pub fn upstream_on_disk(env: &Env) -> anyhow::Result<Option<u16>> {
+    let Some(bytes) = env.host.read(&env.site.nginx_http_include())? else {
+        return Ok(None);
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    let opening = format!("upstream {}_api {{", env.site.app.name);
+    let Some(at) = text.find(&opening) else {
+        return Ok(None);
+    };
+    Ok(text[at..]
+        .lines()
+        .take_while(|l| !l.trim_start().starts_with('}'))
+        .find_map(|l| {
+            let address = l.trim().strip_prefix("server ")?.trim_end_matches(';');
+            address.strip_prefix("127.0.0.1:")?.trim().parse().ok()
+        }))
+}
+
+/// Where our upstream points, and whether the loopback door is rendered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Route {
+    pub port: u16,
+    pub door: bool,
+}
+
+impl Route {
+    /// The recorded live slot (blue on a fresh box), with the door.
+    pub fn recorded(env: &Env) -> anyhow::Result<Route> {
+        Ok(Route {
+            port: env.site.slot_port(crate::live_slot::read_or_blue(env)?),
+            door: true,
+        })
+    }
+}
+
+/// The nginx facts of this host for `phase`, our upstream pointing as `route` says.
+pub fn facts(env: &Env, phase: Phase, route: Route) -> anyhow::Result<NginxFacts> {
     let version = version(env)?;
     let http2_would_spread_to = if version.has_http2_directive() {
         Vec::new()
@@ -53,6 +90,8 @@ pub fn facts(env: &Env, phase: Phase) -> anyhow::Result<NginxFacts> {
         phase,
         sandbox: env.host.sandbox().map(Path::to_path_buf),
         http2_would_spread_to,
+        upstream_port: route.port,
+        door: route.door,
     })
 }
 

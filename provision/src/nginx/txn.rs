@@ -136,6 +136,31 @@ impl From<std::io::Error> for TxnError {
 /// failure. Returns what changed (empty: nothing differed, nginx untouched).
 pub fn apply(env: &Env, entries: &[Entry]) -> Result<Vec<String>, TxnError> {
     let _lock = NginxLock::acquire(env)?;
+    Ok(apply_held(env, entries)?.changes)
+}
+
+/// What a transaction changed, and how the files were before it (to put them back when nginx
+/// then fails to take them: a reload that did not happen).
+pub struct Applied {
+    pub changes: Vec<String>,
+    before: Vec<(PathBuf, Was)>,
+}
+
+impl Applied {
+    /// Puts every file back as it was before the transaction; says whether `nginx -t` passes.
+    pub fn undo(self, env: &Env) -> anyhow::Result<String> {
+        for (path, was) in self.before.iter().rev() {
+            restore(env, path, was)?;
+        }
+        Ok(match test(env)? {
+            Ok(()) => "nginx -t passes again".to_string(),
+            Err(still) => format!("but nginx -t still fails: {still}"),
+        })
+    }
+}
+
+/// `apply` for a caller already holding the nginx lock (`NginxLock`).
+pub fn apply_held(env: &Env, entries: &[Entry]) -> Result<Applied, TxnError> {
     let mut changes = Vec::new();
     for entry in entries {
         if let Some(change) = entry.difference(env)? {
@@ -143,7 +168,10 @@ pub fn apply(env: &Env, entries: &[Entry]) -> Result<Vec<String>, TxnError> {
         }
     }
     if changes.is_empty() {
-        return Ok(changes);
+        return Ok(Applied {
+            changes,
+            before: Vec::new(),
+        });
     }
     // Refuse when the configuration already fails, unless the failure is our own site's (a
     // leftover of ours is ours to replace).
@@ -155,7 +183,7 @@ pub fn apply(env: &Env, entries: &[Entry]) -> Result<Vec<String>, TxnError> {
 
     let mut before = Vec::new();
     for entry in entries {
-        before.push(was(env, entry.path())?);
+        before.push((entry.path().to_path_buf(), was(env, entry.path())?));
     }
     let written = write_all(env, entries);
     let verdict = match written {
@@ -165,16 +193,11 @@ pub fn apply(env: &Env, entries: &[Entry]) -> Result<Vec<String>, TxnError> {
             Ok(dumped) => not_loaded(env, entries, &dumped).map_or(Ok(()), Err),
         },
     };
+    let applied = Applied { changes, before };
     let Err(words) = verdict else {
-        return Ok(changes);
+        return Ok(applied);
     };
-    for (entry, was) in entries.iter().zip(&before).rev() {
-        restore(env, entry.path(), was)?;
-    }
-    let restored = match test(env)? {
-        Ok(()) => "nginx -t passes again".to_string(),
-        Err(still) => format!("but nginx -t still fails: {still}"),
-    };
+    let restored = applied.undo(env)?;
     Err(TxnError::Rejected { words, restored })
 }
 

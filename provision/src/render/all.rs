@@ -48,17 +48,6 @@ pub fn render_all(renderer: &Renderer, inputs: &RenderInputs) -> anyhow::Result<
             0o640,
             Owner::SiteUser,
         )?,
-        // Runs as root from cron.daily; holds no secret (it reads secrets/pg_password at run time).
-        Artifact {
-            content: renderer.render(
-                ArtifactKind::BackupJob.template(),
-                &BackupContext::new(inputs),
-            )?,
-            path: site.backup.job.as_path().to_path_buf(),
-            mode: 0o755,
-            owner: Owner::Root,
-            kind: ArtifactKind::BackupJob,
-        },
         // cron.d: root's, 0644 (cron ignores a file others can write); holds no secret.
         Artifact {
             content: renderer.render(
@@ -71,6 +60,20 @@ pub fn render_all(renderer: &Renderer, inputs: &RenderInputs) -> anyhow::Result<
             kind: ArtifactKind::StatusJob,
         },
     ];
+    // Runs as root from cron.daily; holds no secret (it reads secrets/pg_password at run time).
+    // A managed database's backups are its provider's: no job.
+    if site.external_db().is_none() {
+        artifacts.push(Artifact {
+            content: renderer.render(
+                ArtifactKind::BackupJob.template(),
+                &BackupContext::new(inputs),
+            )?,
+            path: site.backup.job.as_path().to_path_buf(),
+            mode: 0o755,
+            owner: Owner::Root,
+            kind: ArtifactKind::BackupJob,
+        });
+    }
     if let Some(facts) = &inputs.nginx {
         artifacts.extend(nginx::artifacts(renderer, site, facts)?);
     }

@@ -8,7 +8,7 @@ use crate::api_spec::{
     self, EnvValue, API_IMAGE_VAR, CONTAINER_API_PORT, CONTAINER_PG_PORT, CONTAINER_SECRETS_DIR,
     PUBKEY_VAR,
 };
-use crate::site::Site;
+use crate::site::{Site, Slot};
 
 #[derive(Debug, Serialize)]
 pub struct Context<'a> {
@@ -25,6 +25,8 @@ pub struct Context<'a> {
     api_image_var: &'static str,
     /// The api image compose runs (`.env`), checked to need no quoting.
     api_image: &'a str,
+    /// `[database] url`: a managed Postgres, so compose runs none.
+    external_db: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -33,11 +35,23 @@ struct ContainerPorts {
     postgres_port: u16,
 }
 
-/// `api_spec::ApiSpec` as compose.yml needs it.
+/// `api_spec::ApiSpec` as compose.yml needs it, and the two slots it runs in.
 #[derive(Debug, Serialize)]
 struct ComposeApi {
     environment: Vec<EnvVar>,
     secrets: Vec<ComposeSecret>,
+    slots: Vec<ComposeSlot>,
+    /// `docker stop`'s wait before SIGKILL: the server's drain and its loops' last item fit.
+    stop_grace: &'static str,
+}
+
+/// One api slot (blue/green) as a compose service.
+#[derive(Debug, Serialize)]
+struct ComposeSlot {
+    name: &'static str,
+    service: String,
+    container: String,
+    port: u16,
 }
 
 #[derive(Debug, Serialize)]
@@ -97,6 +111,16 @@ impl<'a> Context<'a> {
             api: ComposeApi {
                 environment,
                 secrets,
+                slots: Slot::ALL
+                    .into_iter()
+                    .map(|slot| ComposeSlot {
+                        name: slot.name(),
+                        service: slot.service(),
+                        container: slot.container(),
+                        port: site.slot_port(slot),
+                    })
+                    .collect(),
+                stop_grace: api_spec::STOP_GRACE,
             },
             container: ContainerPorts {
                 api_port: CONTAINER_API_PORT,
@@ -109,6 +133,7 @@ impl<'a> Context<'a> {
             trusted_pubkeys: &inputs.trusted_pubkeys,
             api_image_var: API_IMAGE_VAR,
             api_image,
+            external_db: site.external_db().is_some(),
         })
     }
 }

@@ -46,7 +46,12 @@ struct NginxView {
     portal_burst: u32,
     /// With `behind = "cloudflare"`: the ranges whose `CF-Connecting-IP` nginx believes.
     real_ip_from: Vec<String>,
+    /// Our upstream group (global in nginx: prefixed with the app's name).
     upstream: String,
+    /// Its one server: the slot that serves.
+    upstream_server: String,
+    /// `127.0.0.1:<ports.api>`: the loopback door to the upstream, when rendered.
+    door: Option<String>,
     http_include: String,
 }
 
@@ -139,7 +144,9 @@ fn view(site: &Site, facts: &NginxFacts) -> anyhow::Result<NginxView> {
                 .map(ToString::to_string)
                 .collect(),
         },
-        upstream: format!("127.0.0.1:{}", site.ports.api),
+        upstream: format!("{}_api", site.app.name),
+        upstream_server: format!("127.0.0.1:{}", facts.upstream_port),
+        door: facts.door.then(|| format!("127.0.0.1:{}", site.ports.api)),
         http_include: nginx_safe(
             "nginx.http_include",
             &site.nginx_http_include().display().to_string(),

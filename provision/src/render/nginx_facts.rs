@@ -80,6 +80,11 @@ pub struct NginxFacts {
     /// 1.25.1, `listen ... ssl http2` there would switch those servers to HTTP/2 too, so our
     /// site serves HTTP/1.1 instead.
     pub http2_would_spread_to: Vec<crate::site::Listen>,
+    /// The loopback port of the api slot that serves: our upstream (dtops switches it).
+    pub upstream_port: u16,
+    /// Whether the loopback door on `ports.api` is rendered: not while an api from before
+    /// slots still holds that port.
+    pub door: bool,
 }
 
 impl NginxFacts {

@@ -5,10 +5,12 @@ use anyhow::Context;
 use super::compose_op::{compose_op, ComposeOp};
 use super::git_build::{build_commit, checkout_commit, image_info};
 use super::kind::RuntimeKind;
-use super::seam::{Image, Running, Runtime};
+use super::seam::{Image, Running, Runtime, SlotProcess};
+use crate::api_spec::API_IMAGE_VAR;
 use crate::deployed::{self, short, Deployed};
 use crate::env::Env;
 use crate::process::CommandLine;
+use crate::site::Slot;
 
 pub struct ComposeRuntime;
 
@@ -41,7 +43,7 @@ impl Runtime for ComposeRuntime {
             );
         }
         // Once a version is deployed, provision keeps it (rebuilding its image if it went
-        // missing); deploying another commit is `dtops upgrade`'s (backup, migrations, swap,
+        // missing); deploying another commit is `dtops upgrade`'s (backup, migrations, the slots,
         // revert). A fresh box builds the checkout's commit as [api] image.
         let Some(deployed) = deployed::read(env)? else {
             let commit = checkout_commit(env)?;
@@ -104,32 +106,83 @@ impl Runtime for ComposeRuntime {
     }
 
     fn running(&self, env: &Env) -> anyhow::Result<Running> {
+        let legacy = legacy_api(env)?.is_some_and(|(_, running)| running);
         if env.host.state(&env.site.compose_file())?.is_none() {
             return Ok(Running {
-                db: false,
-                api: false,
+                db: env.site.external_db().is_some(),
+                blue: false,
+                green: false,
+                legacy,
             });
         }
         let out = env
             .host
             .probe(&compose_op(env, ComposeOp::RunningServices))?;
         let services: Vec<&str> = out.stdout.lines().map(str::trim).collect();
+        let runs = |slot: Slot| services.contains(&slot.service().as_str());
         Ok(Running {
-            db: services.contains(&"postgres"),
-            api: services.contains(&"api"),
+            // A managed database is its provider's to run.
+            db: env.site.external_db().is_some() || services.contains(&"postgres"),
+            blue: runs(Slot::Blue),
+            green: runs(Slot::Green),
+            legacy,
         })
     }
 
-    fn up(&self, env: &Env) -> anyhow::Result<()> {
-        env.host.run(&compose_op(env, ComposeOp::Up))?;
+    fn start_db(&self, env: &Env) -> anyhow::Result<()> {
+        if env.site.external_db().is_none() {
+            env.host.run(&compose_op(env, ComposeOp::StartDb))?;
+        }
         Ok(())
     }
 
-    fn restart_api(&self, env: &Env) -> anyhow::Result<()> {
-        // `up` recreates the container when compose.yml or .env changed; `restart` then makes
-        // it re-read secret files whose content changed (compose cannot see those).
-        env.host.run(&compose_op(env, ComposeOp::Up))?;
-        env.host.run(&compose_op(env, ComposeOp::RestartApi))?;
+    fn start_slot(&self, env: &Env, slot: Slot, image: Option<&str>) -> anyhow::Result<()> {
+        let mut command = compose_op(env, ComposeOp::StartSlot(slot));
+        if let Some(image) = image {
+            // The shell's value beats .env's: the new version runs before it is recorded.
+            command = command.env(API_IMAGE_VAR, image);
+        }
+        env.host.run(&command)?;
+        Ok(())
+    }
+
+    fn stop_slot(&self, env: &Env, slot: Slot) -> anyhow::Result<()> {
+        if env.host.state(&env.site.compose_file())?.is_some() {
+            env.host.run(&compose_op(env, ComposeOp::StopSlot(slot)))?;
+        }
+        Ok(())
+    }
+
+    fn slot_process(&self, env: &Env, slot: Slot) -> anyhow::Result<Option<SlotProcess>> {
+        if env.host.state(&env.site.compose_file())?.is_none() {
+            return Ok(None);
+        }
+        let ids = env
+            .host
+            .run(&compose_op(env, ComposeOp::SlotContainer(slot)))?;
+        match ids.stdout.split_whitespace().next() {
+            Some(id) => inspect(env, id).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn slot_log_tail(&self, env: &Env, slot: Slot) -> String {
+        match env.host.probe(&compose_op(env, ComposeOp::SlotLogs(slot))) {
+            Ok(out) => format!("{}{}", out.stdout, out.stderr)
+                .trim_end()
+                .to_string(),
+            Err(e) => format!("(no log: {e})"),
+        }
+    }
+
+    fn stop_legacy_api(&self, env: &Env) -> anyhow::Result<()> {
+        let Some((id, _)) = legacy_api(env)? else {
+            return Ok(());
+        };
+        let grace = crate::api_spec::STOP_GRACE_SECONDS.to_string();
+        env.host
+            .run(&CommandLine::new(["docker", "stop", "--time", &grace]).arg(&id))?;
+        env.host.run(&CommandLine::new(["docker", "rm"]).arg(&id))?;
         Ok(())
     }
 
@@ -139,6 +192,10 @@ impl Runtime for ComposeRuntime {
     }
 
     fn down(&self, env: &Env, remove_volume: bool) -> anyhow::Result<()> {
+        if env.host.state(&env.site.compose_file())?.is_none() {
+            // Without compose.yml compose knows no project: the old api alone, if any.
+            return self.stop_legacy_api(env);
+        }
         env.host.run(&compose_op(
             env,
             ComposeOp::Down {
@@ -152,18 +209,10 @@ impl Runtime for ComposeRuntime {
         RuntimeKind::Compose
     }
 
-    fn stop_api(&self, env: &Env) -> anyhow::Result<()> {
-        if env.host.state(&env.site.compose_file())?.is_some() {
-            env.host.run(&compose_op(env, ComposeOp::StopApi))?;
-        }
-        Ok(())
-    }
-
-    fn start_api(&self, env: &Env) -> anyhow::Result<()> {
-        self.up(env)
-    }
-
     fn volume_exists(&self, env: &Env) -> anyhow::Result<bool> {
+        if env.site.external_db().is_some() {
+            return Ok(false);
+        }
         let inspect = CommandLine::new(["docker", "volume", "inspect"])
             .arg(env.site.database.volume.as_str());
         Ok(env.host.probe(&inspect)?.success)
@@ -174,5 +223,54 @@ impl Runtime for ComposeRuntime {
             "the Docker volume {} (every database row)",
             env.site.database.volume
         )
+    }
+}
+
+/// The api container of a box provisioned before slots (compose service `api`): its id and
+/// whether it runs.
+fn legacy_api(env: &Env) -> anyhow::Result<Option<(String, bool)>> {
+    let out = env.host.probe(
+        &CommandLine::new(["docker", "ps", "--all", "--filter"])
+            .arg(format!(
+                "label=com.docker.compose.project={}",
+                env.site.app.name
+            ))
+            .args([
+                "--filter",
+                "label=com.docker.compose.service=api",
+                "--format",
+                "{{.ID}} {{.State}}",
+            ]),
+    )?;
+    if !out.success {
+        // No engine to ask (it is checked where it matters): no such container.
+        return Ok(None);
+    }
+    Ok(out.stdout.lines().find_map(|line| {
+        let (id, state) = line.trim().split_once(' ')?;
+        Some((id.to_string(), state == "running"))
+    }))
+}
+
+/// A container as the engine sees it.
+fn inspect(env: &Env, id: &str) -> anyhow::Result<SlotProcess> {
+    let out = env.host.run(
+        &CommandLine::new(["docker", "inspect", "--format"])
+            .arg("{{.Config.Image}}|{{.State.Status}}|{{.RestartCount}}|{{.State.ExitCode}}")
+            .arg(id),
+    )?;
+    let fields: Vec<&str> = out.stdout.trim().split('|').collect();
+    match fields.as_slice() {
+        [image, status, restarts, exit_code] => Ok(SlotProcess {
+            image: image.to_string(),
+            running: *status == "running",
+            state: if *status == "exited" {
+                format!("exited (code {exit_code})")
+            } else {
+                status.to_string()
+            },
+            restarts: restarts.parse().unwrap_or(0),
+        }),
+        _ => anyhow::bail!("docker inspect {id} printed {:?}", out.stdout),
     }
 }

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use anyhow::Context;
 
-use super::compose_op::compose_build_op;
+use super::compose_op::{build_service, compose_build_op};
 use crate::env::Env;
 use crate::host::Ownership;
 use crate::process::CommandLine;
@@ -174,17 +174,18 @@ fn build_in(
             .arg("-C")
             .arg(host.path(context)),
     )?;
-    let overrides = serde_json::json!({
-        "services": {
-            "api": {
-                "image": image,
-                "build": {
-                    "context": host.path(context),
-                    "labels": { REVISION_LABEL: commit },
-                },
+    let mut services = serde_json::Map::new();
+    services.insert(
+        build_service(),
+        serde_json::json!({
+            "image": image,
+            "build": {
+                "context": host.path(context),
+                "labels": { REVISION_LABEL: commit },
             },
-        },
-    });
+        }),
+    );
+    let overrides = serde_json::json!({ "services": services });
     host.write_atomic(
         override_file,
         serde_json::to_string_pretty(&overrides)?.as_bytes(),

@@ -1,9 +1,10 @@
 //! The container runtime seam. Production runs the stack with docker compose; where no Docker
 //! engine exists (tests, CI) the native runtime runs the same server binary with the same
-//! environment and secret files compose.yml gives the container, and a real Postgres. Runtimes
-//! take the narrow `Env` (site + host), never the engine's run state. `git_build` (an image per
-//! commit) and `release` (one-off runs of a given image, the api container, a health wait that
-//! fails fast) are compose-only: what `dtops upgrade` needs beyond the seam.
+//! environment and secret files compose.yml gives the container, and a real Postgres. The api
+//! runs in two slots (blue/green); `health` waits for one, failing fast when its process dies.
+//! Runtimes take the narrow `Env` (site + host), never the engine's run state. `git_build` (an
+//! image per commit) and `release` (one-off runs of a given image) are compose-only: what
+//! `dtops upgrade` needs beyond the seam.
 
 mod compose;
 mod compose_op;
@@ -20,10 +21,8 @@ pub use git_build::{
     build_commit, checkout_commit, checkout_is_modified, commits_between, image_info,
     resolve_commit,
 };
-pub use health::{health_url, probe_health, wait_healthy};
+pub use health::{health_url, probe_health, wait_slot_healthy};
 pub use kind::RuntimeKind;
-pub use release::{
-    api_container, api_log_tail, migrate_with, migrations_of, recreate_api, wait_api_healthy,
-};
-pub use seam::{Image, Runtime};
+pub use release::{migrate_with, migrations_of};
+pub use seam::{Image, Running, Runtime};
 pub use select::build;

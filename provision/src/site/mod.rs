@@ -2,6 +2,7 @@
 //! nothing touches the host with a bad value.
 
 mod door;
+mod external_db;
 mod find;
 mod locate;
 mod misfit;
@@ -10,9 +11,11 @@ mod parse;
 mod paths;
 mod rules;
 mod server;
+mod slot;
 mod values;
 
 pub use door::Behind;
 pub use find::{site_file, tracked_by_git};
 pub use model::{OffsiteTool, Site};
+pub use slot::Slot;
 pub use values::{nginx_word, AbsPath, Listen, Stage};

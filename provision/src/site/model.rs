@@ -7,6 +7,7 @@ use super::door::{
     default_cloudflare_ranges, default_portal_limit, default_webhook_limit, Behind, IpRange,
     RateLimit,
 };
+use super::external_db::DatabaseUrl;
 use super::server::Server;
 use super::values::{AbsPath, DomainName, EmailAddress, HttpUrl, ImageRef, Listen, Name, Stage};
 
@@ -77,7 +78,14 @@ pub struct Paths {
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Ports {
+    /// The api's loopback door: nginx forwards it to whichever slot serves (the admin API
+    /// through an SSH tunnel, a metrics scrape).
     pub api: u16,
+    /// The two api slots (blue/green); by default `api` + 1 and `api` + 2.
+    #[serde(default)]
+    pub api_blue: Option<u16>,
+    #[serde(default)]
+    pub api_green: Option<u16>,
     pub postgres: u16,
 }
 
@@ -88,6 +96,13 @@ pub struct Database {
     pub user: Name,
     pub volume: Name,
     pub image: ImageRef,
+    /// A managed Postgres instead of the postgres container (`external_db.rs`).
+    #[serde(default)]
+    pub url: Option<DatabaseUrl>,
+    /// The CA its server certificate is checked against (sslmode verify-full); without one,
+    /// the public CAs (webpki roots).
+    #[serde(default)]
+    pub ca_file: Option<AbsPath>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

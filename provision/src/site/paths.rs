@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::external_db::DatabaseUrl;
 use super::model::Site;
 use super::values::DomainName;
 
@@ -102,5 +103,32 @@ impl Site {
     /// The host-wide lock around nginx changes (dtops runs of any app, certbot's deploy hook).
     pub fn nginx_lock_file(&self) -> PathBuf {
         PathBuf::from("/run/lock/dtops-nginx.lock")
+    }
+}
+
+/// The database: the postgres container, or a managed one (`[database] url`).
+impl Site {
+    /// The external database, when `[database] url` names one.
+    pub fn external_db(&self) -> Option<&DatabaseUrl> {
+        self.database.url.as_ref()
+    }
+
+    /// Where the database is, for messages: `HOST:PORT` (external) or the container.
+    pub fn database_place(&self) -> String {
+        match self.external_db() {
+            Some(url) => format!("{}:{} (managed, over TLS)", url.host, url.port),
+            None => format!("the postgres container (127.0.0.1:{})", self.ports.postgres),
+        }
+    }
+
+    /// The database's user and name: the URL's when external.
+    pub fn db_user(&self) -> &str {
+        self.external_db()
+            .map_or(self.database.user.as_str(), |u| u.user.as_str())
+    }
+
+    pub fn db_name(&self) -> &str {
+        self.external_db()
+            .map_or(self.database.name.as_str(), |u| u.name.as_str())
     }
 }

@@ -3,26 +3,52 @@
 
 use super::misfit::Misfit;
 use super::model::Site;
+use super::slot::Slot;
 use super::values::{has_control, nginx_word, Stage};
 
 impl Site {
+    /// Every port given, each its own: the door, the two api slots, Postgres.
+    fn check_ports(&self) -> Result<(), Misfit> {
+        if self.ports.api >= 65534
+            && (self.ports.api_blue.is_none() || self.ports.api_green.is_none())
+        {
+            return Err(Misfit::new(
+                "ports.api",
+                format!(
+                    "{}: the api slots default to the two ports after it; choose a lower port \
+                     or set ports.api_blue and ports.api_green",
+                    self.ports.api
+                ),
+            ));
+        }
+        let ports = [
+            ("ports.api", self.ports.api),
+            (Slot::Blue.port_key(), self.slot_port(Slot::Blue)),
+            (Slot::Green.port_key(), self.slot_port(Slot::Green)),
+            ("ports.postgres", self.ports.postgres),
+        ];
+        for (n, (key, port)) in ports.iter().enumerate() {
+            if *port == 0 {
+                return Err(Misfit::new(key, "0 is not a port; use 1-65535"));
+            }
+            if let Some((other, _)) = ports[..n].iter().find(|(_, p)| p == port) {
+                return Err(Misfit::new(
+                    key,
+                    format!("{port} is also {other}; give each its own port"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Checks that span several values; returns the dotted key to blame.
     pub(super) fn check(&self) -> Result<(), Misfit> {
-        if self.ports.api == 0 || self.ports.postgres == 0 {
-            let key = if self.ports.api == 0 {
-                "ports.api"
-            } else {
-                "ports.postgres"
-            };
-            return Err(Misfit::new(key, "0 is not a port; use 1-65535"));
-        }
-        if self.ports.api == self.ports.postgres {
+        self.check_ports()?;
+        if self.database.ca_file.is_some() && self.database.url.is_none() {
             return Err(Misfit::new(
-                "ports.postgres",
-                format!(
-                    "{} is also ports.api; give each its own port",
-                    self.ports.postgres
-                ),
+                "database.ca_file",
+                "is the managed database's CA: it goes with database.url (the postgres \
+                 container needs none)",
             ));
         }
         if self.host.container_uid == 0 {

@@ -40,3 +40,47 @@ impl Step for FirstBackupStep {
         Ok(format!("verified {}", out.stdout.trim()))
     }
 }
+
+/// With a managed database (`[database] url`): its provider keeps the backups and point-in-time
+/// recovery; dtops installs no backup job (and removes one left from the postgres container's
+/// days, which would fail every night).
+pub struct ManagedBackups;
+
+impl Step for ManagedBackups {
+    fn name(&self) -> String {
+        "backups".into()
+    }
+
+    fn plan(&self, ctx: &Ctx) -> anyhow::Result<Plan> {
+        let job = ctx.env.site.backup.job.as_path();
+        if ctx.env.host.state(job)?.is_some() {
+            return Ok(Plan::Change(Change::new(format!(
+                "remove the backup job {} (it dumps the postgres container, which a managed \
+                 database replaces)",
+                job.display()
+            ))));
+        }
+        Ok(Plan::Ok(managed_backups(ctx.env.site)))
+    }
+
+    fn apply(&self, ctx: &Ctx, change: &Change) -> anyhow::Result<String> {
+        ctx.env
+            .host
+            .remove_file(ctx.env.site.backup.job.as_path())?;
+        Ok(format!(
+            "{}; {}",
+            change.summary.replacen("remove", "removed", 1),
+            managed_backups(ctx.env.site)
+        ))
+    }
+}
+
+/// The sentence every backup path says for a managed database.
+pub fn managed_backups(site: &crate::site::Site) -> String {
+    format!(
+        "the database is a managed Postgres at {}: its provider keeps the backups and \
+         point-in-time recovery (check their retention in the provider's console); dtops takes \
+         no dumps of it",
+        site.database_place()
+    )
+}

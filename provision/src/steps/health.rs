@@ -1,10 +1,11 @@
-//! The api answers: /health within a bounded wait, then the runbook's smoke test (the api and
-//! its database are fine).
+//! The api answers: /health of the slot that serves within a bounded wait, then the runbook's
+//! smoke test (the api and its database are fine).
 
 use crate::engine::{Check, Ctx, Verdict};
-use crate::runtime::{health_url, probe_health, wait_healthy};
+use crate::live_slot;
+use crate::runtime::{health_url, probe_health, wait_slot_healthy};
 
-/// Waits (bounded) until /health answers 200.
+/// Waits (bounded) until the serving slot's /health answers 200.
 pub struct HealthCheck;
 
 impl Check for HealthCheck {
@@ -13,14 +14,15 @@ impl Check for HealthCheck {
     }
 
     fn check(&self, ctx: &Ctx) -> anyhow::Result<Verdict> {
-        let url = health_url(ctx.env.site);
+        let slot = live_slot::read_or_blue(&ctx.env)?;
+        let url = health_url(ctx.env.site, slot);
         if ctx.dry_run() {
             return Ok(match probe_health(&url) {
                 Ok((200, _)) => Verdict::Ok(format!("{url} answers 200")),
                 _ => Verdict::Unknown("the api is started by an earlier step".into()),
             });
         }
-        let took = wait_healthy(ctx.env.site)?;
+        let took = wait_slot_healthy(&ctx.env, ctx.runtime, slot, None)?;
         Ok(Verdict::Ok(format!(
             "{url} answers 200 (after {:.1} s)",
             took.as_secs_f32()
@@ -37,7 +39,12 @@ impl Check for SmokeTest {
     }
 
     fn check(&self, ctx: &Ctx) -> anyhow::Result<Verdict> {
-        let url = health_url(ctx.env.site);
+        let url = if ctx.runtime.running(&ctx.env)?.legacy {
+            // The one api of a box from before slots, until provision moves it.
+            format!("http://127.0.0.1:{}/health", ctx.env.site.ports.api)
+        } else {
+            health_url(ctx.env.site, live_slot::read_or_blue(&ctx.env)?)
+        };
         match probe_health(&url) {
             Ok((200, body)) => {
                 let json: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use super::artifacts::ArtifactStep;
-use super::backup::FirstBackupStep;
+use super::backup::{FirstBackupStep, ManagedBackups};
 use super::certificate::{CertPreflightStep, CertificateStep, TlsOptions};
 use super::directories::DirectoryStep;
 use super::docker_logs::DaemonJsonStep;
@@ -15,7 +15,7 @@ use super::nginx::{HttpsProbe, NginxCheck, NginxSiteStep, ReloadNginxStep};
 use super::packages::PackagesStep;
 use super::preflight::Preflight;
 use super::secrets::{SecretKind, SecretStep};
-use super::stack::{ComposeCheck, ImageStep, RestartApiStep, UpStep};
+use super::stack::{ApiStep, ComposeCheck, DatabaseStep, ImageStep};
 use super::user::UserStep;
 use crate::engine::Task;
 use crate::owner::Owner;
@@ -34,6 +34,7 @@ pub fn provision_steps(
         .into_iter()
         .partition(|file| file.kind() == ArtifactKind::BackupJob);
 
+    let external = site.external_db().is_some();
     let mut tasks = vec![
         Task::check(Preflight),
         Task::step(PackagesStep),
@@ -46,7 +47,17 @@ pub fn provision_steps(
         dir(&site.secrets_dir(), Owner::SiteUser, 0o750),
         dir(&site.backups_dir(), Owner::Root, 0o700),
         dir(&site.state_dir(), Owner::Root, 0o700),
-        Task::step(SecretStep::new("pg_password", SecretKind::RandomHex)),
+        Task::step(SecretStep::new(
+            "pg_password",
+            if external {
+                // The provider's password: dtops cannot make one up.
+                SecretKind::Given {
+                    how: "sudo install -m 0400 -o 10001 -g 10001 /dev/stdin THAT_FILE",
+                }
+            } else {
+                SecretKind::RandomHex
+            },
+        )),
         Task::step(SecretStep::new("admin_token", SecretKind::RandomHex)),
         Task::step(SecretStep::new("license_privkey", SecretKind::SigningKey)),
     ];
@@ -62,15 +73,21 @@ pub fn provision_steps(
     tasks.extend([
         Task::check(ComposeCheck),
         Task::step(ImageStep),
-        Task::step(UpStep),
-        Task::step(RestartApiStep),
-        Task::check(HealthCheck),
+        Task::step(DatabaseStep),
+        // Expand/contract: a migration works with the version serving now, so it runs first.
         Task::step(MigrateStep),
+        Task::step(ApiStep),
+        Task::check(HealthCheck),
         Task::check(SmokeTest),
     ]);
-    // Backups and Docker's log caps (runbook §9), once the database answers.
-    tasks.extend(backup_job.into_iter().map(Task::step));
-    tasks.push(Task::step(FirstBackupStep));
+    // Backups and Docker's log caps (runbook §9), once the database answers. A managed
+    // database's backups and point-in-time recovery are its provider's.
+    if external {
+        tasks.push(Task::step(ManagedBackups));
+    } else {
+        tasks.extend(backup_job.into_iter().map(Task::step));
+        tasks.push(Task::step(FirstBackupStep));
+    }
     tasks.push(Task::step(DaemonJsonStep));
     // nginx and the certificate (runbook §5-6), once the api answers behind them.
     if site.nginx.managed {

@@ -17,6 +17,7 @@ mod secrets;
 mod stack;
 mod user;
 
+pub use backup::managed_backups;
 pub use certificate::TlsOptions;
 pub use docker_logs::{restart_marker, DaemonJsonStep, DAEMON_JSON};
 pub use health::SmokeTest;

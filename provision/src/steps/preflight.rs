@@ -5,6 +5,7 @@ use std::path::Path;
 
 use crate::engine::{Check, Ctx, Verdict};
 use crate::process::CommandLine;
+use crate::site::Slot;
 
 /// The app needs room for images, the database and a month of backups.
 const MIN_FREE_BYTES: u64 = 1 << 30;
@@ -26,25 +27,41 @@ impl Check for Preflight {
         found.push("root".to_string());
         found.push(os(ctx)?);
         found.push(ctx.runtime.preflight(&ctx.env)?);
-        let running = ctx.runtime.running(&ctx.env)?;
-        for (key, port, ours) in [
-            ("ports.api", ctx.env.site.ports.api, running.api),
-            ("ports.postgres", ctx.env.site.ports.postgres, running.db),
-        ] {
-            if !ours && TcpListener::bind(("127.0.0.1", port)).is_err() {
-                anyhow::bail!(
-                    "127.0.0.1:{port} ({key}) is in use by another process; stop it or choose \
-                     another port in site.toml (`ss -ltnp 'sport = :{port}'` shows who)"
-                );
-            }
-        }
-        found.push(format!(
-            "ports {} and {} free or ours",
-            ctx.env.site.ports.api, ctx.env.site.ports.postgres
-        ));
+        found.push(ports(ctx)?);
         found.push(disk(ctx)?);
         Ok(Verdict::Ok(found.join("; ")))
     }
+}
+
+/// Every port site.toml names is free or ours: the door (nginx's, or the api's from before
+/// slots), each slot (its api), Postgres (the database).
+fn ports(ctx: &Ctx) -> anyhow::Result<String> {
+    let (env, site) = (&ctx.env, ctx.env.site);
+    let running = ctx.runtime.running(env)?;
+    // nginx holds the door once our http include has it (`nginx -t` cannot see a port taken).
+    let door_ours = running.legacy
+        || (site.nginx.managed
+            && env.host.read(&site.nginx_http_include())?.is_some_and(|b| {
+                String::from_utf8_lossy(&b)
+                    .contains(&format!("listen 127.0.0.1:{};", site.ports.api))
+            }));
+    let mut checked = vec![("ports.api", site.ports.api, door_ours)];
+    if site.external_db().is_none() {
+        checked.push(("ports.postgres", site.ports.postgres, running.db));
+    }
+    for slot in Slot::ALL {
+        checked.push((slot.port_key(), site.slot_port(slot), running.slot(slot)));
+    }
+    for (key, port, ours) in &checked {
+        if !ours && TcpListener::bind(("127.0.0.1", *port)).is_err() {
+            anyhow::bail!(
+                "127.0.0.1:{port} ({key}) is in use by another process; stop it or choose \
+                 another port in site.toml (`ss -ltnp 'sport = :{port}'` shows who)"
+            );
+        }
+    }
+    let list: Vec<String> = checked.iter().map(|(_, p, _)| p.to_string()).collect();
+    Ok(format!("ports {} free or ours", list.join(", ")))
 }
 
 /// Whether dtops runs as root (what the box's files need).

@@ -17,8 +17,8 @@ pub enum SecretKind {
     RandomHex,
     /// An Ed25519 signing key: its 32-byte seed as 64 hex characters.
     SigningKey,
-    /// A token from another service, given by the operator (`how` says with which command);
-    /// never generated: its absence stops the run.
+    /// A token from another service, given by the operator (`how` says with which command;
+    /// `THAT_FILE` in it stands for the file); never generated: its absence stops the run.
     Given { how: &'static str },
 }
 
@@ -50,7 +50,11 @@ impl Step for SecretStep {
                 SecretKind::RandomHex => "64 random hex characters",
                 SecretKind::SigningKey => "a new Ed25519 signing key",
                 SecretKind::Given { how } => {
-                    anyhow::bail!("{} does not exist; write it with `{how}`", path.display())
+                    anyhow::bail!(
+                        "{} does not exist; write it with `{}`",
+                        path.display(),
+                        how.replace("THAT_FILE", &path.display().to_string())
+                    )
                 }
             };
             return Ok(Plan::Change(
@@ -103,7 +107,11 @@ impl Step for SecretStep {
         let (value, detail) = match self.kind {
             SecretKind::RandomHex => (random_hex()?, "64 random hex characters".to_string()),
             SecretKind::Given { how } => {
-                anyhow::bail!("{} does not exist; write it with `{how}`", path.display())
+                anyhow::bail!(
+                    "{} does not exist; write it with `{}`",
+                    path.display(),
+                    how.replace("THAT_FILE", &path.display().to_string())
+                )
             }
             SecretKind::SigningKey => {
                 let pair = SigningKeyPair::generate();

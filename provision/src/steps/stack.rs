@@ -1,8 +1,10 @@
-//! The running stack: compose file validation, image, containers, and the api restart handler.
+//! The running stack: compose file validation, the image, the database, and the api in its
+//! blue/green slots (which also answers the api restart handler).
 
 use anyhow::Context;
 
 use crate::api_spec::api_spec;
+use crate::bluegreen::{self, Needed};
 use crate::engine::{Change, Check, Ctx, Handler, Plan, Step, Verdict};
 use crate::runtime::RuntimeKind;
 use crate::runtime::{compose_op, ComposeOp, Image};
@@ -83,73 +85,71 @@ impl Step for ImageStep {
     }
 }
 
-/// `compose up -d`: start what is not running.
-pub struct UpStep;
+/// The database runs (the api's slots come after the migrations).
+pub struct DatabaseStep;
 
-impl Step for UpStep {
+impl Step for DatabaseStep {
     fn name(&self) -> String {
-        "containers".into()
+        "database".into()
     }
 
     fn plan(&self, ctx: &Ctx) -> anyhow::Result<Plan> {
-        let running = ctx.runtime.running(&ctx.env)?;
-        match (running.db, running.api) {
-            (true, true) => Ok(Plan::Ok("postgres and api are running".into())),
-            (db, api) => {
-                if !api && ctx.dry_run() {
-                    // The api will start fresh with the new files: no restart will be owed.
-                    ctx.clear_handler(Handler::RestartApi)?;
-                }
-                let mut start = Vec::new();
-                if !db {
-                    start.push("postgres");
-                }
-                if !api {
-                    start.push("api");
-                }
-                Ok(Plan::Change(Change::new(format!(
-                    "start {} ({})",
-                    start.join(" and "),
-                    ctx.runtime.name()
-                ))))
-            }
+        if ctx.runtime.running(&ctx.env)?.db {
+            Ok(Plan::Ok("postgres is running".into()))
+        } else {
+            Ok(Plan::Change(Change::new(format!(
+                "start postgres ({})",
+                ctx.runtime.name()
+            ))))
         }
     }
 
     fn apply(&self, ctx: &Ctx, change: &Change) -> anyhow::Result<String> {
-        let api_was_running = ctx.runtime.running(&ctx.env)?.api;
-        ctx.runtime.up(&ctx.env)?;
-        if !api_was_running {
-            // A freshly started api has read the current files: no restart is owed.
-            ctx.clear_handler(Handler::RestartApi)?;
-        }
+        ctx.runtime.start_db(&ctx.env)?;
         Ok(change.summary.replacen("start", "started", 1))
     }
 }
 
-/// The handler: restart the api when its compose file, env or secrets changed, in this run or
-/// in an earlier one that failed before restarting.
-pub struct RestartApiStep;
+/// The api in its blue/green slots: started on a fresh box, moved to the other slot (start,
+/// check, switch nginx, drain, stop) when its compose file, .env or secrets changed (the
+/// `RestartApi` handler, owed from this run or an earlier one that failed before it), an
+/// interrupted change finished (`bluegreen::converge`).
+pub struct ApiStep;
 
-impl Step for RestartApiStep {
+impl Step for ApiStep {
     fn name(&self) -> String {
-        "api restart".into()
+        "api".into()
     }
 
     fn plan(&self, ctx: &Ctx) -> anyhow::Result<Plan> {
-        if ctx.handler_pending(Handler::RestartApi)? {
-            Ok(Plan::Change(Change::new(
-                "restart the api (its compose file, .env or secrets changed)",
-            )))
-        } else {
-            Ok(Plan::Ok("not needed".into()))
+        let owed = ctx.handler_pending(Handler::RestartApi)?;
+        let needed = bluegreen::assess(&ctx.env, ctx.runtime, owed)?;
+        if let Needed::Start(_) = needed {
+            // A slot started now reads the current files: no restart will be owed.
+            if ctx.dry_run() {
+                ctx.clear_handler(Handler::RestartApi)?;
+            }
         }
+        Ok(match needed.summary(&ctx.env) {
+            None => {
+                ctx.clear_handler(Handler::RestartApi)?;
+                match needed {
+                    Needed::Fine(detail) => Plan::Ok(detail),
+                    _ => Plan::Ok("as it should be".into()),
+                }
+            }
+            Some(summary) => Plan::Change(Change::new(summary)),
+        })
     }
 
     fn apply(&self, ctx: &Ctx, _change: &Change) -> anyhow::Result<String> {
-        ctx.runtime.restart_api(&ctx.env)?;
+        let owed = ctx.handler_pending(Handler::RestartApi)?;
+        let needed = bluegreen::assess(&ctx.env, ctx.runtime, owed)?;
+        let done = bluegreen::apply(&ctx.env, ctx.runtime, needed, owed, &mut |line| {
+            crate::progress::line(&line)
+        })?;
         ctx.clear_handler(Handler::RestartApi)?;
-        Ok("restarted the api".into())
+        Ok(done)
     }
 }
 

@@ -2,10 +2,13 @@
 #![allow(dead_code)]
 
 pub mod acme;
+pub mod bin_images;
 pub mod compose;
 pub mod docker;
 pub mod fake_gumroad;
 pub mod fake_http;
+pub mod front;
+pub mod load;
 pub mod sandbox;
 pub mod web;
 
@@ -51,6 +54,15 @@ pub fn free_port() -> u16 {
             return port;
         }
     }
+}
+
+/// Whether process `pid` runs (a zombie, exited but not waited for, does not).
+pub fn process_alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.rfind(')')
+            .and_then(|at| stat[at + 1..].split_whitespace().next())
+            .is_some_and(|state| state != "Z")
+    })
 }
 
 /// The binary `name` on PATH, or a panic that says how to get it (never a skipped test):

@@ -13,7 +13,11 @@ use super::{dtops, free_port, stderr, stdout};
 pub struct Sandbox {
     pub dir: tempfile::TempDir,
     pub site: PathBuf,
-    pub api_port: u16,
+    /// `ports.api`: nginx's loopback door to the serving slot (when nginx is managed).
+    pub door_port: u16,
+    /// `ports.api_blue` and `ports.api_green`.
+    pub blue_port: u16,
+    pub green_port: u16,
     pub pg_port: u16,
     pub runtime: Runtime,
     /// Set for every dtops run (the compose runtime: DOCKER_HOST and friends).
@@ -102,7 +106,9 @@ impl Sandbox {
             std::fs::write(path, content).unwrap();
         }
 
-        let api_port = free_port();
+        let door_port = free_port();
+        let blue_port = free_port();
+        let green_port = free_port();
         let pg_port = free_port();
         let committed =
             std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../site.toml")).unwrap();
@@ -121,7 +127,9 @@ impl Sandbox {
                 runtime.packages(),
             )
             .replace("docker_compose = [\"docker\", \"compose\"]", &compose_command)
-            .replace("api = 8090", &format!("api = {api_port}"))
+            .replace("api = 8090", &format!("api = {door_port}"))
+            .replace("api_blue = 8091", &format!("api_blue = {blue_port}"))
+            .replace("api_green = 8092", &format!("api_green = {green_port}"))
             .replace("postgres = 5433", &format!("postgres = {pg_port}"))
             // The box's nginx and a real CA are never a test's to touch: a plain sandbox leaves
             // nginx and the certificate alone (`nginx::NginxSandbox` manages a private nginx).
@@ -136,7 +144,9 @@ impl Sandbox {
         Sandbox {
             dir,
             site,
-            api_port,
+            door_port,
+            blue_port,
+            green_port,
             pg_port,
             runtime,
             env,
@@ -145,6 +155,38 @@ impl Sandbox {
 
     pub fn root(&self) -> &Path {
         self.dir.path()
+    }
+
+    /// The api slot dtops recorded as serving (blue before any was recorded).
+    pub fn live_slot(&self) -> String {
+        std::fs::read_to_string(self.path("/srv/datatools-license/.dtops/live-slot"))
+            .ok()
+            .and_then(|text| {
+                text.lines()
+                    .map(str::trim)
+                    .find(|l| !l.is_empty() && !l.starts_with('#'))
+                    .map(str::to_string)
+            })
+            .unwrap_or_else(|| "blue".into())
+    }
+
+    /// The port of `slot` ("blue" or "green").
+    pub fn slot_port(&self, slot: &str) -> u16 {
+        match slot {
+            "blue" => self.blue_port,
+            "green" => self.green_port,
+            other => panic!("no slot {other}"),
+        }
+    }
+
+    /// A forwarder to whichever slot serves (nginx's part, for a sandbox without nginx).
+    pub fn front(&self) -> super::front::Front {
+        super::front::Front::start(self.root().to_path_buf(), self.blue_port, self.green_port)
+    }
+
+    /// The port of the slot that serves: the api as dtops' own calls reach it.
+    pub fn api_port(&self) -> u16 {
+        self.slot_port(&self.live_slot())
     }
 
     /// A host path inside the sandbox.
@@ -234,13 +276,13 @@ impl Sandbox {
         );
     }
 
-    /// `dtops ARGS --admin-url <the api's published port> --token-file <the box's token>`,
+    /// `dtops ARGS --admin-url <the serving slot's port> --token-file <the box's token>`,
     /// which must succeed; its stdout.
     pub fn admin(&self, args: &[&str]) -> String {
         let out = dtops()
             .args(args)
             .arg("--admin-url")
-            .arg(format!("http://127.0.0.1:{}", self.api_port))
+            .arg(format!("http://127.0.0.1:{}", self.api_port()))
             .arg("--token-file")
             .arg(self.path("/srv/datatools-license/secrets/admin_token"))
             .output()
@@ -258,7 +300,8 @@ impl Sandbox {
         .to_string()
     }
 
-    /// The licenses' emails (`dtops licenses --json`), sorted.
+    /// The licenses' emails (`dtops licenses --json`), sorted; the smoke licenses dtops mints
+    /// and revokes on each new api slot left out.
     pub fn emails(&self) -> Vec<String> {
         let list: serde_json::Value =
             serde_json::from_str(&self.admin(&["licenses", "--json"])).unwrap();
@@ -267,6 +310,7 @@ impl Sandbox {
             .unwrap()
             .iter()
             .map(|l| l["email"].as_str().unwrap().to_string())
+            .filter(|e| !e.starts_with("dtops-smoke@"))
             .collect();
         emails.sort();
         emails
@@ -305,12 +349,30 @@ impl Sandbox {
         std::fs::read_to_string(self.path("/srv/datatools-license/secrets/admin_token")).unwrap()
     }
 
+    /// The pid of the native runtime's api in the serving slot.
     pub fn api_pid(&self) -> u32 {
-        std::fs::read_to_string(self.path("/var/lib/dtops-native/datatools-license/api.pid"))
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap()
+        self.slot_pid(&self.live_slot())
+            .expect("the serving slot's api runs")
+    }
+
+    /// The native runtime's log of the api in the serving slot.
+    pub fn api_log(&self) -> String {
+        std::fs::read_to_string(self.path(&format!(
+            "/var/lib/dtops-native/datatools-license/api-{}.log",
+            self.live_slot()
+        )))
+        .unwrap()
+    }
+
+    /// The pid of the native runtime's api in `slot`, when its pid file exists.
+    pub fn slot_pid(&self, slot: &str) -> Option<u32> {
+        std::fs::read_to_string(self.path(&format!(
+            "/var/lib/dtops-native/datatools-license/api-{slot}.pid"
+        )))
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
     }
 
     /// Every file under the sandbox (except the native runtime's live state) with its content

@@ -127,7 +127,7 @@ pub fn run(global: &GlobalArgs, args: &CutoverArgs) -> anyhow::Result<ExitCode> 
                 "{}/webhooks/gumroad?secret={secret}",
                 site_url(site)
             ));
-            let admin = format!("http://127.0.0.1:{}", site.ports.api);
+            let admin = site.slot_url(crate::live_slot::read_or_blue(&ctx.env)?);
             if args.target == CutoverTarget::Pr3 {
                 println!("\n{}", portal::check_on(&admin)?);
                 println!(

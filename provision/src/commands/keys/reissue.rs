@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use datatools_license::api::{JobState, ReissueJob, ReissueRequest};
 
 use crate::admin_client::AdminClient;
-use crate::cli::{AdminArgs, GlobalArgs, ReissueArgs};
+use crate::cli::{GlobalArgs, ReissueArgs};
 use crate::commands::deployment::Deployment;
 use crate::env::Env;
 
@@ -36,12 +36,9 @@ pub fn run(global: &GlobalArgs, args: &ReissueArgs) -> anyhow::Result<ExitCode> 
     follow(&deployment.env(), args.email)
 }
 
-/// The admin API of this box.
+/// The admin API of this box (the slot that serves).
 pub(super) fn client(env: &Env) -> anyhow::Result<AdminClient> {
-    AdminClient::new(&AdminArgs {
-        admin_url: format!("http://127.0.0.1:{}", env.site.ports.api),
-        token_file: Some(env.host.path(&env.site.secret_file("admin_token"))),
-    })
+    AdminClient::for_site(env)
 }
 
 /// The newest re-issue job, when the api answers and has one.

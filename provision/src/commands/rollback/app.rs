@@ -6,7 +6,7 @@ use crate::runtime::Runtime;
 /// `rollback app` (also the first part of `rollback all` when the database is kept).
 pub fn app(env: &Env, runtime: &dyn Runtime) -> anyhow::Result<()> {
     let running = runtime.running(env)?;
-    if !running.api && !running.db {
+    if !running.api() && !running.db {
         println!("app: nothing running; nothing to do");
         return Ok(());
     }

@@ -17,6 +17,14 @@ use crate::runtime::Runtime;
 
 /// Deletes the database volume, only with --yes and after a fresh backup verified by restoring it.
 pub fn db(env: &Env, runtime: &dyn Runtime, args: &RollbackArgs) -> anyhow::Result<()> {
+    if env.site.external_db().is_some() {
+        println!(
+            "db: the database is the managed one at {}: dtops never deletes it (its provider's \
+             console does); nothing to do",
+            env.site.database_place()
+        );
+        return Ok(());
+    }
     if !runtime.volume_exists(env)? {
         println!("db: no database volume; nothing to do");
         return Ok(());
@@ -60,7 +68,7 @@ pub fn db(env: &Env, runtime: &dyn Runtime, args: &RollbackArgs) -> anyhow::Resu
 pub fn files(env: &Env, runtime: &dyn Runtime, args: &RollbackArgs) -> anyhow::Result<()> {
     let (site, host) = (env.site, env.host);
     let running = runtime.running(env)?;
-    if running.api || running.db {
+    if running.api() || running.db {
         bail!(
             "refused: the stack is running and uses these files; `dtops rollback app` first \
              (the database volume is kept)"
@@ -191,7 +199,7 @@ pub fn all(ctx: &Ctx, args: &RollbackArgs) -> anyhow::Result<()> {
     if args.yes {
         if runtime.volume_exists(env)? && !runtime.running(env)?.db {
             println!("all: starting the database for its fresh backup");
-            runtime.up(env)?;
+            runtime.start_db(env)?;
         }
         db(env, runtime, args)?;
     } else {

@@ -16,7 +16,6 @@ use datatools_license::api::{AlertKind, AlertList, Problem};
 
 use super::host_facts::host_report;
 use crate::admin_client::AdminClient;
-use crate::cli::AdminArgs;
 use crate::env::Env;
 
 /// What `dtops status` saw of the api and the database.
@@ -75,14 +74,14 @@ impl Attention {
         if !live.api_running {
             attention.unknown(
                 "the api is not running: no sale is processed and nothing is mailed",
-                "`sudo dtops provision` starts it; `docker compose logs api` says why it stopped",
+                "`sudo dtops provision` starts it; `docker compose logs api-blue api-green` says why it stopped",
             );
             return attention;
         }
         if let Err(why) = &live.healthy {
             attention.unknown(
                 &format!("the api does not answer as it should ({why})"),
-                "`docker compose logs api`; `sudo dtops provision` restarts what is down",
+                "`docker compose logs api-blue api-green`; `sudo dtops provision` restarts what is down",
             );
             return attention;
         }
@@ -90,7 +89,7 @@ impl Attention {
             Ok(list) => attention.add_server(list),
             Err(e) => attention.unknown(
                 &format!("cannot ask the api for its alerts: {e:#}"),
-                "`sudo dtops status` again; `docker compose logs api`",
+                "`sudo dtops status` again; `docker compose logs api-blue api-green`",
             ),
         }
         attention
@@ -146,7 +145,9 @@ impl Attention {
                         .map(|at| at.format("%Y-%m-%d %H:%M:%S UTC").to_string())
                         .unwrap_or_else(|| "it started".into())
                 ),
-                action: "restart the api (`docker compose restart api`); its log says why".into(),
+                action: "restart the api slot that serves (`docker compose restart api-<slot>`, \
+                         the slot `dtops status` names); its log says why"
+                    .into(),
                 unknown: false,
                 acknowledged: false,
             });
@@ -216,10 +217,7 @@ impl Item {
 
 /// Sends the host's facts, then reads the open problems.
 fn ask_server(env: &Env, report: &datatools_license::api::HostReport) -> anyhow::Result<AlertList> {
-    let client = AdminClient::new(&AdminArgs {
-        admin_url: format!("http://127.0.0.1:{}", env.site.ports.api),
-        token_file: Some(env.host.path(&env.site.secret_file("admin_token"))),
-    })?;
+    let client = AdminClient::for_site(env)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;

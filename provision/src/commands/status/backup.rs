@@ -10,6 +10,9 @@ use crate::runtime::RuntimeKind;
 
 /// The `dtops status` line for backups.
 pub fn backup_line(env: &Env, runtime: RuntimeKind) -> String {
+    if env.site.external_db().is_some() {
+        return crate::steps::managed_backups(env.site);
+    }
     let get = state_value;
     let good = read_state(env, "last-good").unwrap_or_default();
     let run = read_state(env, "last-run").unwrap_or_default();

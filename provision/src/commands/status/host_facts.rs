@@ -41,6 +41,10 @@ fn backup_facts(env: &Env) -> BackupFacts {
                 .into_owned()
         }),
         last_failure,
+        provider: env
+            .site
+            .external_db()
+            .map(|url| format!("{}:{}", url.host, url.port)),
     }
 }
 

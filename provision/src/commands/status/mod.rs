@@ -9,6 +9,7 @@ mod docker_logs;
 mod host_facts;
 mod keys;
 mod overview;
+mod slots;
 mod version;
 mod web;
 

@@ -9,6 +9,7 @@ use super::attention::{Attention, Liveness};
 use super::backup::backup_line;
 use super::docker_logs::docker_logs_line;
 use super::keys::key_window_line;
+use super::slots::slots_line;
 use super::version::version_line;
 use super::web::{certificate_line, nginx_line};
 use crate::api_spec::secret_names;
@@ -44,7 +45,7 @@ fn status(global: &GlobalArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     let attention = Attention::gather(
         &ctx.env,
         &Liveness {
-            api_running: running.api,
+            api_running: running.api(),
             healthy: match &smoke {
                 Ok(Verdict::Ok(_)) => Ok(()),
                 Ok(_) => Err("/health does not answer".into()),
@@ -71,18 +72,8 @@ fn status(global: &GlobalArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         Ok(_) => "not answering".to_string(),
         Err(e) => format!("unhealthy: {e}"),
     };
-    row(
-        "api",
-        &format!(
-            "{}; {health}",
-            if running.api {
-                "running"
-            } else {
-                "not running"
-            }
-        ),
-    );
-    row("version", &version_line(&ctx.env, runtime.kind()));
+    row("api", &slots_line(&ctx, &running, &health));
+    row("version", &version_line(&ctx.env, runtime.as_ref()));
     row(
         "database",
         if running.db { "running" } else { "not running" },
@@ -153,7 +144,7 @@ fn status(global: &GlobalArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         } else {
             "queued (not built)"
         };
-        let deployed = compose.contains(marker) && running.api;
+        let deployed = compose.contains(marker) && running.api();
         let state = match (
             deployed,
             site.app.stage >= stage,

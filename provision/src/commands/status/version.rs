@@ -1,13 +1,13 @@
 //! The version row of `dtops status`: the deployed commit (and its image's build time) next to
-//! the checkout's, how far apart they are, an api running another image than the recorded one,
-//! and a last upgrade that did not succeed.
+//! the checkout's, how far apart they are, a serving slot running another image than the
+//! recorded one, and a last upgrade that did not succeed.
 
 use crate::deployed::{self, short};
 use crate::env::Env;
-use crate::runtime::{api_container, checkout_commit, commits_between, image_info, RuntimeKind};
+use crate::runtime::{checkout_commit, commits_between, image_info, Runtime, RuntimeKind};
 
 /// The `dtops status` line for the deployed version.
-pub fn version_line(env: &Env, runtime: RuntimeKind) -> String {
+pub fn version_line(env: &Env, runtime: &dyn Runtime) -> String {
     let checkout = match checkout_commit(env) {
         Ok(commit) => commit,
         Err(_) => {
@@ -17,7 +17,7 @@ pub fn version_line(env: &Env, runtime: RuntimeKind) -> String {
             )
         }
     };
-    if runtime == RuntimeKind::Native {
+    if runtime.kind() == RuntimeKind::Native {
         return format!(
             "native runtime: the server is the --native-bin binary; checkout {}",
             short(&checkout)
@@ -57,12 +57,13 @@ pub fn version_line(env: &Env, runtime: RuntimeKind) -> String {
             _ => ", which does not contain the deployed commit".into(),
         });
     }
-    if let Ok(Some(container)) = api_container(env) {
-        if container.image != deployed.image {
+    let live = crate::live_slot::read_or_blue(env).unwrap_or(crate::site::Slot::Blue);
+    if let Ok(Some(process)) = runtime.slot_process(env, live) {
+        if process.running && process.image != deployed.image {
             line.push_str(&format!(
-                "; the api RUNS {}, not the recorded image (an interrupted upgrade?): `dtops \
-                 provision` puts the recorded one back",
-                container.image
+                "; slot {live} RUNS {}, not the recorded image (an interrupted upgrade?): \
+                 `dtops provision` puts the recorded one back",
+                process.image
             ));
         }
     }

@@ -1,7 +1,7 @@
 //! What must hold before `dtops upgrade` changes anything: a recorded version serving healthily
-//! from the image `.env` names, compose.yml and `.env` as site.toml renders them (so the swap
-//! changes the image and nothing else), the backup job installed; and, once the new image is
-//! built, that the database has no migration the new version does not know.
+//! in the recorded slot from the image `.env` names, compose.yml and `.env` as site.toml renders
+//! them (so the change is the image and nothing else), the backup job installed; and, once the
+//! new image is built, that the database has no migration the new version does not know.
 
 use anyhow::{bail, Context};
 
@@ -9,18 +9,21 @@ use crate::backup_job::Job;
 use crate::deployed::{self, short, Deployed};
 use crate::desired;
 use crate::env::Env;
+use crate::live_slot;
 use crate::render::ArtifactKind;
-use crate::runtime::{
-    api_container, health_url, migrations_of, probe_health, Runtime, RuntimeKind,
-};
+use crate::runtime::{health_url, migrations_of, probe_health, Runtime, RuntimeKind};
 use crate::schema;
+use crate::site::Slot;
 
 /// The box as the upgrade starts from it.
 pub struct Ready {
-    /// The version serving now (put back on failure).
+    /// The version serving now (it keeps serving when the upgrade fails).
     pub from: Deployed,
-    /// The backup job, checked against the rendering.
-    pub job: Job,
+    /// The slot it serves from.
+    pub slot: Slot,
+    /// The backup job, checked against the rendering (`None`: a managed database, whose
+    /// provider keeps the backups).
+    pub job: Option<Job>,
 }
 
 /// Refuses, naming what to do first, unless the box is ready for an upgrade.
@@ -28,25 +31,47 @@ pub fn ready(env: &Env, runtime: &dyn Runtime) -> anyhow::Result<Ready> {
     let from = deployed::read(env)?.context(
         "nothing is deployed yet: `dtops provision` builds and starts the checkout first",
     )?;
-    if !runtime.running(env)?.db {
+    let running = runtime.running(env)?;
+    if !running.db {
         bail!("postgres is not running (the backup and the migrations need it): `dtops provision` first");
     }
-    let url = health_url(env.site);
+    if running.legacy {
+        bail!(
+            "the api still runs as the one container from before blue/green slots: `dtops \
+             provision` moves it to a slot (without downtime) first"
+        );
+    }
+    let slot = live_slot::read(env)?.context(
+        "no api slot is recorded as serving: `dtops provision` (and `dtops status`) first",
+    )?;
+    if running.slot(slot.other()) {
+        bail!(
+            "both api slots run (an interrupted change?): `dtops provision` stops the one that \
+             is not recorded ({}) first",
+            slot.other()
+        );
+    }
+    let url = health_url(env.site, slot);
     match probe_health(&url) {
         Ok((200, _)) => {}
         Ok((status, body)) => bail!(
-            "the api is not healthy now ({url}: {status} {body}); an upgrade starts from a \
-             serving version, which it can put back: `dtops provision` (and `dtops status`) first"
+            "the api in slot {slot} is not healthy now ({url}: {status} {body}); an upgrade \
+             starts from a serving version, which keeps serving if it fails: `dtops provision` \
+             (and `dtops status`) first"
         ),
         Err(e) => bail!(
-            "the api does not answer ({url}: {e}); an upgrade starts from a serving version, \
-             which it can put back: `dtops provision` (and `dtops status`) first"
+            "the api in slot {slot} does not answer ({url}: {e}); an upgrade starts from a \
+             serving version, which keeps serving if it fails: `dtops provision` (and `dtops \
+             status`) first"
         ),
     }
-    let running = api_container(env)?.map(|c| c.image).unwrap_or_default();
+    let running = runtime
+        .slot_process(env, slot)?
+        .map(|p| p.image)
+        .unwrap_or_default();
     if running != from.image {
         bail!(
-            "the api runs {running}, not the recorded {} ({}; an interrupted upgrade?): \
+            "slot {slot} runs {running}, not the recorded {} ({}; an interrupted upgrade?): \
              `dtops provision` puts the recorded version back first",
             from.image,
             short(&from.commit)
@@ -65,9 +90,14 @@ pub fn ready(env: &Env, runtime: &dyn Runtime) -> anyhow::Result<Ready> {
             );
         }
     }
-    let job = Job::installed(env, RuntimeKind::Compose)
-        .context("the upgrade takes a verified backup first")?;
-    Ok(Ready { from, job })
+    let job = match env.site.external_db() {
+        Some(_) => None,
+        None => Some(
+            Job::installed(env, RuntimeKind::Compose)
+                .context("the upgrade takes a verified backup first")?,
+        ),
+    };
+    Ok(Ready { from, slot, job })
 }
 
 /// The database's migrations next to the new image's.

@@ -1,8 +1,10 @@
 //! `dtops upgrade`, in order: lock; the box ready (checks.rs); resolve the commit; build its
 //! image while the old one serves; refuse when the database has migrations it does not know;
-//! a verified backup; migrate with the new image; swap; health and smoke; record. A stop before
-//! the swap leaves the old version serving as it was; a stop after it puts the old image back.
-//! Either way the report says what the box is left in (report.rs).
+//! a verified backup; migrate with the new image (the old one still serving: expand/contract);
+//! then the blue/green change (`bluegreen::rollout`): the new image starts on the idle slot, is
+//! checked there (health, a signed license), nginx switches to it, the new version is recorded,
+//! the old slot drains and stops. Any stop before the switch leaves the old version serving as
+//! it was, untouched; the report says what the box is left in (report.rs).
 
 use std::process::ExitCode;
 use std::time::Instant;
@@ -11,14 +13,15 @@ use anyhow::Context;
 
 use super::checks::{left_pending, ready, schema_for};
 use super::report::Progress;
-use super::smoke::smoke_test;
-use super::swap::run_api_from;
 use crate::backup_job::Job;
+use crate::bluegreen::{rollout, Done, Rollout, Serving};
 use crate::cli::{GlobalArgs, UpgradeArgs};
 use crate::commands::deployment::Deployment;
 use crate::deployed::{self, commit_image, short, Deployed};
+use crate::desired;
 use crate::engine::AppLock;
 use crate::env::Env;
+use crate::render::ArtifactKind;
 use crate::runtime::{
     build_commit, checkout_is_modified, image_info, migrate_with, resolve_commit, RuntimeKind,
 };
@@ -27,7 +30,7 @@ use crate::runtime::{
 enum Stop {
     /// Before anything changed: the old version serves as it did.
     Refused(anyhow::Error),
-    /// After the backup: migrations may have run, the api may have been swapped (and put back).
+    /// After the backup: migrations may have run; the old version still serves.
     Failed(anyhow::Error),
 }
 
@@ -37,7 +40,7 @@ pub fn run(global: &GlobalArgs, args: &UpgradeArgs) -> anyhow::Result<ExitCode> 
     if deployment.runtime.kind() != RuntimeKind::Compose {
         anyhow::bail!(
             "dtops upgrade needs the compose runtime (--runtime compose): it builds an image per \
-             commit and swaps the api container. Under the native runtime the server is the \
+             commit and starts it in the idle api slot. Under the native runtime the server is the \
              binary --native-bin names: `dtops rollback app`, replace the binary, then `dtops \
              provision` (it starts the api and applies the migrations)"
         );
@@ -59,12 +62,14 @@ pub fn run(global: &GlobalArgs, args: &UpgradeArgs) -> anyhow::Result<ExitCode> 
     }
     let image = image_for(&env, from, &target)?;
     println!(
-        "upgrade: {} ({}) serves; deploying {} ({}) from {}",
+        "upgrade: {} ({}) serves from slot {}; deploying {} ({}) from {} to slot {}",
         short(&from.commit),
         from.image,
+        ready.slot,
         short(&target),
         image,
-        env.site.app_dir().display()
+        env.site.app_dir().display(),
+        ready.slot.other()
     );
     if args.reference == "HEAD" && checkout_is_modified(&env)? {
         println!(
@@ -75,30 +80,27 @@ pub fn run(global: &GlobalArgs, args: &UpgradeArgs) -> anyhow::Result<ExitCode> 
     }
     let mut progress = Progress {
         env: &env,
+        runtime: deployment.runtime.as_ref(),
         from,
+        slot: ready.slot,
         target: &target,
         image: &image,
         applied_before: None,
         backup: None,
     };
     let started = Instant::now();
-    match attempt(&mut progress, &ready.job) {
-        Ok(smoke) => {
-            deployed::write(
-                &env,
-                &Deployed {
-                    image: image.clone(),
-                    commit: target.clone(),
-                    at: None,
-                    previous: Some((from.image.clone(), from.commit.clone())),
-                },
-            )?;
-            deployed::write_last_upgrade(&env, &target, "ok", &smoke)?;
+    match attempt(&mut progress, ready.job.as_ref()) {
+        Ok(done) => {
+            deployed::write_last_upgrade(&env, &target, "ok", &done.smoke)?;
+            for note in &done.notes {
+                println!("upgrade: note: {note}");
+            }
             println!(
-                "upgrade: done in {:.0} s: {} ({image}) serves; the previous {} ({}) is kept \
-                 for `dtops upgrade --ref {}`",
+                "upgrade: done in {:.1} s: {} ({image}) serves from slot {}; the previous {} \
+                 ({}) is kept for `dtops upgrade --ref {}`",
                 started.elapsed().as_secs_f32(),
                 short(&target),
+                done.to,
                 short(&from.commit),
                 from.image,
                 short(&from.commit)
@@ -139,8 +141,8 @@ fn image_for(env: &Env, from: &Deployed, target: &str) -> anyhow::Result<String>
     Ok(commit_image(env.site, target))
 }
 
-/// Every step from the build on; the smoke test's sentence when the new version serves.
-fn attempt(progress: &mut Progress, job: &Job) -> Result<String, Stop> {
+/// Every step from the build on; what the blue/green change did when the new version serves.
+fn attempt(progress: &mut Progress, job: Option<&Job>) -> Result<Done, Stop> {
     let (env, target, image) = (progress.env, progress.target, progress.image);
     let step = Instant::now();
     match image_info(env, image).map_err(Stop::Refused)? {
@@ -175,60 +177,73 @@ fn attempt(progress: &mut Progress, job: &Job) -> Result<String, Stop> {
         }
     );
 
-    println!("upgrade: taking a verified backup");
-    let backup = job
-        .fresh_backup(env)
-        .context("the pre-upgrade backup failed")
-        .map_err(Stop::Refused)?;
-    progress.backup = Some(backup);
+    match job {
+        Some(job) => {
+            println!("upgrade: taking a verified backup");
+            let backup = job
+                .fresh_backup(env)
+                .context("the pre-upgrade backup failed")
+                .map_err(Stop::Refused)?;
+            progress.backup = Some(backup);
+        }
+        None => println!(
+            "upgrade: no backup of our own: {}",
+            crate::steps::managed_backups(env.site)
+        ),
+    }
 
     if !pending.is_empty() {
         println!("upgrade: migrating with {image} (the old version keeps serving)");
         let out = migrate_with(env, image)
-            .context("the migration failed; the api was not swapped")
+            .context("the migration failed; the new version was not started")
             .map_err(Stop::Failed)?;
         println!("upgrade: {out}");
         let left = left_pending(env, &schema.pending).map_err(Stop::Failed)?;
         if !left.is_empty() {
             return Err(Stop::Failed(anyhow::anyhow!(
-                "`datatools-license migrate` finished but {} still pending; the api was not \
-                 swapped",
+                "`datatools-license migrate` finished but {} still pending; the new version \
+                 was not started",
                 left.join(", ")
             )));
         }
     }
 
-    println!("upgrade: swapping the api to {image}");
-    let outcome = run_api_from(env, image)
-        .context("the new version did not become healthy")
-        .and_then(|took| {
-            println!(
-                "upgrade: {image} answers /health (after {:.1} s)",
-                took.as_secs_f32()
-            );
-            smoke_test(env, target).context("the smoke test failed")
-        });
-    match outcome {
-        Ok(smoke) => {
-            println!("upgrade: smoke test: {smoke}");
-            Ok(smoke)
-        }
-        Err(e) => {
-            let from = progress.from;
-            println!(
-                "upgrade: that failed (why: below); putting {} ({}) back",
-                short(&from.commit),
-                from.image
-            );
-            match run_api_from(env, &from.image) {
-                Ok(took) => println!(
-                    "upgrade: {} answers /health again (after {:.1} s)",
-                    from.image,
-                    took.as_secs_f32()
-                ),
-                Err(back) => println!("upgrade: putting it back FAILED too: {back:#}"),
-            }
-            Err(Stop::Failed(e))
-        }
-    }
+    println!(
+        "upgrade: {image} starts on slot {} beside slot {} (which keeps serving)",
+        progress.slot.other(),
+        progress.slot
+    );
+    let (from, slot) = (progress.from, progress.slot);
+    // The new version, recorded once traffic went to it; `.env` then names its image, as
+    // site.toml renders it (so the next `dtops provision` finds nothing to change).
+    let record = || {
+        deployed::write(
+            env,
+            &Deployed {
+                image: image.to_string(),
+                commit: target.to_string(),
+                at: None,
+                previous: Some((from.image.clone(), from.commit.clone())),
+            },
+        )?;
+        let artifact = desired::rendered(env, RuntimeKind::Compose, ArtifactKind::ComposeEnv)?
+            .context("this build renders no .env")?;
+        let own = artifact.owner.ownership(env, artifact.mode)?;
+        env.host
+            .write_atomic(&artifact.path, artifact.content.as_bytes(), own)?;
+        anyhow::Ok(())
+    };
+    let change = Rollout {
+        from: Serving::Slot(slot),
+        to: slot.other(),
+        image: Some(image),
+        commit: Some(target),
+        record: Some(&record),
+    };
+    let done = rollout(env, progress.runtime, &change, &mut |line| {
+        println!("upgrade: {line}")
+    })
+    .map_err(Stop::Failed)?;
+    println!("upgrade: {}", done.timings());
+    Ok(done)
 }

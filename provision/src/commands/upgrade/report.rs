@@ -6,13 +6,17 @@ use std::path::PathBuf;
 
 use crate::deployed::{short, Deployed};
 use crate::env::Env;
-use crate::runtime::{api_container, api_log_tail, health_url, probe_health};
+use crate::runtime::{health_url, probe_health, Runtime};
 use crate::schema;
+use crate::site::Slot;
 
 /// The facts an upgrade gathered on its way.
 pub struct Progress<'a> {
     pub env: &'a Env<'a>,
+    pub runtime: &'a dyn Runtime,
     pub from: &'a Deployed,
+    /// The slot it served from when the upgrade started.
+    pub slot: Slot,
     pub target: &'a str,
     pub image: &'a str,
     /// Applied in the database before the upgrade (empty until the schema check ran).
@@ -47,29 +51,34 @@ impl Progress<'_> {
         lines
     }
 
-    /// Which version answers now, as the engine and /health say.
+    /// Which version answers now, as the record, the engine and /health say.
     fn serving(&self) -> String {
-        let container = match api_container(self.env) {
-            Ok(Some(container)) => container,
-            Ok(None) => return "NOTHING: there is no api container (`dtops provision`)".into(),
+        let slot = match crate::live_slot::read(self.env) {
+            Ok(Some(slot)) => slot,
+            Ok(None) => return "NOTHING recorded (`dtops provision`)".into(),
             Err(e) => return format!("UNKNOWN: {e:#}"),
         };
-        let version = if container.image == self.from.image {
+        let process = match self.runtime.slot_process(self.env, slot) {
+            Ok(Some(process)) => process,
+            Ok(None) => return format!("NOTHING: slot {slot} has no api (`dtops provision`)"),
+            Err(e) => return format!("UNKNOWN: {e:#}"),
+        };
+        let version = if process.image == self.from.image {
             format!(
-                "{} ({}), the version from before the upgrade",
+                "{} ({}) in slot {slot}, the version from before the upgrade",
                 short(&self.from.commit),
-                container.image
+                process.image
             )
-        } else if container.image == self.image {
+        } else if process.image == self.image {
             format!(
-                "{} ({}), the NEW version",
+                "{} ({}) in slot {slot}, the NEW version",
                 short(self.target),
-                container.image
+                process.image
             )
         } else {
-            format!("an unexpected image {}", container.image)
+            format!("an unexpected image {} in slot {slot}", process.image)
         };
-        let url = health_url(self.env.site);
+        let url = health_url(self.env.site, slot);
         match probe_health(&url) {
             Ok((200, body)) => format!("{version}; {url} answers 200 {body}"),
             answer => {
@@ -78,8 +87,8 @@ impl Progress<'_> {
                     Err(e) => e.to_string(),
                 };
                 format!(
-                    "{version}, but NOT healthy ({url}: {why}); the api's last lines:\n{}",
-                    indent(&api_log_tail(self.env))
+                    "{version}, but NOT healthy ({url}: {why}); its last lines:\n{}",
+                    indent(&self.runtime.slot_log_tail(self.env, slot))
                 )
             }
         }

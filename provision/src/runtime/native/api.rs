@@ -1,8 +1,8 @@
 //! The native runtime's "api container": the `datatools-license` binary started with the
 //! environment compose.yml gives the container (api_spec), where compose's mappings are applied
 //! by hand: `/run/secrets/NAME` is the host's secrets/NAME, `postgres:5432` is
-//! 127.0.0.1:<ports.postgres>, `${VAR}` comes from `.env`, and it listens on
-//! 127.0.0.1:<ports.api>. It outlives the dtops run, as a container does.
+//! 127.0.0.1:<ports.postgres>, `${VAR}` comes from `.env`, and it listens on its slot's port
+//! (`api-blue` on `ports.api_blue`, ...). It outlives the dtops run, as a container does.
 
 use std::collections::HashMap;
 use std::os::unix::process::CommandExt;
@@ -17,16 +17,24 @@ use crate::env::Env;
 use crate::host::Ownership;
 use crate::poll;
 use crate::process::CommandLine;
+use crate::runtime::seam::stop_grace;
 
-/// The api process whose pid and log live in `dir` (a host path).
+/// The api process whose pid and log live in `dir` (a host path) as `NAME.pid` and
+/// `NAME.log`, listening on `port` (`None`: never started again, a box's api from before slots).
 pub struct NativeApi<'a> {
     pub bin: &'a Path,
     pub dir: PathBuf,
+    pub name: &'static str,
+    pub port: Option<u16>,
 }
 
 impl NativeApi<'_> {
     fn pid_file(&self) -> PathBuf {
-        self.dir.join("api.pid")
+        self.dir.join(format!("{}.pid", self.name))
+    }
+
+    pub fn log_file(&self) -> PathBuf {
+        self.dir.join(format!("{}.log", self.name))
     }
 
     /// The running api's pid, if the recorded process is still ours.
@@ -43,8 +51,11 @@ impl NativeApi<'_> {
     }
 
     pub fn start(&self, env: &Env) -> anyhow::Result<()> {
+        let port = self
+            .port
+            .with_context(|| format!("{} is not started again (no port)", self.name))?;
         env.host.create_parents(&self.pid_file())?;
-        let log_path = env.host.path(&self.dir.join("api.log"));
+        let log_path = env.host.path(&self.log_file());
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -55,6 +66,7 @@ impl NativeApi<'_> {
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .envs(environment(env)?)
+            .env(vars::LISTEN, format!("127.0.0.1:{port}"))
             .stdin(std::process::Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)
@@ -90,20 +102,34 @@ impl NativeApi<'_> {
         if let Some(pid) = self.pid(env)? {
             env.host
                 .run(&CommandLine::new(["kill", "-TERM", &pid.to_string()]))?;
-            let proc = PathBuf::from(format!("/proc/{pid}"));
-            let gone = poll::until(Duration::from_secs(15), Duration::from_millis(50), || {
-                if proc.exists() {
+            let gone = poll::until(stop_grace(), Duration::from_millis(50), || {
+                if alive(pid) {
                     Err(())
                 } else {
                     Ok(())
                 }
             });
             if gone.is_err() {
-                bail!("the api (pid {pid}) did not stop within 15 s of SIGTERM");
+                bail!(
+                    "the api (pid {pid}) did not stop within {} s of SIGTERM",
+                    stop_grace().as_secs()
+                );
             }
         }
         env.host.remove_file(&self.pid_file())?;
         Ok(())
+    }
+}
+
+/// Whether `pid` runs: it has exited once it is gone or a zombie (a process this dtops started
+/// stays one until dtops exits, nobody waiting for it).
+fn alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat
+            .rfind(')')
+            .and_then(|at| stat[at + 1..].split_whitespace().next())
+            .is_some_and(|state| state != "Z"),
+        Err(_) => false,
     }
 }
 
@@ -150,9 +176,15 @@ pub fn environment(env: &Env) -> anyhow::Result<Vec<(String, String)>> {
                 &format!("@postgres:{CONTAINER_PG_PORT}/"),
                 &format!("@127.0.0.1:{}/", site.ports.postgres),
             );
+            // A mounted file named inside the URL (the managed database's CA).
+            for mount in &spec.secrets {
+                let host = env.host.path(&mount.host_file);
+                value = value.replace(&mount.container_path, &host.to_string_lossy());
+            }
         }
         if var.name == vars::LISTEN {
-            value = format!("127.0.0.1:{}", site.ports.api);
+            // Each slot's own port: set where a slot's process starts.
+            continue;
         }
         environment.push((var.name, value));
     }

@@ -12,7 +12,8 @@ use super::postgres::{bin_dir, NativePostgres};
 use crate::env::Env;
 use crate::process::CommandLine;
 use crate::runtime::kind::RuntimeKind;
-use crate::runtime::seam::{Image, Running, Runtime};
+use crate::runtime::seam::{Image, Running, Runtime, SlotProcess};
+use crate::site::Slot;
 
 pub struct NativeRuntime {
     api_bin: PathBuf,
@@ -32,10 +33,25 @@ impl NativeRuntime {
         NativePostgres::new(Self::dir(env).join("pg"))
     }
 
-    fn api(&self, env: &Env) -> NativeApi<'_> {
+    fn api(&self, env: &Env, slot: Slot) -> NativeApi<'_> {
         NativeApi {
             bin: &self.api_bin,
             dir: Self::dir(env),
+            name: match slot {
+                Slot::Blue => "api-blue",
+                Slot::Green => "api-green",
+            },
+            port: Some(env.site.slot_port(slot)),
+        }
+    }
+
+    /// The api of a box from before slots (`api.pid`, on `ports.api`).
+    fn legacy_api(&self, env: &Env) -> NativeApi<'_> {
+        NativeApi {
+            bin: &self.api_bin,
+            dir: Self::dir(env),
+            name: "api",
+            port: None,
         }
     }
 }
@@ -77,31 +93,66 @@ impl Runtime for NativeRuntime {
 
     fn running(&self, env: &Env) -> anyhow::Result<Running> {
         Ok(Running {
-            db: Self::postgres(env).running(env)?,
-            api: self.api(env).pid(env)?.is_some(),
+            // A managed database is its provider's to run.
+            db: env.site.external_db().is_some() || Self::postgres(env).running(env)?,
+            blue: self.api(env, Slot::Blue).pid(env)?.is_some(),
+            green: self.api(env, Slot::Green).pid(env)?.is_some(),
+            legacy: self.legacy_api(env).pid(env)?.is_some(),
         })
     }
 
-    fn up(&self, env: &Env) -> anyhow::Result<()> {
+    fn start_db(&self, env: &Env) -> anyhow::Result<()> {
         let postgres = Self::postgres(env);
-        if !postgres.running(env)? {
+        if env.site.external_db().is_none() && !postgres.running(env)? {
             postgres.start(env)?;
-        }
-        let api = self.api(env);
-        if api.pid(env)?.is_none() {
-            api.start(env)?;
         }
         Ok(())
     }
 
-    fn restart_api(&self, env: &Env) -> anyhow::Result<()> {
-        let api = self.api(env);
+    fn start_slot(&self, env: &Env, slot: Slot, _image: Option<&str>) -> anyhow::Result<()> {
+        let api = self.api(env, slot);
         api.stop(env)?;
-        let postgres = Self::postgres(env);
-        if !postgres.running(env)? {
-            postgres.start(env)?;
-        }
         api.start(env)
+    }
+
+    fn stop_slot(&self, env: &Env, slot: Slot) -> anyhow::Result<()> {
+        self.api(env, slot).stop(env)
+    }
+
+    fn slot_process(&self, env: &Env, slot: Slot) -> anyhow::Result<Option<SlotProcess>> {
+        let api = self.api(env, slot);
+        let image = self.api_bin.display().to_string();
+        Ok(match api.pid(env)? {
+            Some(pid) => Some(SlotProcess {
+                image,
+                running: true,
+                state: format!("running (pid {pid})"),
+                restarts: 0,
+            }),
+            // Its log says whether it exited; the pid file says it was started.
+            None if env.host.state(&api.log_file())?.is_some() => Some(SlotProcess {
+                image,
+                running: false,
+                state: "exited".into(),
+                restarts: 0,
+            }),
+            None => None,
+        })
+    }
+
+    fn slot_log_tail(&self, env: &Env, slot: Slot) -> String {
+        let log = env.host.path(&self.api(env, slot).log_file());
+        match std::fs::read_to_string(&log) {
+            Ok(text) => {
+                let lines: Vec<&str> = text.lines().collect();
+                lines[lines.len().saturating_sub(30)..].join("\n")
+            }
+            Err(e) => format!("(no log at {}: {e})", log.display()),
+        }
+    }
+
+    fn stop_legacy_api(&self, env: &Env) -> anyhow::Result<()> {
+        self.legacy_api(env).stop(env)
     }
 
     fn migrate(&self, env: &Env) -> anyhow::Result<String> {
@@ -113,7 +164,13 @@ impl Runtime for NativeRuntime {
     }
 
     fn down(&self, env: &Env, remove_volume: bool) -> anyhow::Result<()> {
-        self.api(env).stop(env)?;
+        for slot in Slot::ALL {
+            self.api(env, slot).stop(env)?;
+        }
+        self.legacy_api(env).stop(env)?;
+        if env.site.external_db().is_some() {
+            return Ok(());
+        }
         let postgres = Self::postgres(env);
         postgres.stop(env)?;
         if remove_volume {
@@ -122,16 +179,8 @@ impl Runtime for NativeRuntime {
         Ok(())
     }
 
-    fn stop_api(&self, env: &Env) -> anyhow::Result<()> {
-        self.api(env).stop(env)
-    }
-
-    fn start_api(&self, env: &Env) -> anyhow::Result<()> {
-        self.up(env)
-    }
-
     fn volume_exists(&self, env: &Env) -> anyhow::Result<bool> {
-        Ok(Self::postgres(env).exists(env))
+        Ok(env.site.external_db().is_none() && Self::postgres(env).exists(env))
     }
 
     fn volume_description(&self, env: &Env) -> String {

@@ -1,8 +1,10 @@
-//! The smoke test after a swap: the new server mints a license through the admin API, its blob
-//! verifies offline against the public key the box publishes (what a desktop build ships), and
-//! the license is revoked again ("upgrade smoke test"). /health only says the process and the
-//! database answer; this says the new version signs with the right key and writes to the
-//! database. The license stays, revoked, with `source_ref` `dtops-upgrade-smoke:<commit>:<time>`.
+//! The smoke test of a new slot, before any traffic goes to it: the new server mints a license
+//! through its admin API (its own port, not nginx), the blob verifies offline against the
+//! public key the box publishes (what a desktop build ships), and the license is revoked again
+//! ("smoke test"). /health only says the process and the database answer; this says the new
+//! version signs with the right key and writes to the database. The license stays, revoked,
+//! with `source_ref` `dtops-smoke:<slot>:<commit>:<time>` and the address `dtops-smoke@<licenses
+//! domain>`.
 
 use anyhow::{bail, Context};
 use chrono::Utc;
@@ -15,18 +17,22 @@ use crate::cli::AdminArgs;
 use crate::deployed::short;
 use crate::desired;
 use crate::env::Env;
+use crate::site::Slot;
 
-pub const REVOKE_REASON: &str = "upgrade smoke test";
+pub const REVOKE_REASON: &str = "smoke test";
+/// The smoke licenses' address: `dtops-smoke@<licenses domain>`.
+pub const SMOKE_MAILBOX: &str = "dtops-smoke";
 
-/// Mint, verify, revoke; a sentence saying what was checked.
-pub fn smoke_test(env: &Env, commit: &str) -> anyhow::Result<String> {
+/// Mint, verify, revoke on `slot`; a sentence saying what was checked. `commit`: the version
+/// it runs, when known (in the license's notes and `source_ref`).
+pub fn smoke_test(env: &Env, slot: Slot, commit: Option<&str>) -> anyhow::Result<String> {
     let site = env.site;
     let public = desired::license_pubkey(env)?
         .context("secrets/license_privkey is missing: there is no key to verify against")?;
     let mut trusted = TrustedKeys::new();
     trusted.add_hex(&public).map_err(anyhow::Error::msg)?;
     let client = AdminClient::new(&AdminArgs {
-        admin_url: format!("http://127.0.0.1:{}", site.ports.api),
+        admin_url: site.slot_url(slot),
         token_file: Some(env.host.path(&site.secret_file("admin_token"))),
     })?;
     // A tier the catalogue built into this dtops has (every version so far has had "core").
@@ -40,19 +46,21 @@ pub fn smoke_test(env: &Env, commit: &str) -> anyhow::Result<String> {
             .map(|t| t.to_string())
             .context("the embedded products.toml has no tier")?
     };
+    let version = commit.map(short).unwrap_or("native");
     let source_ref = format!(
-        "dtops-upgrade-smoke:{}:{}",
-        short(commit),
-        Utc::now().format("%Y%m%dT%H%M%SZ")
+        "dtops-smoke:{slot}:{version}:{}",
+        Utc::now().format("%Y%m%dT%H%M%S%.3fZ")
     );
     let request = MintRequest {
-        name: "dtops upgrade smoke test".into(),
-        email: format!("upgrade-smoke@{}", site.domains.licenses),
+        name: "dtops smoke test".into(),
+        email: format!("{SMOKE_MAILBOX}@{}", site.domains.licenses),
         tier,
         years: None,
         perpetual: false,
-        source: Some("dtops-upgrade".into()),
-        notes: Some(format!("minted and revoked by dtops upgrade to {commit}")),
+        source: Some("dtops-smoke".into()),
+        notes: Some(format!(
+            "minted and revoked by dtops on slot {slot} ({version}) before it took traffic"
+        )),
         source_ref: Some(source_ref),
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
