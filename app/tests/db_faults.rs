@@ -98,10 +98,12 @@ async fn a_hung_database_never_holds_the_webhook_past_gumroads_timeout() {
             .unwrap()
             .success());
     };
-    // Every backend too: a stopped postmaster alone would still let open connections answer.
+    // The postmaster first, so it forks no backend after the list below is taken (the pool, the
+    // feed keeper and the group-commit writers open connections at any moment); then every
+    // backend, since a stopped postmaster alone would still let open connections answer.
+    stop("-STOP");
     let backends = children_of(postmaster);
     assert!(!backends.is_empty());
-    stop("-STOP");
     for pid in &backends {
         let _ = std::process::Command::new("kill")
             .args(["-STOP", &pid.to_string()])
