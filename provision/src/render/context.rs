@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use super::archive::ComposeArchive;
 use super::artifact::RenderInputs;
 use crate::api_spec::{
     self, EnvValue, API_IMAGE_VAR, CONTAINER_API_PORT, CONTAINER_PG_PORT, CONTAINER_SECRETS_DIR,
@@ -25,6 +26,8 @@ pub struct Context<'a> {
     api_image_var: &'static str,
     /// The api image compose runs (`.env`), checked to need no quoting.
     api_image: &'a str,
+    /// Continuous archiving for the postgres service (`[archive]`); none without it.
+    archive: Option<ComposeArchive>,
 }
 
 #[derive(Debug, Serialize)]
@@ -109,7 +112,13 @@ impl<'a> Context<'a> {
             trusted_pubkeys: &inputs.trusted_pubkeys,
             api_image_var: API_IMAGE_VAR,
             api_image,
+            archive: None,
         })
+    }
+
+    pub fn with_archive(mut self, archive: Option<ComposeArchive>) -> Self {
+        self.archive = archive;
+        self
     }
 }
 

@@ -1,6 +1,7 @@
 //! `site.toml`: the declarative description of the deployment, parsed and checked up front so
 //! nothing touches the host with a bad value.
 
+mod archive;
 mod door;
 mod find;
 mod locate;
@@ -12,6 +13,7 @@ mod rules;
 mod server;
 mod values;
 
+pub use archive::{Archive, ArchiveOffsite, UriStyle, CIPHER_PASS, S3_KEY_ID, S3_SECRET};
 pub use door::Behind;
 pub use find::{site_file, tracked_by_git};
 pub use model::{OffsiteTool, Site};

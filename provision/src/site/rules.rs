@@ -176,6 +176,9 @@ impl Site {
                 "must differ from nginx.site_file",
             ));
         }
+        if let Some(archive) = &self.archive {
+            archive.check()?;
+        }
         Ok(())
     }
 }
