@@ -38,8 +38,21 @@ pub fn restore(global: &GlobalArgs, args: &RestoreArgs) -> anyhow::Result<ExitCo
     let deployment = Deployment::open(global)?;
     let (env, runtime) = (deployment.env(), deployment.runtime.as_ref());
     let job = Job::installed(&env, runtime.kind())?;
-    // Resolved before any fresh backup, so `latest` means the backup the operator chose.
-    let file = resolve_file(&env, &args.file)?;
+    // Resolved before any fresh backup, so `latest` means the backup the operator chose; a
+    // time (--at) is rebuilt from the archive into a dump first.
+    let file = match (&args.at, &args.file) {
+        (Some(at), _) => {
+            let at = crate::runtime::parse_target(at)?;
+            println!(
+                "restore: rebuilding the database as it was at {} from the archive",
+                at.format("%Y-%m-%d %H:%M:%S UTC")
+            );
+            let work = crate::runtime::pitr_work_dir(&env)?;
+            crate::runtime::dump_at(&env, at, &work)?
+        }
+        (None, Some(file)) => resolve_file(&env, file)?,
+        (None, None) => bail!("name a backup file, or a time with --at"),
+    };
     if !args.into_live {
         let mut argv = vec!["check".to_string(), file.display().to_string()];
         if args.keep {

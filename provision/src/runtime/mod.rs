@@ -5,23 +5,30 @@
 //! commit) and `release` (one-off runs of a given image, the api container, a health wait that
 //! fails fast) are compose-only: what `dtops upgrade` needs beyond the seam.
 
+mod archive;
 mod compose;
 mod compose_op;
 mod git_build;
 mod health;
 mod kind;
 mod native;
+mod pitr;
 mod release;
 mod seam;
 mod select;
 
-pub use compose_op::{compose_op, ComposeOp};
+pub use archive::{
+    archive, build_db_image, image_exists, info, parse_info, pgbackrest, restore_into_volume,
+    run_pgbackrest, RepoInfo,
+};
+pub use compose_op::{compose_command, compose_op, ComposeOp};
 pub use git_build::{
     build_commit, checkout_commit, checkout_is_modified, commits_between, image_info,
     resolve_commit,
 };
 pub use health::{health_url, probe_health, wait_healthy};
 pub use kind::RuntimeKind;
+pub use pitr::{dump_at, parse_target, work_dir as pitr_work_dir};
 pub use release::{
     api_container, api_log_tail, migrate_with, migrations_of, recreate_api, wait_api_healthy,
 };

@@ -1,6 +1,7 @@
 //! The steps and checks `dtops provision` converges, and their one ordered list (`list`). Each
 //! is one idea: observe, then act on a difference only (a check only observes).
 
+mod archive;
 mod artifacts;
 mod backup;
 mod certificate;
@@ -17,6 +18,7 @@ mod secrets;
 mod stack;
 mod user;
 
+pub use archive::EscrowStep;
 pub use certificate::TlsOptions;
 pub use docker_logs::{restart_marker, DaemonJsonStep, DAEMON_JSON};
 pub use health::SmokeTest;
