@@ -14,7 +14,12 @@ use serde_json::{json, Value};
 
 /// Serves `router` on 127.0.0.1 from a thread of its own; returns its base URL.
 pub fn serve(router: Router) -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    serve_on("127.0.0.1", router)
+}
+
+/// The same on `ip` (the private Docker engine's bridge address, for the containers).
+pub fn serve_on(ip: &str, router: Router) -> String {
+    let listener = std::net::TcpListener::bind((ip, 0)).unwrap();
     listener.set_nonblocking(true).unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     std::thread::spawn(move || {
@@ -48,8 +53,13 @@ pub struct Postmark {
 
 impl Postmark {
     pub fn start() -> Postmark {
+        Self::start_on("127.0.0.1")
+    }
+
+    pub fn start_on(ip: &str) -> Postmark {
         let mut fake = Postmark::default();
-        fake.url = serve(
+        fake.url = serve_on(
+            ip,
             Router::new()
                 .route("/email", post(email))
                 .with_state(fake.clone()),
