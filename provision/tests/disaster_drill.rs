@@ -18,7 +18,7 @@ use common::compose::compose_bin;
 use common::docker::{DockerEngine, POSTGRES_IMAGE};
 use common::fake_gumroad::{sale, Gumroad, PRODUCT_ID};
 use common::fake_http::Postmark;
-use common::s3::{S3, BRIDGE_HOST, BUCKET, REGION};
+use common::s3::{BRIDGE_HOST, BUCKET, REGION, S3};
 use common::sandbox::{Runtime, Sandbox};
 use common::{dtops, stderr, stdout};
 
@@ -38,7 +38,12 @@ fn with_stdin(mut command: Command, input: &str) -> std::process::Output {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
     child.wait_with_output().unwrap()
 }
 
@@ -68,7 +73,9 @@ fn post_ping(sandbox: &Sandbox, form: &[(&str, &str)]) {
     let mut command = common::acme::curl();
     command.args(["--fail-with-body", "-o", "/dev/null"]);
     for (name, value) in form {
-        command.arg("--data-urlencode").arg(format!("{name}={value}"));
+        command
+            .arg("--data-urlencode")
+            .arg(format!("{name}={value}"));
     }
     let out = command
         .arg(format!(
@@ -138,7 +145,11 @@ fn feed_seq(sandbox: &Sandbox) -> u64 {
     let headers = stdout(&out);
     let etag = headers
         .lines()
-        .find_map(|l| l.to_ascii_lowercase().strip_prefix("etag:").map(str::to_string))
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("etag:")
+                .map(str::to_string)
+        })
         .unwrap_or_else(|| panic!("no ETag:\n{headers}"));
     etag.trim()
         .trim_start_matches("w/\"")
@@ -154,7 +165,18 @@ fn offsite_newest_wal(engine: &DockerEngine, sandbox: &Sandbox) -> String {
     let json = compose(
         engine,
         sandbox,
-        &["exec", "-T", "-u", "postgres", "postgres", "pgbackrest", "--stanza=datatools", "--repo=2", "info", "--output=json"],
+        &[
+            "exec",
+            "-T",
+            "-u",
+            "postgres",
+            "postgres",
+            "pgbackrest",
+            "--stanza=datatools",
+            "--repo=2",
+            "info",
+            "--output=json",
+        ],
     );
     let value: serde_json::Value = serde_json::from_str(&json).unwrap();
     value[0]["archive"]
@@ -203,7 +225,9 @@ fn a_lost_box_comes_back_from_the_offsite_copy_and_the_recovery_kit() {
     let kit = work.path().join("recovery-kit.toml");
 
     // Box A.
-    let a = Sandbox::with_runtime(Runtime::Compose, engine.env(), |t| site_edit(t, &s3, &postmark, &gumroad));
+    let a = Sandbox::with_runtime(Runtime::Compose, engine.env(), |t| {
+        site_edit(t, &s3, &postmark, &gumroad)
+    });
     for (name, value) in [
         ("postmark_token", "pm-drill-token"),
         ("gumroad_secret", WEBHOOK_SECRET),
@@ -216,12 +240,19 @@ fn a_lost_box_comes_back_from_the_offsite_copy_and_the_recovery_kit() {
     let ca = a.path(CA);
     std::fs::create_dir_all(ca.parent().unwrap()).unwrap();
     std::fs::copy(&s3.ca, &ca).unwrap();
-    let out = with_stdin(a.command(&["archive", "credentials", "--stdin"]), "drillkey\ndrillsecret-0123456789\n");
+    let out = with_stdin(
+        a.command(&["archive", "credentials", "--stdin"]),
+        "drillkey\ndrillsecret-0123456789\n",
+    );
     assert!(out.status.success(), "{}", text(&out));
     assert!(!text(&out).contains("drillsecret"), "{}", text(&out));
     a.checkout_app();
     let first = a.provision();
-    for line in ["changed  postgres image", "changed  archive stanza", "changed  archive full backup"] {
+    for line in [
+        "changed  postgres image",
+        "changed  archive stanza",
+        "changed  archive full backup",
+    ] {
         assert!(first.contains(line), "{line:?} in:\n{first}");
     }
     eprintln!("drill: box A provisioned at {:?}", started.elapsed());
@@ -230,15 +261,27 @@ fn a_lost_box_comes_back_from_the_offsite_copy_and_the_recovery_kit() {
     let kit_text = std::fs::read_to_string(&kit).unwrap();
     assert!(kit_text.contains("AGE-SECRET-KEY-1"));
     // The box never holds what opens the escrow.
-    let identity = kit_text.lines().find_map(|l| l.strip_prefix("identity = ")).unwrap().trim_matches('"').to_string();
+    let identity = kit_text
+        .lines()
+        .find_map(|l| l.strip_prefix("identity = "))
+        .unwrap()
+        .trim_matches('"')
+        .to_string();
     for file in walk(a.root()) {
         let bytes = std::fs::read(&file).unwrap_or_default();
-        assert!(!String::from_utf8_lossy(&bytes).contains(&identity), "{} holds the identity", file.display());
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains(&identity),
+            "{} holds the identity",
+            file.display()
+        );
     }
     let pubkey_a = std::fs::read_to_string(a.path(&format!("{ROOT}/.env")))
         .unwrap()
         .lines()
-        .find_map(|l| l.strip_prefix("DATATOOLS_LICENSE_PUBKEY=").map(str::to_string))
+        .find_map(|l| {
+            l.strip_prefix("DATATOOLS_LICENSE_PUBKEY=")
+                .map(str::to_string)
+        })
         .unwrap();
 
     // Business on A: two sales, a comp, a refund of the second sale, an address change.
@@ -247,30 +290,54 @@ fn a_lost_box_comes_back_from_the_offsite_copy_and_the_recovery_kit() {
     a.mint("comp@example.com");
     settle(&a);
     let mut refund = ping("DRILL-SALE-2==", "two@example.com");
-    refund.extend([("refunded", "true".to_string()), ("resource_name", "refund".to_string())]);
+    refund.extend([
+        ("refunded", "true".to_string()),
+        ("resource_name", "refund".to_string()),
+    ]);
     send(&a, &refund);
     settle(&a);
-    let one = a.sql("datatools_licenses", "select license_key from licenses where email = 'one@example.com'");
+    let one = a.sql(
+        "datatools_licenses",
+        "select license_key from licenses where email = 'one@example.com'",
+    );
     a.admin(&["resend", &one[0][0], "--to", "one-new@example.com"]);
     let seq_a = feed_seq(&a);
     assert!(seq_a >= 1, "the refund revoked a license: seq {seq_a}");
 
     // Everything so far archived off-site; then the last sale, 30 s before the loss.
     a.sql("datatools_licenses", "select pg_switch_wal()::text");
-    let switched = a.sql("datatools_licenses", "select pg_walfile_name(pg_current_wal_lsn())")[0][0].clone();
+    let switched = a.sql(
+        "datatools_licenses",
+        "select pg_walfile_name(pg_current_wal_lsn())",
+    )[0][0]
+        .clone();
     // The segment closed by the switch (the one before `switched`) must be off-site.
     let deadline = Instant::now() + Duration::from_secs(120);
     while offsite_newest_wal(&engine, &a) < previous(&switched) {
-        assert!(Instant::now() < deadline, "WAL before {switched} never reached the off-site repository");
+        assert!(
+            Instant::now() < deadline,
+            "WAL before {switched} never reached the off-site repository"
+        );
         std::thread::sleep(Duration::from_millis(500));
     }
     let archived_rows = row_hashes(&a);
     let archived_at = chrono::Utc::now();
     let last_sale_at = chrono::Utc::now();
-    gumroad.add(sale("DRILL-LAST==", "last@example.com", &last_sale_at.format("%Y-%m-%dT%H:%M:%S.000Z").to_string()));
+    gumroad.add(sale(
+        "DRILL-LAST==",
+        "last@example.com",
+        &last_sale_at.format("%Y-%m-%dT%H:%M:%S.000Z").to_string(),
+    ));
     send(&a, &ping("DRILL-LAST==", "last@example.com"));
     settle(&a);
-    assert_eq!(postmark.recipients().iter().filter(|r| *r == "last@example.com").count(), 1);
+    assert_eq!(
+        postmark
+            .recipients()
+            .iter()
+            .filter(|r| *r == "last@example.com")
+            .count(),
+        1
+    );
     std::thread::sleep(Duration::from_secs(30));
 
     // The loss: A's containers die, then its volumes, images and root go.
@@ -279,13 +346,19 @@ fn a_lost_box_comes_back_from_the_offsite_copy_and_the_recovery_kit() {
     engine.docker_ok(&["kill", "datatools-api", "datatools-postgres"]);
     compose(&engine, &a, &["down", "--volumes"]);
     let images = engine.docker_ok(&["image", "ls", "--format", "{{.Repository}}:{{.Tag}}"]);
-    for image in images.lines().filter(|i| i.starts_with("datatools-license-")) {
+    for image in images
+        .lines()
+        .filter(|i| i.starts_with("datatools-license-"))
+    {
         engine.docker_ok(&["image", "rm", "--force", image]);
     }
     let (api_port, pg_port) = (a.api_port, a.pg_port);
     drop(a);
     let emails_before_b = postmark.recipients().len();
-    eprintln!("drill: box A lost at {:?} (archived up to {switched})", started.elapsed());
+    eprintln!(
+        "drill: box A lost at {:?} (archived up to {switched})",
+        started.elapsed()
+    );
 
     // Box B: a fresh root with the checkout and the S3 CA; the kit from standard input.
     let mut b = Sandbox::with_runtime(Runtime::Compose, engine.env(), |t| t);
@@ -300,15 +373,25 @@ fn a_lost_box_comes_back_from_the_offsite_copy_and_the_recovery_kit() {
     let wrong = kit_text.replace(&identity, &age_other_identity());
     let out = with_stdin(b.command(&["recover", "--kit", "-"]), &wrong);
     assert!(!out.status.success());
-    assert!(text(&out).contains("does not open this escrow"), "{}", text(&out));
-    assert!(!b.site.exists() && !b.path(ROOT).exists(), "a wrong kit wrote something");
+    assert!(
+        text(&out).contains("does not open this escrow"),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        !b.site.exists() && !b.path(ROOT).exists(),
+        "a wrong kit wrote something"
+    );
 
     let recover_started = Instant::now();
     let out = with_stdin(b.command(&["recover", "--kit", "-"]), &kit_text);
     let shown = text(&out);
     assert!(out.status.success(), "recover:\n{shown}");
     let rto = recover_started.elapsed();
-    assert!(!shown.contains(&identity) && !shown.contains("drillsecret"), "{shown}");
+    assert!(
+        !shown.contains(&identity) && !shown.contains("drillsecret"),
+        "{shown}"
+    );
     eprintln!("{shown}");
 
     // Every row A had archived, identical.
@@ -317,11 +400,23 @@ fn a_lost_box_comes_back_from_the_offsite_copy_and_the_recovery_kit() {
         assert!(rows_b.contains(row), "{row:?} is not on B");
     }
     // The last sale: brought back by the sync, one license and one email.
-    let last = b.sql("datatools_licenses", "select count(*)::text from licenses where email = 'last@example.com'");
+    let last = b.sql(
+        "datatools_licenses",
+        "select count(*)::text from licenses where email = 'last@example.com'",
+    );
     assert_eq!(last[0][0], "1");
-    assert_eq!(rows_b.len(), archived_rows.len() + 2, "one license and one event more");
+    assert_eq!(
+        rows_b.len(),
+        archived_rows.len() + 2,
+        "one license and one event more"
+    );
     let deadline = Instant::now() + Duration::from_secs(30);
-    while postmark.recipients()[emails_before_b..].iter().filter(|r| *r == "last@example.com").count() < 1 {
+    while postmark.recipients()[emails_before_b..]
+        .iter()
+        .filter(|r| *r == "last@example.com")
+        .count()
+        < 1
+    {
         assert!(Instant::now() < deadline, "B never emailed the last buyer");
         std::thread::sleep(Duration::from_millis(300));
     }
@@ -330,7 +425,10 @@ fn a_lost_box_comes_back_from_the_offsite_copy_and_the_recovery_kit() {
     assert_eq!(since, ["last@example.com"], "B sent exactly one email");
     // The same signing key, the feed not behind.
     let blob = b.mint("after-recovery@example.com");
-    let verified = dtops().args(["verify", &blob, "--pubkey", &pubkey_a]).output().unwrap();
+    let verified = dtops()
+        .args(["verify", &blob, "--pubkey", &pubkey_a])
+        .output()
+        .unwrap();
     assert!(verified.status.success(), "{}", text(&verified));
     assert!(feed_seq(&b) >= seq_a);
 
@@ -353,14 +451,21 @@ fn previous(name: &str) -> String {
     let (timeline, rest) = name.split_at(8);
     let log = u64::from_str_radix(&rest[..8], 16).unwrap();
     let seg = u64::from_str_radix(&rest[8..], 16).unwrap();
-    let (log, seg) = if seg == 0 { (log - 1, 0xFF) } else { (log, seg - 1) };
+    let (log, seg) = if seg == 0 {
+        (log - 1, 0xFF)
+    } else {
+        (log, seg - 1)
+    };
     format!("{timeline}{log:08X}{seg:08X}")
 }
 
 /// A valid identity that is not the kit's.
 fn age_other_identity() -> String {
     use age::secrecy::ExposeSecret;
-    age::x25519::Identity::generate().to_string().expose_secret().to_string()
+    age::x25519::Identity::generate()
+        .to_string()
+        .expose_secret()
+        .to_string()
 }
 
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {

@@ -1,8 +1,8 @@
 //! One module per subcommand (a folder when it takes several files); `run` dispatches.
 
 mod alerts;
-mod archive;
 mod api_text;
+mod archive;
 mod backup;
 mod cutover;
 mod deployment;

@@ -98,7 +98,9 @@ impl RecoveryKit {
         self.identity
             .trim()
             .parse::<age::x25519::Identity>()
-            .map_err(|_| anyhow::anyhow!("the recovery kit's identity is not an AGE-SECRET-KEY-1 line"))
+            .map_err(|_| {
+                anyhow::anyhow!("the recovery kit's identity is not an AGE-SECRET-KEY-1 line")
+            })
             .context("check the kit was copied whole")
     }
 

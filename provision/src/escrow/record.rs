@@ -38,7 +38,10 @@ fn read_record(env: &Env) -> anyhow::Result<Vec<(String, String)>> {
 }
 
 fn value(record: &[(String, String)], key: &str) -> Option<String> {
-    record.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
+    record
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.clone())
 }
 
 /// The off-site store of this site's archive, with the box's own S3 key and CA.
@@ -55,12 +58,13 @@ pub fn site_store(env: &Env, archive: &Archive) -> anyhow::Result<OffsiteStore> 
                 (Some(key), Some(value)) => Some((key, value)),
                 _ => None,
             };
-            let ca = match ca_file {
-                Some(path) => Some(env.host.read(path.as_path())?.with_context(|| {
-                    format!("[archive] offsite.ca_file {path} does not exist")
-                })?),
-                None => None,
-            };
+            let ca =
+                match ca_file {
+                    Some(path) => Some(env.host.read(path.as_path())?.with_context(|| {
+                        format!("[archive] offsite.ca_file {path} does not exist")
+                    })?),
+                    None => None,
+                };
             (credentials, ca, None)
         }
         ArchiveOffsite::Dir { path } => (None, None, Some(env.host.path(path.as_path()))),

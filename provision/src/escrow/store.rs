@@ -117,13 +117,12 @@ impl OffsiteStore {
                 name,
                 ..
             } => {
-                let url = bucket.put_object(Some(credentials), &object).sign(SIGNED_FOR);
-                let answer = client
-                    .put(url)
-                    .body(bytes)
-                    .send()
-                    .await
-                    .with_context(|| format!("{name}: cannot reach the off-site store to write {object}"))?;
+                let url = bucket
+                    .put_object(Some(credentials), &object)
+                    .sign(SIGNED_FOR);
+                let answer = client.put(url).body(bytes).send().await.with_context(|| {
+                    format!("{name}: cannot reach the off-site store to write {object}")
+                })?;
                 check(answer, name, "write", &object).await.map(|_| ())
             }
             OffsiteStore::Dir { dir, name } => {
@@ -150,12 +149,12 @@ impl OffsiteStore {
                 name,
                 ..
             } => {
-                let url = bucket.get_object(Some(credentials), &object).sign(SIGNED_FOR);
-                let answer = client
-                    .get(url)
-                    .send()
-                    .await
-                    .with_context(|| format!("{name}: cannot reach the off-site store to read {object}"))?;
+                let url = bucket
+                    .get_object(Some(credentials), &object)
+                    .sign(SIGNED_FOR);
+                let answer = client.get(url).send().await.with_context(|| {
+                    format!("{name}: cannot reach the off-site store to read {object}")
+                })?;
                 if answer.status() == reqwest::StatusCode::NOT_FOUND {
                     return Ok(None);
                 }
@@ -167,11 +166,16 @@ impl OffsiteStore {
                     Ok(bytes) => Ok(Some(bytes)),
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                         if !dir.is_dir() {
-                            bail!("{name}: the directory {} does not exist (not mounted?)", dir.display());
+                            bail!(
+                                "{name}: the directory {} does not exist (not mounted?)",
+                                dir.display()
+                            );
                         }
                         Ok(None)
                     }
-                    Err(e) => Err(e).with_context(|| format!("{name}: cannot read {}", path.display())),
+                    Err(e) => {
+                        Err(e).with_context(|| format!("{name}: cannot read {}", path.display()))
+                    }
                 }
             }
         }

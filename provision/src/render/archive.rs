@@ -159,7 +159,10 @@ fn compose_archive(
         ArchiveOffsite::S3 { ca_file, .. } => {
             if ca_file.is_some() {
                 let ca = site.archive_dir().join(OFFSITE_CA_FILE);
-                volumes.push(format!("{}:/etc/pgbackrest/{OFFSITE_CA_FILE}:ro", relative(&ca)));
+                volumes.push(format!(
+                    "{}:/etc/pgbackrest/{OFFSITE_CA_FILE}:ro",
+                    relative(&ca)
+                ));
             }
         }
         ArchiveOffsite::Dir { path } => {

@@ -55,7 +55,9 @@ impl RepoInfo {
 
 /// `pgbackrest info --output=json`, per repository; an error when it cannot run.
 pub fn info(env: &Env) -> anyhow::Result<Vec<RepoInfo>> {
-    let out = env.host.probe(&pgbackrest(env, &["info", "--output=json"])?)?;
+    let out = env
+        .host
+        .probe(&pgbackrest(env, &["info", "--output=json"])?)?;
     if !out.success {
         bail!(
             "pgbackrest info failed: {}",
@@ -84,13 +86,7 @@ pub fn parse_info(json: &str) -> anyhow::Result<Vec<RepoInfo>> {
                     .iter()
                     .filter(of_repo)
                     .filter_map(|a| a[field].as_str().map(str::to_string))
-                    .reduce(|a, b| {
-                        if (field == "max") == (b > a) {
-                            b
-                        } else {
-                            a
-                        }
-                    })
+                    .reduce(|a, b| if (field == "max") == (b > a) { b } else { a })
             };
             RepoInfo {
                 key,
@@ -110,7 +106,8 @@ pub fn parse_info(json: &str) -> anyhow::Result<Vec<RepoInfo>> {
 
 /// Whether the engine has `image`.
 pub fn image_exists(env: &Env, image: &str) -> anyhow::Result<bool> {
-    let inspect = CommandLine::new(["docker", "image", "inspect", "--format", "{{.Id}}"]).arg(image);
+    let inspect =
+        CommandLine::new(["docker", "image", "inspect", "--format", "{{.Id}}"]).arg(image);
     Ok(env.host.probe(&inspect)?.success)
 }
 
@@ -151,8 +148,14 @@ mod tests {
         let repos = parse_info(json).unwrap();
         assert_eq!(repos.len(), 2);
         assert_eq!(repos[0].full_backups, 1);
-        assert_eq!(repos[0].newest_wal.as_deref(), Some("000000010000000000000007"));
-        assert_eq!(repos[1].oldest_wal.as_deref(), Some("000000010000000000000003"));
+        assert_eq!(
+            repos[0].newest_wal.as_deref(),
+            Some("000000010000000000000007")
+        );
+        assert_eq!(
+            repos[1].oldest_wal.as_deref(),
+            Some("000000010000000000000003")
+        );
         assert!(repos[1].has_stanza());
         assert_eq!(repos[1].full_backups, 0);
     }

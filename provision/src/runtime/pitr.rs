@@ -24,7 +24,12 @@ pub fn parse_target(text: &str) -> anyhow::Result<DateTime<Utc>> {
     if let Ok(at) = DateTime::parse_from_rfc3339(text) {
         return Ok(at.with_timezone(&Utc));
     }
-    for format in ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"] {
+    for format in [
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+    ] {
         if let Ok(at) = NaiveDateTime::parse_from_str(text, format) {
             return Ok(at.and_utc());
         }
@@ -37,11 +42,19 @@ pub fn parse_target(text: &str) -> anyhow::Result<DateTime<Utc>> {
 pub fn dump_at(env: &Env, at: DateTime<Utc>, work: &Path) -> anyhow::Result<PathBuf> {
     let archive = archive(env)?;
     if at > Utc::now() {
-        bail!("--at {} is in the future", at.format("%Y-%m-%d %H:%M:%S UTC"));
+        bail!(
+            "--at {} is in the future",
+            at.format("%Y-%m-%d %H:%M:%S UTC")
+        );
     }
     let scratch = format!("{}_pitr", env.site.database.volume);
     let cleanup = || {
-        let _ = env.host.probe(&CommandLine::new(["docker", "rm", "--force", SCRATCH_CONTAINER]));
+        let _ = env.host.probe(&CommandLine::new([
+            "docker",
+            "rm",
+            "--force",
+            SCRATCH_CONTAINER,
+        ]));
         let _ = env
             .host
             .probe(&CommandLine::new(["docker", "volume", "rm", "--force"]).arg(&scratch));
@@ -57,14 +70,34 @@ pub fn dump_at(env: &Env, at: DateTime<Utc>, work: &Path) -> anyhow::Result<Path
                     .arg(&volume)
                     .args(["postgres", "pgbackrest"])
                     .arg(format!("--stanza={}", archive.stanza))
-                    .args(["--repo=1", "--type=time", &target, "--target-action=promote", "restore"]),
+                    .args([
+                        "--repo=1",
+                        "--type=time",
+                        &target,
+                        "--target-action=promote",
+                        "restore",
+                    ]),
             )
             .context("pgBackRest could not restore the repository on the box")?;
         env.host.run(
             &compose_command(env)
-                .args(["run", "--detach", "--no-deps", "--name", SCRATCH_CONTAINER, "--volume"])
+                .args([
+                    "run",
+                    "--detach",
+                    "--no-deps",
+                    "--name",
+                    SCRATCH_CONTAINER,
+                    "--volume",
+                ])
                 .arg(&volume)
-                .args(["postgres", "postgres", "-c", "archive_mode=off", "-c", "listen_addresses="]),
+                .args([
+                    "postgres",
+                    "postgres",
+                    "-c",
+                    "archive_mode=off",
+                    "-c",
+                    "listen_addresses=",
+                ]),
         )?;
         wait_promoted(env, at)?;
         let file = work.join(format!("pitr-{}.sql.gz", at.format("%Y%m%dT%H%M%SZ")));
@@ -88,14 +121,32 @@ pub fn dump_at(env: &Env, at: DateTime<Utc>, work: &Path) -> anyhow::Result<Path
 
 fn wait_promoted(env: &Env, at: DateTime<Utc>) -> anyhow::Result<()> {
     let site = env.site;
-    let query = CommandLine::new(["docker", "exec", SCRATCH_CONTAINER, "psql", "-X", "-tA", "-U"])
-        .arg(site.database.user.as_str())
-        .arg("-d")
-        .arg(site.database.name.as_str())
-        .args(["-c", "select pg_is_in_recovery()"]);
-    let state = CommandLine::new(["docker", "inspect", "--format", "{{.State.Status}}", SCRATCH_CONTAINER]);
+    let query = CommandLine::new([
+        "docker",
+        "exec",
+        SCRATCH_CONTAINER,
+        "psql",
+        "-X",
+        "-tA",
+        "-U",
+    ])
+    .arg(site.database.user.as_str())
+    .arg("-d")
+    .arg(site.database.name.as_str())
+    .args(["-c", "select pg_is_in_recovery()"]);
+    let state = CommandLine::new([
+        "docker",
+        "inspect",
+        "--format",
+        "{{.State.Status}}",
+        SCRATCH_CONTAINER,
+    ]);
     let outcome = crate::poll::until(REPLAY_WAIT, Duration::from_millis(500), || {
-        let running = env.host.probe(&state).map(|o| o.stdout.trim() == "running").unwrap_or(false);
+        let running = env
+            .host
+            .probe(&state)
+            .map(|o| o.stdout.trim() == "running")
+            .unwrap_or(false);
         if !running {
             return Ok(Err(()));
         }
@@ -110,7 +161,13 @@ fn wait_promoted(env: &Env, at: DateTime<Utc>) -> anyhow::Result<()> {
         Ok(Err(())) => {
             let logs = env
                 .host
-                .probe(&CommandLine::new(["docker", "logs", "--tail", "15", SCRATCH_CONTAINER]))
+                .probe(&CommandLine::new([
+                    "docker",
+                    "logs",
+                    "--tail",
+                    "15",
+                    SCRATCH_CONTAINER,
+                ]))
                 .map(|o| format!("{}{}", o.stdout, o.stderr))
                 .unwrap_or_default();
             if logs.contains("recovery ended before configured recovery target was reached") {
@@ -120,7 +177,10 @@ fn wait_promoted(env: &Env, at: DateTime<Utc>) -> anyhow::Result<()> {
                     at.format("%Y-%m-%d %H:%M:%S UTC")
                 );
             }
-            bail!("the restored cluster stopped during its replay; its log:\n{}", logs.trim())
+            bail!(
+                "the restored cluster stopped during its replay; its log:\n{}",
+                logs.trim()
+            )
         }
         Err(last) => bail!(
             "the restored cluster did not finish its replay within {} s (last: {last})",

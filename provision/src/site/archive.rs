@@ -228,7 +228,11 @@ impl Archive {
             ));
         }
         if let Some(recipient) = &self.escrow_recipient {
-            if recipient.as_str().parse::<age::x25519::Recipient>().is_err() {
+            if recipient
+                .as_str()
+                .parse::<age::x25519::Recipient>()
+                .is_err()
+            {
                 return Err(Misfit::new(
                     "archive.escrow_recipient",
                     format!(

@@ -12,7 +12,9 @@ use crate::site::ArchiveOffsite;
 /// Why a step has nothing to do: no `[archive]`, or a runtime without it.
 fn skipped(ctx: &Ctx) -> Option<Plan> {
     if ctx.env.site.archive.is_none() {
-        return Some(Plan::Ok("continuous archiving is off (no [archive])".into()));
+        return Some(Plan::Ok(
+            "continuous archiving is off (no [archive])".into(),
+        ));
     }
     if ctx.runtime.kind() != RuntimeKind::Compose {
         return Some(Plan::Ok(
@@ -40,9 +42,14 @@ impl OffsiteCaStep {
             return Ok(None);
         };
         let content = ctx.env.host.read(ca.as_path())?.ok_or_else(|| {
-            anyhow::anyhow!("[archive] offsite.ca_file {ca} does not exist; put the CA bundle there")
+            anyhow::anyhow!(
+                "[archive] offsite.ca_file {ca} does not exist; put the CA bundle there"
+            )
         })?;
-        Ok(Some((ctx.env.site.archive_dir().join(OFFSITE_CA_FILE), content)))
+        Ok(Some((
+            ctx.env.site.archive_dir().join(OFFSITE_CA_FILE),
+            content,
+        )))
     }
 }
 
@@ -221,7 +228,9 @@ impl Step for EscrowStep {
 
     fn plan(&self, ctx: &Ctx) -> anyhow::Result<Plan> {
         if ctx.env.site.archive.is_none() {
-            return Ok(Plan::Ok("no [archive]: no off-site copy of the secrets".into()));
+            return Ok(Plan::Ok(
+                "no [archive]: no off-site copy of the secrets".into(),
+            ));
         }
         let status = escrow::escrow_status(&ctx.env);
         if let Some(missing) = status.missing {
@@ -239,7 +248,6 @@ impl Step for EscrowStep {
     }
 
     fn apply(&self, ctx: &Ctx, _change: &Change) -> anyhow::Result<String> {
-        Ok(escrow::push_if_changed(&ctx.env, false)?
-            .unwrap_or_else(|| "already current".into()))
+        Ok(escrow::push_if_changed(&ctx.env, false)?.unwrap_or_else(|| "already current".into()))
     }
 }

@@ -56,24 +56,91 @@ fn moto_command() -> Command {
 }
 
 fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl").args(args).current_dir(dir).output().unwrap();
-    assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 impl S3 {
     pub fn start() -> S3 {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path();
-        std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
         // A CA and the endpoint's certificate for the bridge address.
-        openssl(path, &["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-            "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=dr test CA",
-            "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"]);
-        openssl(path, &["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-            "-keyout", "s3.key", "-out", "s3.csr", "-subj", "/CN=s3 stand-in"]);
-        std::fs::write(path.join("ext"), format!("subjectAltName=IP:{BRIDGE_HOST}\n")).unwrap();
-        openssl(path, &["x509", "-req", "-in", "s3.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-            "-CAcreateserial", "-out", "s3.pem", "-days", "2", "-extfile", "ext"]);
+        openssl(
+            path,
+            &[
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:prime256v1",
+                "-nodes",
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.pem",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=dr test CA",
+                "-addext",
+                "basicConstraints=critical,CA:TRUE",
+                "-addext",
+                "keyUsage=critical,keyCertSign,cRLSign",
+            ],
+        );
+        openssl(
+            path,
+            &[
+                "req",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:prime256v1",
+                "-nodes",
+                "-keyout",
+                "s3.key",
+                "-out",
+                "s3.csr",
+                "-subj",
+                "/CN=s3 stand-in",
+            ],
+        );
+        std::fs::write(
+            path.join("ext"),
+            format!("subjectAltName=IP:{BRIDGE_HOST}\n"),
+        )
+        .unwrap();
+        openssl(
+            path,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                "s3.csr",
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-out",
+                "s3.pem",
+                "-days",
+                "2",
+                "-extfile",
+                "ext",
+            ],
+        );
 
         let moto_port = free_port();
         let mut moto = moto_command();
@@ -105,7 +172,11 @@ impl S3 {
         let nginx = Process::spawn("nginx", nginx, path.join("nginx.log"));
         let started = Instant::now();
         while std::net::TcpStream::connect((BRIDGE_HOST, port)).is_err() {
-            assert!(started.elapsed() < Duration::from_secs(20), "the S3 TLS front did not start:\n{}", nginx.output());
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "the S3 TLS front did not start:\n{}",
+                nginx.output()
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         // The bucket (moto takes an unsigned create).
@@ -114,7 +185,11 @@ impl S3 {
             .arg(format!("http://127.0.0.1:{moto_port}/{BUCKET}"))
             .output()
             .unwrap();
-        assert!(out.status.success(), "create bucket: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "create bucket: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         S3 {
             _moto: moto,
             _nginx: nginx,
@@ -128,7 +203,10 @@ impl S3 {
     /// Every object key in the bucket with its size (moto's plain-HTTP listing).
     pub fn objects(&self) -> Vec<(String, u64)> {
         let out = curl()
-            .arg(format!("http://127.0.0.1:{}/{BUCKET}?list-type=2&max-keys=100000", self.moto_port))
+            .arg(format!(
+                "http://127.0.0.1:{}/{BUCKET}?list-type=2&max-keys=100000",
+                self.moto_port
+            ))
             .output()
             .unwrap();
         let xml = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -136,7 +214,13 @@ impl S3 {
             .skip(1)
             .filter_map(|c| {
                 let key = c.split("<Key>").nth(1)?.split("</Key>").next()?.to_string();
-                let size = c.split("<Size>").nth(1)?.split("</Size>").next()?.parse().ok()?;
+                let size = c
+                    .split("<Size>")
+                    .nth(1)?
+                    .split("</Size>")
+                    .next()?
+                    .parse()
+                    .ok()?;
                 Some((key, size))
             })
             .collect()

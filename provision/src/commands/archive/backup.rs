@@ -3,8 +3,8 @@
 
 use std::process::ExitCode;
 
-use crate::commands::deployment::Deployment;
 use crate::cli::GlobalArgs;
+use crate::commands::deployment::Deployment;
 use crate::escrow;
 use crate::runtime;
 

@@ -26,14 +26,21 @@ pub fn run(global: &GlobalArgs, input: &SecretInput) -> anyhow::Result<ExitCode>
         }
         (None, false) => bail!("give the key with --stdin or --file FILE"),
     };
-    let lines: Vec<&str> = given.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let lines: Vec<&str> = given
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
     let [key_id, secret] = lines.as_slice() else {
         bail!(
             "expected two lines, the access key id and then its secret; got {} line(s)",
             lines.len()
         );
     };
-    if [key_id, secret].iter().any(|v| v.chars().any(char::is_whitespace)) {
+    if [key_id, secret]
+        .iter()
+        .any(|v| v.chars().any(char::is_whitespace))
+    {
         bail!("the access key id and secret hold no spaces; check what was pasted");
     }
     let deployment = Deployment::open(global)?;
@@ -44,7 +51,10 @@ pub fn run(global: &GlobalArgs, input: &SecretInput) -> anyhow::Result<ExitCode>
         let path = env.site.secret_file(name);
         match env.host.read(&path)? {
             Some(current) if String::from_utf8_lossy(&current).trim() == *value => {
-                println!("{} already holds this value; nothing changed", path.display());
+                println!(
+                    "{} already holds this value; nothing changed",
+                    path.display()
+                );
             }
             Some(_) => bail!(
                 "{} already holds a different value; dtops never replaces a secret. Remove \

@@ -36,7 +36,10 @@ pub fn run(global: &GlobalArgs, args: &RecoverArgs) -> anyhow::Result<ExitCode> 
     // 1. The escrow, fetched and opened in memory: a wrong kit writes nothing.
     let store = kit_store(&host, &kit)?;
     let object = object_name(&kit.stanza);
-    println!("recover: fetching the key escrow from {} {object}", store.name());
+    println!(
+        "recover: fetching the key escrow from {} {object}",
+        store.name()
+    );
     let ciphertext = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?
@@ -48,8 +51,8 @@ pub fn run(global: &GlobalArgs, args: &RecoverArgs) -> anyhow::Result<ExitCode> 
                 store.name()
             )
         })?;
-    let bundle = Bundle::decrypt(&ciphertext, &identity)
-        .context("nothing was written on this box")?;
+    let bundle =
+        Bundle::decrypt(&ciphertext, &identity).context("nothing was written on this box")?;
     println!(
         "recover: the escrow of {} from {} opened ({} files)",
         bundle.app,
@@ -86,7 +89,10 @@ pub fn run(global: &GlobalArgs, args: &RecoverArgs) -> anyhow::Result<ExitCode> 
                 runtime.volume_description(&env)
             );
         }
-        println!("recover: --replace-database: removing {}", runtime.volume_description(&env));
+        println!(
+            "recover: --replace-database: removing {}",
+            runtime.volume_description(&env)
+        );
         runtime.down(&env, true)?;
     }
 
@@ -97,8 +103,13 @@ pub fn run(global: &GlobalArgs, args: &RecoverArgs) -> anyhow::Result<ExitCode> 
         ctx.add_secret(&value);
     }
     let bundle = Arc::new(bundle);
-    let mut tasks = steps::provision_steps(site, global.templates.as_deref(), TlsOptions::default())?;
-    insert_before(&mut tasks, "secret pg_password", Task::step(EscrowFilesStep(bundle.clone())))?;
+    let mut tasks =
+        steps::provision_steps(site, global.templates.as_deref(), TlsOptions::default())?;
+    insert_before(
+        &mut tasks,
+        "secret pg_password",
+        Task::step(EscrowFilesStep(bundle.clone())),
+    )?;
     insert_before(&mut tasks, "containers", Task::step(ArchiveRestoreStep))?;
     insert_after(&mut tasks, "containers", Task::check(PromotedCheck))?;
     let mut report = Report::stdout();

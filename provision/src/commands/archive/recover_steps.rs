@@ -36,7 +36,10 @@ pub struct EscrowFilesStep(pub Arc<Bundle>);
 
 impl EscrowFilesStep {
     fn files(&self) -> impl Iterator<Item = (&String, &Vec<u8>)> {
-        self.0.files.iter().filter(|(name, _)| name.as_str() != SITE_TOML)
+        self.0
+            .files
+            .iter()
+            .filter(|(name, _)| name.as_str() != SITE_TOML)
     }
 }
 
@@ -127,7 +130,9 @@ impl Step for ArchiveRestoreStep {
             host.create_dir(&dir, ROOT_DIR)?;
         }
         // A restore that started before and did not finish left a partial volume: start over.
-        if host.state(&marker(site, "restoring"))?.is_some() && ctx.runtime.volume_exists(&ctx.env)? {
+        if host.state(&marker(site, "restoring"))?.is_some()
+            && ctx.runtime.volume_exists(&ctx.env)?
+        {
             ctx.runtime.down(&ctx.env, true)?;
         }
         host.write_atomic(&marker(site, "restoring"), b"", ROOT_FILE)?;
@@ -167,7 +172,9 @@ impl Check for PromotedCheck {
             }
         });
         match outcome {
-            Ok(()) => Ok(Verdict::Ok("Postgres replayed the archive and promoted".into())),
+            Ok(()) => Ok(Verdict::Ok(
+                "Postgres replayed the archive and promoted".into(),
+            )),
             Err(last) => bail!(
                 "Postgres did not finish recovery within {} s (last: {last}); `docker compose \
                  logs postgres` says why",

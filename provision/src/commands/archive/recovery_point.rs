@@ -99,10 +99,8 @@ pub fn archive_line(env: &Env) -> String {
         archive.offsite_name(),
         archive.timeout_seconds,
         match crate::escrow::escrow_status(env) {
-            status if status.current => format!(
-                "current (copied {})",
-                status.last_at.unwrap_or_default()
-            ),
+            status if status.current =>
+                format!("current (copied {})", status.last_at.unwrap_or_default()),
             status => match status.missing {
                 Some(missing) => format!("MISSING: {missing}"),
                 None => "STALE: a secret changed since the last copy (dtops escrow push)".into(),
@@ -193,6 +191,7 @@ pub fn sync_since(env: &Env, point: Option<DateTime<Utc>>, margin_hours: u32) ->
             ))
         })
     };
-    run().unwrap_or_else(|e| format!("recover: the Gumroad sync FAILED: {e:#}; run `dtops gumroad sync --since {since}`"))
+    run().unwrap_or_else(|e| {
+        format!("recover: the Gumroad sync FAILED: {e:#}; run `dtops gumroad sync --since {since}`")
+    })
 }
-

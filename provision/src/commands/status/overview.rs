@@ -126,6 +126,9 @@ fn status(global: &GlobalArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     row("nginx", &nginx_line(&ctx));
     row("certificate", &certificate_line(&ctx.env));
     row("backups", &backup_line(&ctx.env, runtime.kind()));
+    if runtime.kind() == crate::runtime::RuntimeKind::Compose && running.db {
+        row("archive", &crate::commands::archive::archive_line(&ctx.env));
+    }
     row("key window", &key_window_line(&ctx.env));
     row("docker logs", &docker_logs_line(&ctx));
 
