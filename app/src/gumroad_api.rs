@@ -1,9 +1,12 @@
 //! Gumroad's sales API (`GET /v2/sales`), read page by page for a sync after an outage.
 //!
-//! One `reqwest::Client`, built once with a timeout; the base URL is injectable
-//! (`GUMROAD_API_URL`) so tests point it at a local server playing Gumroad. The access token goes
-//! in the `Authorization: Bearer` header, never in the URL, so no URL this client builds (or an
-//! error quotes) carries it.
+//! One `reqwest::Client`, built once with a timeout and without redirects (`crate::outbound`: a
+//! redirect would carry the token to another host, and a sale served from there would be
+//! stored); the base URL is injectable (`GUMROAD_API_URL`) so tests point it at a local server
+//! playing Gumroad. The access token goes in the `Authorization: Bearer` header, never in the
+//! URL, so no URL this client builds (or an error quotes) carries it; what Gumroad's answer says
+//! is quoted with the token blanked out (a 401 may echo it), and a page is read up to
+//! [`MAX_PAGE`] bytes as it arrives.
 //!
 //! What Gumroad answers (their API docs, and antiwork/gumroad's `Api::V2::SalesController`):
 //! `{"success": true, "sales": [...], "next_page_key": "...", "next_page_url": "..."}`, ten
@@ -19,12 +22,15 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::config::GumroadApiConfig;
+use crate::outbound::{read_capped, redirect_refused, CappedError};
 use crate::secret::Secret;
 
 /// How long one page may take (Gumroad's own query limit is 15 s).
 const TIMEOUT: Duration = Duration::from_secs(30);
 /// A page is asked for at most this many times when Gumroad fails on its side.
 const ATTEMPTS: u32 = 4;
+/// A page of ten sales is a few KiB; anything near this is not Gumroad's sales list.
+pub(crate) const MAX_PAGE: usize = 8 * 1024 * 1024;
 
 #[derive(Debug, Clone)]
 pub(crate) struct GumroadApi {
@@ -47,12 +53,7 @@ pub(crate) struct SalesPage {
 
 impl GumroadApi {
     pub(crate) fn new(config: &GumroadApiConfig) -> Result<Self, String> {
-        let http = reqwest::Client::builder()
-            .timeout(TIMEOUT)
-            .connect_timeout(Duration::from_secs(10))
-            .user_agent(concat!("datatools-license/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        let http = crate::outbound::client(TIMEOUT, Duration::from_secs(10))?;
         Ok(GumroadApi {
             http,
             base_url: config.url.clone(),
@@ -75,7 +76,11 @@ impl GumroadApi {
         let mut pause = Duration::from_secs(1);
         let mut attempt = 1;
         loop {
-            match self.try_page(after, page_key).await {
+            let page = self
+                .try_page(after, page_key)
+                .await
+                .map_err(|f| self.redact(f));
+            match page {
                 Ok(page) => return Ok(page),
                 Err(Failure::Retryable(e)) if attempt < ATTEMPTS => {
                     tracing::warn!(attempt, error = %e, "gumroad sales API: trying again");
@@ -111,8 +116,17 @@ impl GumroadApi {
                     without_url(&e)
                 ))
             })?;
+        if let Some(refused) = redirect_refused(&response, "Gumroad's API", "GUMROAD_API_URL") {
+            return Err(Failure::Final(refused));
+        }
         let status = response.status();
-        let text = response.text().await.unwrap_or_default();
+        let text = match read_capped(response, MAX_PAGE).await {
+            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            Err(e @ CappedError::TooLarge(_)) => {
+                return Err(Failure::Final(format!("Gumroad's API ({status}): {e}")))
+            }
+            Err(e) => return Err(Failure::Retryable(format!("Gumroad's API ({status}): {e}"))),
+        };
         let page: Option<SalesPage> = serde_json::from_str(&text).ok();
         let said = || -> String {
             let json: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
@@ -153,6 +167,24 @@ impl GumroadApi {
 enum Failure {
     Retryable(String),
     Final(String),
+}
+
+impl GumroadApi {
+    /// The failure with every copy of the access token blanked out.
+    fn redact(&self, failure: Failure) -> Failure {
+        let token = self.token.expose();
+        let clean = |text: String| {
+            if token.is_empty() {
+                text
+            } else {
+                text.replace(token, "[the access token]")
+            }
+        };
+        match failure {
+            Failure::Retryable(text) => Failure::Retryable(clean(text)),
+            Failure::Final(text) => Failure::Final(clean(text)),
+        }
+    }
 }
 
 /// reqwest's error text without the URL it adds (the URL has no token, but a page key or a

@@ -36,6 +36,8 @@ pub mod db;
 mod delivery;
 /// Email: the `Mailer` (Postmark, or an outbox directory) and the license email template.
 mod email;
+/// The revocation feed kept built in memory, rebuilt when the list changes.
+mod feed;
 /// Gumroad sales: decoding a Ping, processing stored events, the background workers.
 mod gumroad;
 /// Gumroad's sales API client (`GET /v2/sales`), for a sync after an outage.
@@ -43,11 +45,13 @@ mod gumroad_api;
 /// HTTP routes: `/health`, the `/internal/*` admin API, `/webhooks/gumroad`, the portal's
 /// pages and the revocation feed.
 mod http;
-/// The `DTLIC2:` license format and the `DTREV1:` revocation feed: signing and strict
-/// verification.
+/// The `DTLIC2:` license format and the `DTREV1:`/`DTREV2:` revocation feeds: signing, strict
+/// verification, and building the feeds.
 pub mod license;
 /// Minting: validation, signing and storage of a new license.
 mod mint;
+/// The HTTP clients we call out with: no redirects, capped answers.
+mod outbound;
 /// A Postgres cluster from the machine's own binaries: for the tests, `dtops dev`, dtops'
 /// native runtime and the benchmark.
 pub mod pg_cluster;

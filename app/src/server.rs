@@ -41,13 +41,20 @@ pub async fn serve(
         .enabled
         .then(|| crate::portal::spawn_sender(state.clone()));
     let sentinel = crate::alerts::spawn_sentinel(state.clone());
+    let feed = crate::feed::spawn_keeper(state.clone());
     let served = crate::http::serve(listener, state, shutdown).await;
     // Every loop is told at once, then each is waited for.
-    tokio::join!(sentinel.stop(), workers.stop(), reissue.stop(), async {
-        if let Some(portal) = portal {
-            portal.stop().await;
+    tokio::join!(
+        feed.stop(),
+        sentinel.stop(),
+        workers.stop(),
+        reissue.stop(),
+        async {
+            if let Some(portal) = portal {
+                portal.stop().await;
+            }
         }
-    });
+    );
     served
 }
 
@@ -71,7 +78,11 @@ pub async fn serve_http_only(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    crate::http::serve(listener, state, shutdown).await
+    // The feed is served, not processed: it is kept current here too.
+    let feed = crate::feed::spawn_keeper(state.clone());
+    let served = crate::http::serve(listener, state, shutdown).await;
+    feed.stop().await;
+    served
 }
 
 /// Binds `config.listen` and serves until SIGTERM, SIGHUP or Ctrl-C.

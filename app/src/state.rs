@@ -9,6 +9,7 @@ use tokio::sync::Notify;
 
 use crate::config::Config;
 use crate::email::Mailer;
+use crate::feed::FeedCache;
 use crate::gumroad_api::GumroadApi;
 
 /// The server's shared state: cheap to clone (everything inside is shared).
@@ -27,6 +28,8 @@ pub struct AppState {
     pub(crate) portal_wake: Arc<Notify>,
     /// Wakes the re-issue workers when a job was created.
     pub(crate) reissue_wake: Arc<Notify>,
+    /// The revocation feed, built once per change (`crate::feed`).
+    pub(crate) feed: Arc<FeedCache>,
     /// When this process's alert sentinel last finished a pass.
     pub(crate) alerts_checked_at: Arc<Mutex<Option<DateTime<Utc>>>>,
     /// When this state (the server process) was made.
@@ -51,6 +54,7 @@ impl AppState {
             wake: Arc::new(Notify::new()),
             portal_wake: Arc::new(Notify::new()),
             reissue_wake: Arc::new(Notify::new()),
+            feed: Arc::new(FeedCache::default()),
             alerts_checked_at: Arc::new(Mutex::new(None)),
             started_at: Utc::now(),
         })

@@ -306,6 +306,41 @@ async fn a_gift_is_the_receivers_and_the_giver_can_only_resend_it() {
     assert_eq!(requests.last().unwrap()["To"], "receiver@example.com");
     let flash = giver.get(sent.location()).await.body;
     assert!(flash.contains("to r•••@example.com"), "{flash}");
+
+    // The giver is found by the key the webhook stored; a delivery stored before that key
+    // existed (or by an older release) is still found, and keyed by the portal's sweep.
+    let key: Option<String> =
+        sqlx::query_scalar("select gifter_key from gumroad_events where sale_id = 'G-1'")
+            .fetch_one(&server.state.db)
+            .await
+            .unwrap();
+    assert_eq!(key.as_deref(), Some("giver@example.com"));
+    sqlx::query("update gumroad_events set gifter_key = null")
+        .execute(&server.state.db)
+        .await
+        .unwrap();
+    let page = giver.get("/portal/licenses").await.body;
+    assert!(section(&page, &gift).contains("Gifted to"), "{page}");
+    let (cluster, env) = server.stop_keeping_database().await;
+    let server = TestServer::serve(cluster, env, true).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while server
+        .count("select count(*) from gumroad_events where gifter_key = 'giver@example.com'")
+        .await
+        == 0
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the sweep did not key the gift"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        server
+            .count("select count(*) from gumroad_events where gifter_key is null")
+            .await,
+        0
+    );
     server.stop().await;
 }
 

@@ -24,6 +24,24 @@ async fn fetch(server: &TestServer) -> (String, reqwest::header::HeaderMap) {
     (response.text().await.unwrap(), headers)
 }
 
+/// The feed once it lists a change made after `seq`: the server rebuilds it when Postgres
+/// notifies the change, within milliseconds (its fallback check runs only every 30 s, so this
+/// deadline proves the notification path).
+async fn fetch_after(server: &TestServer, seq: u64) -> (String, reqwest::header::HeaderMap) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let (text, headers) = fetch(server).await;
+        if verify(server, &text, None).seq > seq {
+            return (text, headers);
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the feed still has seq {seq} 5 s after a change"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
 fn verify(server: &TestServer, text: &str, last_seq: Option<u64>) -> RevocationFeed {
     let trusted = TrustedKeys::from(&server.state.config.signing_key);
     license::verify_feed(text, &trusted, last_seq).unwrap()
@@ -74,7 +92,7 @@ async fn a_refund_puts_the_license_in_the_next_feed_and_older_copies_are_stale()
         .await;
     assert_eq!(refund["status"], "done", "{refund:#}");
 
-    let (after_text, headers) = fetch(&server).await;
+    let (after_text, headers) = fetch_after(&server, before.seq).await;
     let after = verify(&server, &after_text, Some(before.seq));
     assert!(after.seq > before.seq, "{} > {}", after.seq, before.seq);
     assert!(after.revokes(&key));
@@ -118,7 +136,11 @@ async fn a_refund_puts_the_license_in_the_next_feed_and_older_copies_are_stale()
         .send()
         .await
         .unwrap();
-    let third = verify(&server, &fetch(&server).await.0, Some(after.seq));
+    let third = verify(
+        &server,
+        &fetch_after(&server, after.seq).await.0,
+        Some(after.seq),
+    );
     assert!(third.seq > after.seq && third.revokes(&manual_key) && third.revokes(&key));
     sqlx::query(
         "update licenses set revoked_at = null, revoke_reason = null where license_key = $1",
@@ -127,7 +149,11 @@ async fn a_refund_puts_the_license_in_the_next_feed_and_older_copies_are_stale()
     .execute(&server.state.db)
     .await
     .unwrap();
-    let fourth = verify(&server, &fetch(&server).await.0, Some(third.seq));
+    let fourth = verify(
+        &server,
+        &fetch_after(&server, third.seq).await.0,
+        Some(third.seq),
+    );
     assert!(fourth.seq > third.seq && !fourth.revokes(&manual_key));
 
     // The independent Python verifier reads the live feed the same way.

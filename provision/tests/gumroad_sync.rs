@@ -70,6 +70,8 @@ fn gumroad_sync_stores_the_missed_sales_and_a_quiet_rerun_prints_nothing() {
             )
         })
         .collect();
+    // A product name with a terminal escape: printed as text, never obeyed (cron mails it).
+    sales[0]["product_name"] = "DataTools\u{1b}[2J Pro".into();
     sales.push(sale(
         "PING-1==",
         "ping1@example.com",
@@ -167,6 +169,11 @@ fn gumroad_sync_stores_the_missed_sales_and_a_quiet_rerun_prints_nothing() {
         );
     }
     assert!(!shown.contains("PING-1=="), "{shown}");
+    assert!(shown.contains("DataTools\\u{1b}[2J Pro"), "{shown}");
+    assert!(
+        !shown.contains('\u{1b}'),
+        "a raw escape reached the terminal: {shown:?}"
+    );
     // Processed like their Pings: this catalogue maps no Gumroad product.
     let mut failed = String::new();
     for _ in 0..100 {

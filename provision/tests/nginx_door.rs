@@ -3,6 +3,8 @@
 //!   Gumroad does not retry it);
 //! - behind Cloudflare, limits key on the buyer's address from CF-Connecting-IP, believed only
 //!   from the configured ranges;
+//! - the buyer portal's per-network limits key on the address nginx passes (`X-Real-IP`): junk
+//!   from three networks does not keep a buyer on a fourth out;
 //! - before nginx 1.25.1, our `http2` never switches another tenant's server on a shared port.
 
 mod common;
@@ -12,6 +14,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use common::acme::{curl, require};
+use common::fake_http::Postmark;
 use common::web::{WebSandbox, LICENSES};
 use common::{stderr, stdout};
 
@@ -212,6 +215,121 @@ fn behind_cloudflare_limits_see_buyers_not_the_proxy() {
     // client, whatever the header says.
     let liars: Vec<String> = (0..12).map(|n| format!("192.0.2.{}", n + 1)).collect();
     assert!(limited(&web, "127.0.0.2", &liars) >= 5);
+}
+
+/// A browser on the loopback address `source`, through nginx: its CSRF cookie, then sign-in
+/// requests for each of `emails`; the statuses.
+async fn ask_for_links(web: &WebSandbox, source: [u8; 4], emails: &[String]) -> Vec<u16> {
+    let http = reqwest::Client::builder()
+        .danger_accept_invalid_certs(true)
+        .resolve(LICENSES, ([127, 0, 0, 1], web.https_port).into())
+        .local_address(std::net::IpAddr::from(source))
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let base = format!("https://{LICENSES}:{}", web.https_port);
+    let page = http.get(format!("{base}/portal/")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let csrf = page
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok()?.strip_prefix("__Host-dt_csrf="))
+        .map(|v| v.split(';').next().unwrap().to_string())
+        .next()
+        .expect("the CSRF cookie");
+    let mut statuses = Vec::new();
+    for email in emails {
+        let answer = http
+            .post(format!("{base}/portal/sign-in"))
+            .header("cookie", format!("__Host-dt_csrf={csrf}"))
+            .header("origin", format!("https://{LICENSES}"))
+            .header("sec-fetch-site", "same-origin")
+            .form(&[("csrf", csrf.as_str()), ("email", email.as_str())])
+            .send()
+            .await
+            .unwrap();
+        statuses.push(answer.status().as_u16());
+    }
+    statuses
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn junk_from_three_networks_through_nginx_does_not_keep_a_buyer_out() {
+    let postmark = Postmark::start();
+    let url = postmark.url.clone();
+    let web = tokio::task::block_in_place(|| {
+        let web = WebSandbox::start_with_site(|text| {
+            text.replace("stage = \"pr1\"", "stage = \"pr3\"")
+                .replace("gumroad = false", "gumroad = true")
+                .replace("postmark = false", "postmark = true")
+                .replace(
+                    "# postmark_api_url = \"https://api.postmarkapp.com\"",
+                    &format!("postmark_api_url = \"{url}\""),
+                )
+                // nginx's own portal limit out of the way: the app's limits are tested here.
+                .replace(
+                    "[nginx]\n",
+                    "[nginx]\nportal_limit = { rate = \"6000r/m\", burst = 500 }\n",
+                )
+        });
+        for (name, value) in [
+            ("postmark_token", "pm-token-0123456789"),
+            ("gumroad_secret", "0123456789abcdef0123456789abcdef"),
+        ] {
+            let path = web
+                .sandbox
+                .path(&format!("/srv/datatools-license/secrets/{name}"));
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, value).unwrap();
+        }
+        web.provision(&[]);
+        web.sandbox.mint("buyer@example.com");
+        web
+    });
+
+    // Three networks (127.0.0.2-4 as nginx sees them) ask for 40 random addresses each.
+    let mut junk = Vec::new();
+    for n in 2..=4u8 {
+        let emails: Vec<String> = (0..40)
+            .map(|i| format!("junk{n}-{i}@example.net"))
+            .collect();
+        junk.extend(ask_for_links(&web, [127, 0, 0, n], &emails).await);
+    }
+    let accepted = junk.iter().filter(|s| **s == 303).count();
+    let refused = junk.iter().filter(|s| **s == 429).count();
+    assert_eq!((accepted, refused), (30, 90), "{junk:?}");
+    // The app counted each network on its own: nginx's address reached it.
+    let clients = tokio::task::block_in_place(|| {
+        web.sandbox.sql(
+            "datatools_licenses",
+            "select client_key || ' ' || count(*)::text from portal_link_requests \
+             group by client_key order by 1",
+        )
+    });
+    assert_eq!(
+        clients,
+        vec![
+            vec!["127.0.0.2 10".to_string()],
+            vec!["127.0.0.3 10".to_string()],
+            vec!["127.0.0.4 10".to_string()],
+        ]
+    );
+
+    // A buyer on a fourth network gets a link.
+    let buyer = ask_for_links(&web, [127, 0, 0, 5], &["buyer@example.com".to_string()]).await;
+    assert_eq!(buyer, vec![303]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !postmark
+        .recipients()
+        .iter()
+        .any(|to| to == "buyer@example.com")
+    {
+        assert!(Instant::now() < deadline, "{:?}", postmark.recipients());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(postmark.recipients(), vec!["buyer@example.com".to_string()]);
 }
 
 /// A self-signed certificate for `name` in `dir`: (cert, key).

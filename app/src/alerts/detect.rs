@@ -96,6 +96,7 @@ pub(crate) async fn current(state: &AppState, now: DateTime<Utc>) -> sqlx::Resul
             });
         }
     }
+    out.extend(super::detect_public::current(state).await?);
     Ok(out)
 }
 

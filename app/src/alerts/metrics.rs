@@ -1,5 +1,6 @@
 //! `GET /internal/metrics`: the numbers a monitor watches, read from the database at scrape
-//! time (so every instance answers the same) in Prometheus' text format.
+//! time (so every instance answers the same) in Prometheus' text format; the revocation feed's
+//! numbers come from this instance's build of it.
 
 use chrono::Utc;
 
@@ -135,6 +136,13 @@ pub(crate) async fn render(state: &AppState) -> sqlx::Result<String> {
     )
     .sample("datatools_alerts_acknowledged", &[], acknowledged as f64);
 
+    if state.config.portal.enabled {
+        portal(state, &mut out).await?;
+    }
+    if let Some(built) = state.feed.get() {
+        feed(&built, &mut out);
+    }
+
     let checked = *state
         .alerts_checked_at
         .lock()
@@ -148,6 +156,96 @@ pub(crate) async fn render(state: &AppState) -> sqlx::Result<String> {
         .sample("datatools_alert_check_age_seconds", &[], seconds(now - at));
     }
     Ok(out.finish())
+}
+
+/// The portal's limits at work: refusals per limit in the last hour, links mailed and the budget.
+async fn portal(state: &AppState, out: &mut Exposition) -> sqlx::Result<()> {
+    let refused = crate::db::portal::links::refusals_last_hour(&state.db).await?;
+    out.family(
+        "datatools_portal_refused_last_hour",
+        Type::Gauge,
+        "Sign-in requests the portal's limits refused in the last hour, by limit (client: a \
+         network's; address: one address from one network; budget: the day's mails).",
+    );
+    for kind in ["client", "address", "budget"] {
+        let n = refused
+            .iter()
+            .find(|(k, _)| k == kind)
+            .map_or(0, |(_, n)| *n);
+        out.sample(
+            "datatools_portal_refused_last_hour",
+            &[("limit", kind)],
+            n as f64,
+        );
+    }
+    out.family(
+        "datatools_portal_links_mailed_24h",
+        Type::Gauge,
+        "Sign-in links mailed in the last 24 hours (the day's budget counts these).",
+    )
+    .sample(
+        "datatools_portal_links_mailed_24h",
+        &[],
+        crate::db::portal::links::mailed_day(&state.db).await? as f64,
+    )
+    .family(
+        "datatools_portal_links_per_day",
+        Type::Gauge,
+        "The day's sign-in mail budget (DATATOOLS_PORTAL_LINKS_PER_DAY).",
+    )
+    .sample(
+        "datatools_portal_links_per_day",
+        &[],
+        f64::from(state.config.portal.links_per_day),
+    );
+    Ok(())
+}
+
+/// This instance's revocation feed build (the only numbers here not read from the database: the
+/// feed lives in memory).
+fn feed(built: &crate::license::BuiltFeeds, out: &mut Exposition) {
+    out.family(
+        "datatools_revocation_feed_bytes",
+        Type::Gauge,
+        "Length of each revocation feed format; verifiers refuse one over \
+         datatools_revocation_feed_limit_bytes (then it is not served).",
+    )
+    .sample(
+        "datatools_revocation_feed_bytes",
+        &[("format", "DTREV1")],
+        built.v1_len as f64,
+    )
+    .sample(
+        "datatools_revocation_feed_bytes",
+        &[("format", "DTREV2")],
+        built.v2_len as f64,
+    )
+    .family(
+        "datatools_revocation_feed_limit_bytes",
+        Type::Gauge,
+        "The longest feed verifiers accept.",
+    )
+    .sample(
+        "datatools_revocation_feed_limit_bytes",
+        &[],
+        crate::license::MAX_FEED_LEN as f64,
+    )
+    .family(
+        "datatools_revocation_feed_listed",
+        Type::Gauge,
+        "Revoked licenses the feed lists (expired ones leave it after 30 days).",
+    )
+    .sample("datatools_revocation_feed_listed", &[], built.listed as f64)
+    .family(
+        "datatools_revocation_feed_skipped",
+        Type::Gauge,
+        "Revoked license rows that could not be listed (a malformed row; see the log).",
+    )
+    .sample(
+        "datatools_revocation_feed_skipped",
+        &[],
+        built.skipped.len() as f64,
+    );
 }
 
 fn seconds(duration: chrono::Duration) -> f64 {

@@ -1,13 +1,15 @@
 //! Alerts (issue 12): the operator is told when money is at stake.
 //!
 //! - `detect`: the problems that exist now (events in trouble, stopped workers, the host's
-//!   backups and certificate as dtops reported them), each with a stable key;
+//!   backups and certificate as dtops reported them), each with a stable key; `detect_public`
+//!   adds the portal under a flood or out of mail budget, and the revocation feed near its limit;
 //! - `sentinel`: the background task recording them in `alerts` and resolving the ones gone;
 //! - `notify`: one email per new problem (a digest when a pass finds several), never again
 //!   while it stays open;
 //! - `metrics` and `prom_text`: `GET /internal/metrics` in Prometheus' text format.
 
 mod detect;
+mod detect_public;
 mod metrics;
 mod notify;
 mod prom_text;

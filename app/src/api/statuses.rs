@@ -205,6 +205,16 @@ text_enum! {
         CertRenewal = "cert_renewal",
         /// dtops has not reported the host's facts for hours.
         HostReportStale = "host_report_stale",
+        /// The portal's limits refused many sign-in requests within the hour: a flood.
+        PortalFlooded = "portal_flooded",
+        /// The day's sign-in mail budget is spent: buyers are refused until it frees up.
+        PortalMailBudget = "portal_mail_budget",
+        /// A revocation feed is too long for verifiers and is not served.
+        FeedTooLong = "feed_too_long",
+        /// A revocation feed is getting near the length verifiers accept.
+        FeedNearLimit = "feed_near_limit",
+        /// A revoked license could not be listed in a revocation feed.
+        FeedRowSkipped = "feed_row_skipped",
     }
 }
 

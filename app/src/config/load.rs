@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use super::alerts::alerts_config;
 use super::defaults;
 use super::error::{invalid, secret_file, ConfigError};
+use super::outbound_url::outbound_url;
 use super::portal::portal_config;
 use super::settings::{
     Config, EmailConfig, Environment, GumroadApiConfig, GumroadConfig, PostmarkConfig,
@@ -88,8 +89,8 @@ impl Config {
                 .ok_or_else(|| invalid(vars::DB_POOL_SIZE, format!("{n:?} is not 1 to 1000")))?,
         };
 
-        let gumroad = gumroad_config(&var)?;
-        let email = email_config(&var)?;
+        let gumroad = gumroad_config(&var, environment)?;
+        let email = email_config(&var, environment)?;
         let portal = portal_config(&var, environment, &email)?;
         let alerts = alerts_config(&var)?;
 
@@ -111,7 +112,10 @@ impl Config {
     }
 }
 
-fn gumroad_config(var: &impl Fn(&str) -> Option<String>) -> Result<GumroadConfig, ConfigError> {
+fn gumroad_config(
+    var: &impl Fn(&str) -> Option<String>,
+    environment: Environment,
+) -> Result<GumroadConfig, ConfigError> {
     let webhook_secret = secret_file(var, vars::GUMROAD_WEBHOOK_SECRET_FILE)?;
     if let Some(secret) = &webhook_secret {
         if secret.expose().len() < defaults::MIN_WEBHOOK_SECRET_LEN {
@@ -156,16 +160,8 @@ fn gumroad_config(var: &impl Fn(&str) -> Option<String>) -> Result<GumroadConfig
         Some(token) => {
             let url =
                 var(vars::GUMROAD_API_URL).unwrap_or_else(|| defaults::GUMROAD_API_URL.to_string());
-            if !(url.starts_with("https://") || url.starts_with("http://")) {
-                return Err(invalid(
-                    vars::GUMROAD_API_URL,
-                    format!("{url:?} is not an http(s) URL; leave it unset for Gumroad itself"),
-                ));
-            }
-            Some(GumroadApiConfig {
-                token,
-                url: url.trim_end_matches('/').to_string(),
-            })
+            let url = outbound_url(vars::GUMROAD_API_URL, &url, environment, "Gumroad")?;
+            Some(GumroadApiConfig { token, url })
         }
     };
     Ok(GumroadConfig {
@@ -176,7 +172,10 @@ fn gumroad_config(var: &impl Fn(&str) -> Option<String>) -> Result<GumroadConfig
     })
 }
 
-fn email_config(var: &impl Fn(&str) -> Option<String>) -> Result<EmailConfig, ConfigError> {
+fn email_config(
+    var: &impl Fn(&str) -> Option<String>,
+    environment: Environment,
+) -> Result<EmailConfig, ConfigError> {
     let from = var(vars::EMAIL_FROM).unwrap_or_else(|| defaults::EMAIL_FROM.into());
     // Either a bare address or `Name <address>`, as Postmark accepts.
     let address = match (from.rfind('<'), from.strip_suffix('>')) {
@@ -188,12 +187,7 @@ fn email_config(var: &impl Fn(&str) -> Option<String>) -> Result<EmailConfig, Co
     let token = secret_file(var, vars::POSTMARK_TOKEN_FILE)?;
     let api_url =
         var(vars::POSTMARK_API_URL).unwrap_or_else(|| defaults::POSTMARK_API_URL.to_string());
-    if !(api_url.starts_with("https://") || api_url.starts_with("http://")) {
-        return Err(invalid(
-            vars::POSTMARK_API_URL,
-            format!("{api_url:?} is not an http(s) URL; leave it unset for Postmark itself"),
-        ));
-    }
+    let api_url = outbound_url(vars::POSTMARK_API_URL, &api_url, environment, "Postmark")?;
     let outbox_dir = var(vars::OUTBOX_DIR).map(PathBuf::from);
     if token.is_some() && outbox_dir.is_some() {
         return Err(invalid(

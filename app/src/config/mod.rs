@@ -9,6 +9,7 @@ mod alerts;
 pub mod defaults;
 mod error;
 mod load;
+mod outbound_url;
 mod portal;
 mod settings;
 mod signing;

@@ -47,6 +47,9 @@ pub(crate) struct NewEvent<'a> {
     pub is_recurring_charge: bool,
     pub test: bool,
     pub retry_count: i32,
+    /// A gift sale's giver, as an address key (`crate::address::key`); `Some("")` for a sale
+    /// that is not a gift; None when the delivery could not be read.
+    pub gifter_key: Option<&'a str>,
     /// Stored as already failed (a body that cannot be decoded): visible, never processed.
     pub failed: Option<&'a str>,
 }
@@ -58,12 +61,13 @@ pub(crate) struct Stored {
     pub duplicate_of: Option<i64>,
 }
 
-/// The columns of a new delivery: `bind_new` binds $1..$12, then status, last_error and
-/// duplicate_of ($13..$15).
+/// The columns of a new delivery: `bind_new` binds $1..$13, then status, last_error and
+/// duplicate_of ($14..$16).
 pub(super) const INSERT_INTO: &str = "insert into gumroad_events (content_type, raw_body, \
     sale_id, resource_name, product_id, product_name, email, seller_id, subscription_id, \
-    is_recurring_charge, test, retry_count, status, last_error, duplicate_of)";
-const VALUES: &str = "values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
+    is_recurring_charge, test, retry_count, gifter_key, status, last_error, duplicate_of)";
+const VALUES: &str =
+    "values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)";
 
 /// Stores a delivery. The first one of a (sale_id, resource_name) is the event to process; a
 /// repeat is stored with `duplicate_of` pointing at it and status `duplicate`. The unique index
@@ -132,6 +136,7 @@ pub(super) fn bind_new<'q, O>(
         .bind(new.is_recurring_charge)
         .bind(new.test)
         .bind(new.retry_count)
+        .bind(new.gifter_key)
 }
 
 /// Takes the next due event for processing, or None. `skip locked` keeps workers (in this
@@ -326,7 +331,7 @@ pub(crate) async fn list(
     sqlx::query_as(&format!(
         "select {EVENT_COLUMNS} from gumroad_events \
          where (not $1 or status in ('failed', 'retrying')) \
-           and ($2::text is null or lower(email) = lower($2)) \
+           and ($2::text is null or lower(email collate \"C\") = lower($2 collate \"C\")) \
            and ($3::text is null or sale_id = $3) \
          order by received_at desc, id desc limit $4"
     ))

@@ -15,7 +15,7 @@ pub(crate) async fn insert_missing(
     bind_new(
         sqlx::query_scalar(&format!(
             "{INSERT_INTO} \
-             select $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15 \
+             select $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16 \
              where not exists (select 1 from gumroad_events \
                                where sale_id = $3 and resource_name = $4 and test = $11) \
              on conflict (sale_id, resource_name) where duplicate_of is null and not test \

@@ -1,7 +1,8 @@
 //! Postmark's send API (`POST /email`), with its errors sorted into [`MailError`] classes.
 //!
-//! One `reqwest::Client`, built once with a timeout; the base URL is injectable
-//! (`POSTMARK_API_URL`) so tests point it at a local server playing Postmark.
+//! One `reqwest::Client`, built once with a timeout and without redirects (`crate::outbound`);
+//! the base URL is injectable (`POSTMARK_API_URL`) so tests point it at a local server playing
+//! Postmark.
 
 use std::time::Duration;
 
@@ -11,7 +12,11 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::message::{Email, MailError, Sent};
+use crate::outbound::{read_capped, redirect_refused};
 use crate::secret::Secret;
+
+/// Postmark's answers are a few hundred bytes.
+const MAX_ANSWER: usize = 64 * 1024;
 
 #[derive(Debug, Clone)]
 pub(crate) struct Postmark {
@@ -33,12 +38,7 @@ struct Answer {
 
 impl Postmark {
     pub(crate) fn new(base_url: &str, token: Secret, timeout: Duration) -> Result<Self, String> {
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout.min(Duration::from_secs(5)))
-            .user_agent(concat!("datatools-license/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        let http = crate::outbound::client(timeout, timeout.min(Duration::from_secs(5)))?;
         Ok(Postmark {
             http,
             base_url: base_url.trim_end_matches('/').to_string(),
@@ -91,8 +91,19 @@ impl Postmark {
                 // reqwest's message names the URL, never a header: the token stays out.
                 MailError::Retryable(format!("postmark: {what}: {e}"))
             })?;
+        if let Some(refused) = redirect_refused(&response, "postmark", "POSTMARK_API_URL") {
+            // A wrong URL (or a provider that moved): nothing sends until it is fixed.
+            return Err(MailError::Configuration(refused));
+        }
         let status = response.status();
-        let text = response.text().await.unwrap_or_default();
+        let text = match read_capped(response, MAX_ANSWER).await {
+            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            Err(e) => {
+                return Err(MailError::Retryable(format!(
+                    "postmark: HTTP {status}: {e}"
+                )))
+            }
+        };
         let answer: Option<Answer> = serde_json::from_str(&text).ok();
         classify(status, answer, &text)
     }

@@ -23,6 +23,8 @@ pub(crate) struct Intake {
     is_recurring_charge: bool,
     test: bool,
     retry_count: i32,
+    /// A gift's giver as an address key; "" for a sale that is not a gift.
+    gifter_key: Option<String>,
     /// Stored as already failed, with this reason: visible and replayable, never processed.
     failed: Option<String>,
 }
@@ -74,6 +76,11 @@ impl Intake {
             is_recurring_charge: ping.flag("is_recurring_charge"),
             test: ping.flag("test"),
             retry_count: ping.retry_count(),
+            gifter_key: Some(
+                ping.gifter()
+                    .map(|g| crate::address::key(&g.replace('\0', "")))
+                    .unwrap_or_default(),
+            ),
             content_type,
             failed: None,
         };
@@ -102,6 +109,7 @@ impl Intake {
             is_recurring_charge: self.is_recurring_charge,
             test: self.test,
             retry_count: self.retry_count,
+            gifter_key: self.gifter_key.as_deref(),
             failed: self.failed.as_deref(),
         }
     }

@@ -128,6 +128,15 @@ impl Ping {
         self.get("email").or_else(|| self.get("user_email"))
     }
 
+    /// The giver's address, when this is the receiver's side of a gift purchase (the only side
+    /// Gumroad pings).
+    pub fn gifter(&self) -> Option<&str> {
+        if !self.flag("is_gift_receiver_purchase") {
+            return None;
+        }
+        self.get("gifter_email").map(str::trim)
+    }
+
     pub fn retry_count(&self) -> i32 {
         self.get("retry_count")
             .and_then(|v| v.parse().ok())

@@ -119,11 +119,14 @@ async fn mint_for_sale(
         years,
         perpetual,
         source: Some("gumroad".into()),
+        // The seller's product name and id are text from outside too: a control character
+        // in them would fail the notes' check, and with it every sale of the product.
         notes: Some(
             format!(
-                "Gumroad sale {sale_id}, product {} ({}), event {}",
-                event.product_id.as_deref().unwrap_or("?"),
-                event.product_name.as_deref().unwrap_or("?"),
+                "Gumroad sale {}, product {} ({}), event {}",
+                crate::text::clean_name(sale_id),
+                crate::text::clean_name(event.product_id.as_deref().unwrap_or("?")),
+                crate::text::clean_name(event.product_name.as_deref().unwrap_or("?")),
                 event.id
             )
             .chars()

@@ -37,6 +37,9 @@ pub(crate) enum ApiError {
     /// Our data contradicts itself: logged, a 500 for the client.
     #[error("internal error")]
     Internal(String),
+    /// Not available right now, for the reason given (a 503 with `Retry-After`).
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 impl ApiError {
@@ -50,7 +53,9 @@ impl ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Mail(_) => StatusCode::BAD_GATEWAY,
             ApiError::InvalidField(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::Db(_) | ApiError::Timeout => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Db(_) | ApiError::Timeout | ApiError::Unavailable(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -100,6 +105,10 @@ impl ApiError {
                 tracing::error!(error = %why, "internal error");
                 code("internal_error")
             }
+            ApiError::Unavailable(why) => ErrorBody {
+                message: Some(why.clone()),
+                ..code("unavailable")
+            },
         }
     }
 }
@@ -130,6 +139,11 @@ impl IntoResponse for ApiError {
             response
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, "Bearer".parse().expect("static"));
+        }
+        if matches!(self, ApiError::Unavailable(_)) {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, "60".parse().expect("static"));
         }
         response
     }

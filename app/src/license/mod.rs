@@ -9,11 +9,14 @@
 //! The signature covers the ASCII bytes before the `.`, prefix included, so a signature made
 //! for any other kind of blob (or another version) never verifies as a license.
 //!
-//! The revocation feed (`DTREV1:`, `feed`) lists revoked licenses, signed with the same keys.
+//! The revocation feed (`DTREV1:`, `feed`; the compact `DTREV2:`, `feed_v2`) lists revoked
+//! licenses, signed with the same keys; `feed_build` makes both from the database's rows.
 
 mod blob;
 mod envelope;
 mod feed;
+mod feed_build;
+mod feed_v2;
 mod keys;
 mod license_key;
 mod payload;
@@ -23,6 +26,8 @@ pub use feed::{
     sign_feed, verify_feed, FeedError, RevocationFeed, RevocationId, Revoked, FEED_PREFIX,
     MAX_FEED_LEN, MAX_SEQ,
 };
+pub use feed_build::{build_feeds, BuiltFeeds, RevokedRow, EXPIRED_GRACE};
+pub use feed_v2::{feed_v2_len, sign_feed_v2, verify_feed_v2, RevocationList, FEED_V2_PREFIX};
 pub use keys::{KeyId, SigningKeyPair, TrustedKeys, DEV_SIGNING_SEED_HEX};
 pub use license_key::LicenseKey;
 pub use payload::{License, Term};

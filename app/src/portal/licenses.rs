@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::purchase::{gifter_of, mask, Purchase};
 use super::renewal::{renewal, Membership, Renewal};
+use crate::address;
 use crate::api::LicenseRecord;
 use crate::db::licenses;
 use crate::db::portal::purchases::{self, SaleEvent};
@@ -45,14 +46,14 @@ impl Entry {
     }
 }
 
-/// The licenses `email_key` (a lower-case address) may see, newest first.
+/// The licenses `email_key` (an address's [`crate::address::key`]) may see, newest first.
 pub(crate) async fn for_address(state: &AppState, email_key: &str) -> sqlx::Result<Vec<Entry>> {
     let owned = licenses::list(&state.db, Some(email_key), MAX_LICENSES).await?;
     let owned_keys: BTreeSet<String> = owned.iter().map(|l| l.license_key.clone()).collect();
-    let given_keys: Vec<String> = purchases::gift_sales(&state.db)
+    let given_keys: Vec<String> = purchases::gift_sales_by(&state.db, email_key)
         .await?
         .iter()
-        .filter(|sale| gifter_of(sale).is_some_and(|g| g.to_lowercase() == email_key))
+        .filter(|sale| gifter_of(sale).is_some_and(|g| address::key(&g) == email_key))
         .map(|sale| sale.license_key.clone())
         .filter(|key| !owned_keys.contains(key))
         .collect::<BTreeSet<_>>()

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::db::portal::purchases::SaleEvent;
+use crate::db::portal::purchases::{self, SaleEvent};
 use crate::gumroad::Ping;
 
 #[derive(Debug, Clone, Default)]
@@ -62,14 +62,32 @@ pub(crate) fn gifter_of(sale: &SaleEvent) -> Option<String> {
 }
 
 fn gifter(ping: &Ping) -> Option<String> {
-    if !ping.flag("is_gift_receiver_purchase") {
-        return None;
-    }
-    ping.get("gifter_email").map(|e| e.trim().to_string())
+    ping.gifter().map(str::to_string)
 }
 
 fn decode(sale: &SaleEvent) -> Ping {
     Ping::parse(&sale.content_type, &sale.raw_body).unwrap_or_default()
+}
+
+/// Keys the givers of gift deliveries stored before the webhook did (migration 0010, or by an
+/// older release during an upgrade), so the portal finds them by index; returns how many.
+pub(crate) async fn key_old_gifts(db: &sqlx::PgPool) -> sqlx::Result<u64> {
+    const BATCH: i64 = 500;
+    let mut keyed = 0;
+    loop {
+        let batch = purchases::unkeyed_gifts(db, BATCH).await?;
+        for (id, content_type, body) in &batch {
+            let ping = Ping::parse(content_type, body).unwrap_or_default();
+            let key = gifter(&ping)
+                .map(|g| crate::address::key(&g.replace('\0', "")))
+                .unwrap_or_default();
+            purchases::set_gifter_key(db, *id, &key).await?;
+            keyed += 1;
+        }
+        if (batch.len() as i64) < BATCH {
+            return Ok(keyed);
+        }
+    }
 }
 
 /// Only plain https links reach a page (never `javascript:` or the like).

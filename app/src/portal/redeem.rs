@@ -1,12 +1,13 @@
-//! Using a sign-in link or its short code: once, before it expires, and only the newest link of
-//! an address. A GET of the link only looks ([`peek`]); the confirm page's POST uses it.
+//! Using a sign-in link or its short code: once, before it expires; signing in with one link of
+//! an address ends its others. A GET of the link only looks ([`peek`]); the confirm page's POST
+//! uses it.
 
 use subtle::ConstantTimeEq;
 
 use super::limits::CODE_ATTEMPTS;
 use super::secrets::{Code, Token};
 use super::sessions;
-use crate::db::portal::links::{self, LinkState};
+use crate::db::portal::link_use::{self as links, LinkState};
 use crate::state::AppState;
 
 /// Why a link does not sign anyone in.
@@ -15,7 +16,7 @@ pub(crate) enum LinkProblem {
     Unknown,
     Used,
     Expired,
-    /// A newer link was sent to the same address.
+    /// The address signed in with another of its links.
     Superseded,
 }
 
@@ -58,7 +59,7 @@ pub(crate) async fn with_link(
         return Ok(Err(problem));
     }
     // The update re-checks every condition, so two clicks at once sign in once.
-    let Some((id, email_key)) = links::redeem(&mut *tx, link.id).await? else {
+    let Some((id, email_key)) = links::redeem(&mut tx, link.id).await? else {
         return Ok(Err(LinkProblem::Used));
     };
     let session = sessions::start(&mut tx, &email_key, id).await?;
@@ -66,33 +67,34 @@ pub(crate) async fn with_link(
     Ok(Ok(session))
 }
 
-/// Signs in with the code of the newest link sent for a request this browser made; None when
+/// Signs in with the code of the link sent for the newest request this browser made; None when
 /// the code does not work, for whatever reason. The reasons are not told apart on purpose: a
 /// browser that asked for a stranger's address gets no link, so "no code is waiting" would say
-/// that the address has no licenses. Both ways do the same queries.
+/// that the address has no licenses. Both ways do the same queries and write the same row.
 pub(crate) async fn with_code(
     state: &AppState,
     browser_hash: &[u8; 32],
     code: Option<&Code>,
 ) -> sqlx::Result<Option<Token>> {
+    // What a code is compared with when no code is waiting, so the comparison costs the same.
+    const NO_CODE: [u8; 32] = [0; 32];
     let mut tx = state.db.begin().await?;
-    let target = links::code_target(&mut *tx, browser_hash).await?;
-    let right = match (&target, code) {
-        (Some(target), Some(code)) => bool::from(code.hash().ct_eq(target.code_hash.as_slice())),
-        _ => false,
+    let Some(target) = links::code_target(&mut *tx, browser_hash).await? else {
+        // This browser never asked for anything: no address is involved, nothing to leak.
+        return Ok(None);
+    };
+    let expected = target.code_hash.as_deref().unwrap_or(&NO_CODE);
+    let right = match code {
+        Some(code) => bool::from(code.hash().ct_eq(expected)) && target.code_hash.is_some(),
+        None => false,
     };
     if !right {
-        // No target: an update of no row, so the answer takes as long either way.
-        let id = target.as_ref().map_or(0, |t| t.id);
-        links::code_failed(&mut *tx, id, CODE_ATTEMPTS).await?;
+        links::code_failed(&mut *tx, target.id, CODE_ATTEMPTS).await?;
         tx.commit().await?;
         return Ok(None);
     }
-    let Some(target) = target else {
-        return Ok(None);
-    };
-    // A newer link sent meanwhile (from another browser) makes this one stop working.
-    let Some((id, email_key)) = links::redeem(&mut *tx, target.id).await? else {
+    // Another link used meanwhile (from another browser) makes this one stop working.
+    let Some((id, email_key)) = links::redeem(&mut tx, target.id).await? else {
         return Ok(None);
     };
     let session = sessions::start(&mut tx, &email_key, id).await?;

@@ -34,7 +34,15 @@ pub(crate) async fn email_again(
     else {
         return Ok(Resent::NotAvailable);
     };
-    let counts = audit::resends(&state.db, license_key).await?;
+    let action = match entry.role {
+        Role::Owner => Action::Resend,
+        Role::Giver => Action::ResendToRecipient,
+    };
+    // The check and the record in one transaction under a lock on the license: of many
+    // "email it again" clicks at once (or a giver's burst), one passes.
+    let mut tx = state.db.begin().await?;
+    audit::lock_license(&mut tx, license_key).await?;
+    let counts = audit::resends(&mut *tx, license_key).await?;
     if counts.day >= RESENDS_PER_DAY {
         return Ok(Resent::DayLimit);
     }
@@ -42,11 +50,8 @@ pub(crate) async fn email_again(
     if secs > 0 {
         return Ok(Resent::Wait(secs));
     }
-    let action = match entry.role {
-        Role::Owner => Action::Resend,
-        Role::Giver => Action::ResendToRecipient,
-    };
-    audit::record(&state.db, email_key, action, Some(license_key), None).await?;
+    audit::record(&mut *tx, email_key, action, Some(license_key), None).await?;
+    tx.commit().await?;
     let to = &entry.record.email;
     let product = entry.product(state);
     let sent = deliver(

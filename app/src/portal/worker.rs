@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 use super::limits::SESSION_ABSOLUTE;
+use super::purchase::key_old_gifts;
 use super::sender::send_next;
 use crate::background::Background;
 use crate::db::portal::{links, sessions};
@@ -17,12 +18,16 @@ const POLL_INTERVAL: Duration = Duration::from_secs(1);
 const ERROR_PAUSE: Duration = Duration::from_secs(5);
 const SWEEP_INTERVAL: Duration = Duration::from_secs(600);
 
-/// Starts the sender; [`Background::stop`] lets it finish the link it is sending.
+/// Senders working at once: one slow mail (a known address) never delays the next request's
+/// answer by mail, which would tell a watcher that the request before theirs found licenses.
+const SENDERS: usize = 4;
+
+/// Starts the senders; [`Background::stop`] lets each finish the link it is sending.
 pub(crate) fn spawn_sender(state: AppState) -> Background {
-    Background::spawn(1, |_, stopped| run(state.clone(), stopped))
+    Background::spawn(SENDERS, |n, stopped| run(state.clone(), n, stopped))
 }
 
-async fn run(state: AppState, mut stopped: watch::Receiver<bool>) {
+async fn run(state: AppState, sender: usize, mut stopped: watch::Receiver<bool>) {
     let mut last_sweep: Option<Instant> = None;
     loop {
         if *stopped.borrow() {
@@ -36,7 +41,8 @@ async fn run(state: AppState, mut stopped: watch::Receiver<bool>) {
                 ERROR_PAUSE
             }
         };
-        if last_sweep.is_none_or(|at| at.elapsed() >= SWEEP_INTERVAL) {
+        // One sender sweeps.
+        if sender == 0 && last_sweep.is_none_or(|at| at.elapsed() >= SWEEP_INTERVAL) {
             last_sweep = Some(Instant::now());
             sweep(&state).await;
         }
@@ -49,6 +55,14 @@ async fn run(state: AppState, mut stopped: watch::Receiver<bool>) {
 }
 
 async fn sweep(state: &AppState) {
+    match key_old_gifts(&state.db).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(
+            deliveries = n,
+            "portal: keyed the givers of older gift deliveries"
+        ),
+        Err(e) => tracing::warn!(error = %e, "portal: cannot key older gift deliveries"),
+    }
     let requests = links::sweep(&state.db).await;
     let expired = sessions::sweep(&state.db, SESSION_ABSOLUTE.as_secs() as i64).await;
     match (requests, expired) {

@@ -67,6 +67,8 @@ impl Page {
 pub struct Browser {
     base: String,
     client: reqwest::Client,
+    /// The `X-Real-IP` nginx would pass for this browser's network (None: not through nginx).
+    network: Option<String>,
     pub cookies: HashMap<String, String>,
     /// The `Set-Cookie` lines received, as sent.
     pub set_cookies: Vec<String>,
@@ -80,8 +82,24 @@ impl Browser {
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .unwrap(),
+            network: None,
             cookies: HashMap::new(),
             set_cookies: Vec::new(),
+        }
+    }
+
+    /// A browser on the network `ip`, as nginx passes it (`X-Real-IP`).
+    pub fn on_network(server: &TestServer, ip: &str) -> Browser {
+        Browser {
+            network: Some(ip.to_string()),
+            ..Browser::new(server)
+        }
+    }
+
+    fn with_network(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.network {
+            Some(ip) => request.header("x-real-ip", ip),
+            None => request,
         }
     }
 
@@ -114,8 +132,7 @@ impl Browser {
 
     pub async fn get(&mut self, path: &str) -> Page {
         let response = self
-            .client
-            .get(format!("{}{path}", self.base))
+            .with_network(self.client.get(format!("{}{path}", self.base)))
             .header("cookie", self.cookie_header())
             .header("sec-fetch-site", "none")
             .send()
@@ -165,8 +182,7 @@ impl Browser {
             .collect::<Vec<_>>()
             .join("&");
         let mut request = self
-            .client
-            .post(format!("{}{path}", self.base))
+            .with_network(self.client.post(format!("{}{path}", self.base)))
             .header("cookie", self.cookie_header())
             .header("content-type", "application/x-www-form-urlencoded")
             .body(body);
@@ -230,12 +246,16 @@ impl SignInMail {
     }
 }
 
-/// Sign-in mails Postmark received for `to`, oldest first.
+/// Sign-in mails Postmark received for `to` (its ASCII letters in any case: the portal mails the
+/// address as the license stores it), oldest first.
 pub fn sign_in_mails(postmark: &FakePostmark, to: &str) -> Vec<SignInMail> {
     postmark
         .requests()
         .iter()
-        .filter(|r| r["To"] == to && r["Tag"] == "portal-sign-in")
+        .filter(|r| {
+            r["Tag"] == "portal-sign-in"
+                && r["To"].as_str().is_some_and(|t| t.eq_ignore_ascii_case(to))
+        })
         .map(SignInMail::from)
         .collect()
 }
@@ -278,13 +298,21 @@ pub async fn signed_in(server: &TestServer, postmark: &FakePostmark, email: &str
     browser
 }
 
-/// Lets the per-address minute pass for `email` (by moving its requests back in time).
+/// Lets a minute pass for `email`'s requests and mails (by moving them back in time): the
+/// per-address minute, and the first spacing between mails to it.
 pub async fn minute_passes(server: &TestServer, email: &str) {
+    time_passes(server, email, 61).await;
+}
+
+/// Moves `email`'s requests and mails `seconds` back in time.
+pub async fn time_passes(server: &TestServer, email: &str, seconds: i64) {
     sqlx::query(
-        "update portal_link_requests set requested_at = requested_at - interval '61 seconds' \
-         where email_key = lower($1)",
+        "update portal_link_requests set requested_at = requested_at - make_interval(secs => $2), \
+             mailed_at = mailed_at - make_interval(secs => $2) \
+         where email_key = $1",
     )
-    .bind(email)
+    .bind(email.to_ascii_lowercase())
+    .bind(seconds as f64)
     .execute(&server.state.db)
     .await
     .unwrap();

@@ -42,6 +42,19 @@ pub(crate) async fn record(
     .map(|_| ())
 }
 
+/// Serialises re-sends of one license (the limit check, then the record) until the transaction
+/// ends.
+pub(crate) async fn lock_license(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    license_key: &str,
+) -> sqlx::Result<()> {
+    sqlx::query("select pg_advisory_xact_lock(hashtextextended('portal-resend:' || $1, 0))")
+        .bind(license_key)
+        .execute(&mut **tx)
+        .await
+        .map(|_| ())
+}
+
 /// The latest portal re-send of a license and how many there were in 24 hours.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub(crate) struct Resends {

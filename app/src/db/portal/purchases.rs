@@ -39,16 +39,54 @@ pub(crate) async fn sales_of(
     .await
 }
 
-/// Sales whose body mentions a giver (through migration 0005's partial index); the caller
-/// decodes each and keeps the ones given by its address.
-pub(crate) async fn gift_sales(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<SaleEvent>> {
+/// The gift sales given by `gifter_key`, found by the column the webhook fills
+/// (migration 0010), plus any gift delivery not yet keyed (stored by an older release during an
+/// upgrade, before the portal sweep keys it): the caller decodes each and keeps the ones given by
+/// its address.
+pub(crate) async fn gift_sales_by(
+    db: impl PgExecutor<'_>,
+    gifter_key: &str,
+) -> sqlx::Result<Vec<SaleEvent>> {
     sqlx::query_as(&format!(
         "select {SALE_COLUMNS} from gumroad_events \
-         where position('gifter_email'::bytea in raw_body) > 0 and resource_name = 'sale' \
-           and not test and duplicate_of is null and license_key is not null order by id"
+         where (gifter_key = $1 \
+                or (gifter_key is null and position('gifter_email'::bytea in raw_body) > 0)) \
+           and resource_name = 'sale' and not test and duplicate_of is null \
+           and license_key is not null order by id"
     ))
+    .bind(gifter_key)
     .fetch_all(db)
     .await
+}
+
+/// Deliveries that mention a giver but were stored before their giver was keyed: id, content
+/// type and body, at most `limit`.
+pub(crate) async fn unkeyed_gifts(
+    db: impl PgExecutor<'_>,
+    limit: i64,
+) -> sqlx::Result<Vec<(i64, String, Vec<u8>)>> {
+    sqlx::query_as(
+        "select id, content_type, raw_body from gumroad_events \
+         where gifter_key is null and position('gifter_email'::bytea in raw_body) > 0 \
+         order by id limit $1",
+    )
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+/// Records a delivery's giver key ("" when it is not a gift after all).
+pub(crate) async fn set_gifter_key(
+    db: impl PgExecutor<'_>,
+    id: i64,
+    gifter_key: &str,
+) -> sqlx::Result<()> {
+    sqlx::query("update gumroad_events set gifter_key = $2 where id = $1 and gifter_key is null")
+        .bind(id)
+        .bind(gifter_key)
+        .execute(db)
+        .await
+        .map(|_| ())
 }
 
 /// The newest cancellation / subscription_ended / subscription_restarted delivery of a

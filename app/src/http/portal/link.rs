@@ -103,8 +103,9 @@ fn problem(state: &AppState, csrf: &Csrf, problem: LinkProblem) -> Response {
         ),
         LinkProblem::Superseded => (
             StatusCode::GONE,
-            "A newer sign-in link was sent",
-            "Only the newest link works. Use the latest email, or ask for a new link.",
+            "You signed in with another link",
+            "Signing in with one of our links ends the others. Ask for a new link to sign in \
+             again.",
         ),
     };
     message(state, csrf, status, title, &[text], again)
@@ -126,7 +127,8 @@ async fn use_code(
         None => {
             let error = "That code did not work. Check it against the newest email. A code works \
                          only in the browser that asked for the link, for 20 minutes, and stops \
-                         after 5 wrong tries; then ask for a new link."
+                         after 5 wrong tries; the link in the email still works, or ask for a \
+                         new one."
                 .to_string();
             sent(&state, &csrf, StatusCode::UNPROCESSABLE_ENTITY, Some(error)).await
         }

@@ -17,6 +17,7 @@ use super::error::Result;
 use super::page::{message, render, retry_after};
 use super::session;
 use crate::db::portal::links;
+use crate::portal::client::{client_key, REAL_IP_HEADER};
 use crate::portal::limits::{Decision, ADDRESS_PER_DAY};
 use crate::portal::requests::request_link;
 use crate::portal::sign_in_email::SUBJECT;
@@ -79,9 +80,15 @@ struct SignInForm {
     email: String,
 }
 
+/// The client network nginx says the request came from (`portal::client`).
+fn client(headers: &HeaderMap) -> Option<String> {
+    client_key(headers.get(REAL_IP_HEADER).map(|v| v.as_bytes()))
+}
+
 async fn sign_in(
     State(state): State<AppState>,
     csrf: Csrf,
+    headers: HeaderMap,
     Form(form_data): Form<SignInForm>,
 ) -> Result<Response> {
     let email = form_data.email.trim();
@@ -96,7 +103,8 @@ async fn sign_in(
             None,
         ));
     }
-    let decision = request_link(&state, email, &csrf.browser_hash()).await?;
+    let client = client(&headers);
+    let decision = request_link(&state, email, &csrf.browser_hash(), client.as_deref()).await?;
     Ok(answer(&state, &csrf, decision))
 }
 
@@ -115,7 +123,7 @@ fn answer(state: &AppState, csrf: &Csrf, decision: Decision) -> Response {
                         "A link for this address was asked for less than a minute ago. Wait \
                          {secs} seconds, then ask again."
                     ),
-                    "Only the newest link works, so a new one makes the last one stop working.",
+                    "The link we sent keeps working for 20 minutes: look for it first.",
                 ],
                 Some(("/portal/sent", "Back")),
             ),
@@ -127,10 +135,25 @@ fn answer(state: &AppState, csrf: &Csrf, decision: Decision) -> Response {
             StatusCode::TOO_MANY_REQUESTS,
             "Too many links today",
             &[&format!(
-                "This address was sent {ADDRESS_PER_DAY} sign-in links in the last 24 hours, \
-                 the most we send. Use the newest one, try again tomorrow, or write to us."
+                "A sign-in link for this address was asked for {ADDRESS_PER_DAY} times from \
+                 your network in the last 24 hours, the most we take. Use a link we sent, try \
+                 again tomorrow, or write to us."
             )],
             None,
+        ),
+        Decision::Client(secs) => retry_after(
+            message(
+                state,
+                csrf,
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too many requests from your network",
+                &[
+                    "Your network asked for many sign-in links in a short time. Please try \
+                     again later, or write to us.",
+                ],
+                None,
+            ),
+            secs.max(60),
         ),
         Decision::Busy => retry_after(
             message(
@@ -179,10 +202,17 @@ pub(super) async fn sent(
     ))
 }
 
-async fn resend(State(state): State<AppState>, csrf: Csrf) -> Result<Response> {
+async fn resend(State(state): State<AppState>, csrf: Csrf, headers: HeaderMap) -> Result<Response> {
     let Some(request) = links::newest_for_browser(&state.db, &csrf.browser_hash()).await? else {
         return Ok(Redirect::to("/portal/").into_response());
     };
-    let decision = request_link(&state, &request.email, &csrf.browser_hash()).await?;
+    let client = client(&headers);
+    let decision = request_link(
+        &state,
+        &request.email,
+        &csrf.browser_hash(),
+        client.as_deref(),
+    )
+    .await?;
     Ok(answer(&state, &csrf, decision))
 }

@@ -12,6 +12,7 @@ use datatools_license::api::{GumroadSync, GumroadSyncRequest, JobState};
 
 use crate::admin_client::AdminClient;
 use crate::cli::GumroadSyncArgs;
+use crate::commands::api_text::terminal_safe;
 
 const POLL: Duration = Duration::from_millis(500);
 /// How long the api may be unreachable (restarting) before following gives up.
@@ -80,8 +81,9 @@ fn print(sync: &GumroadSync) {
     );
     if let Some(error) = &sync.error {
         println!(
-            "gumroad: the sync FAILED: {error}\ngumroad: what was stored before stays stored; \
-             run it again (nothing is stored twice)"
+            "gumroad: the sync FAILED: {}\ngumroad: what was stored before stays stored; \
+             run it again (nothing is stored twice)",
+            safe(error)
         );
     }
     if !sync.stored.is_empty() {
@@ -91,19 +93,19 @@ fn print(sync: &GumroadSync) {
         println!(
             "  event {:<6} {:<11} sale {}  {}  {}  {}",
             event.event_id,
-            event.resource.as_str(),
-            event.sale_id,
-            event.email.as_deref().unwrap_or("-"),
-            event.product_name.as_deref().unwrap_or("-"),
-            event.sale_time.as_deref().unwrap_or("-"),
+            safe(event.resource.as_str()),
+            safe(&event.sale_id),
+            safe(event.email.as_deref().unwrap_or("-")),
+            safe(event.product_name.as_deref().unwrap_or("-")),
+            safe(event.sale_time.as_deref().unwrap_or("-")),
         );
     }
     for skipped in &sync.skipped {
         println!(
             "  not stored: sale {} ({}): {}",
-            skipped.sale_id,
-            skipped.email.as_deref().unwrap_or("-"),
-            skipped.why
+            safe(&skipped.sale_id),
+            safe(skipped.email.as_deref().unwrap_or("-")),
+            safe(&skipped.why)
         );
     }
     if !sync.stored.is_empty() {
@@ -117,4 +119,10 @@ fn print(sync: &GumroadSync) {
             sync.since
         );
     }
+}
+
+/// What Gumroad sent, as the cron mail and the terminal show it: control characters and
+/// bidirectional overrides written out, never obeyed.
+fn safe(text: &str) -> String {
+    terminal_safe(text)
 }
