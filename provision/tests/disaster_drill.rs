@@ -18,6 +18,7 @@ use common::compose::compose_bin;
 use common::docker::{DockerEngine, POSTGRES_IMAGE};
 use common::fake_gumroad::{sale, Gumroad, PRODUCT_ID};
 use common::fake_http::Postmark;
+use common::loopback_relay::LoopbackRelay;
 use common::s3::{BRIDGE_HOST, BUCKET, REGION, S3};
 use common::sandbox::{Runtime, Sandbox};
 use common::{dtops, stderr, stdout};
@@ -111,14 +112,47 @@ fn settle(sandbox: &Sandbox) {
     loop {
         let busy = sandbox.sql(
             "datatools_licenses",
-            "select count(*)::text from gumroad_events where status in ('received', 'processing')",
+            "select count(*)::text from gumroad_events where status in ('received', 'processing', 'retrying')",
         );
         if busy[0][0] == "0" {
             return;
         }
-        assert!(Instant::now() < deadline, "deliveries still in flight");
+        assert!(
+            Instant::now() < deadline,
+            "deliveries still in flight:\n{}",
+            events_text(sandbox)
+        );
         std::thread::sleep(Duration::from_millis(300));
     }
+}
+
+/// The events table, for a failure's message.
+fn events_text(sandbox: &Sandbox) -> String {
+    sandbox
+        .sql(
+            "datatools_licenses",
+            "select concat_ws(' | ', id, sale_id, resource_name, status, attempts, last_error) \
+             from gumroad_events order by id",
+        )
+        .into_iter()
+        .map(|row| row.join(" "))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The one license of `email`'s sale, or a failure showing the events.
+fn license_of(sandbox: &Sandbox, email: &str) -> String {
+    let rows = sandbox.sql(
+        "datatools_licenses",
+        &format!("select license_key from licenses where email = '{email}'"),
+    );
+    assert_eq!(
+        rows.len(),
+        1,
+        "one license for {email}; the events:\n{}",
+        events_text(sandbox)
+    );
+    rows[0][0].clone()
 }
 
 /// Every row of the two tables as (table, id, md5 of the row).
@@ -219,13 +253,20 @@ fn a_lost_box_comes_back_from_the_offsite_copy_and_the_recovery_kit() {
     let started = Instant::now();
     let engine = DockerEngine::start();
     let s3 = S3::start();
-    let postmark = Postmark::start_on(BRIDGE_HOST);
-    let gumroad = Gumroad::start_on(BRIDGE_HOST, TOKEN, Vec::new());
+    let postmark = Postmark::start();
+    let gumroad = Gumroad::start(TOKEN, Vec::new());
+    // The api reaches both at 127.0.0.1 inside its container, as it would a relay on its box.
+    let _relay = LoopbackRelay::start(
+        engine.env(),
+        "datatools-api",
+        vec![port_of(&postmark.url), port_of(&gumroad.url)],
+    );
     let work = tempfile::tempdir().unwrap();
     let kit = work.path().join("recovery-kit.toml");
 
     // Box A.
-    let a = Sandbox::with_runtime(Runtime::Compose, engine.env(), |t| {
+    catalogue_bin_image(&engine, work.path());
+    let a = Sandbox::with_runtime(Runtime::Compose, drill_env(&engine), |t| {
         site_edit(t, &s3, &postmark, &gumroad)
     });
     for (name, value) in [
@@ -249,7 +290,7 @@ fn a_lost_box_comes_back_from_the_offsite_copy_and_the_recovery_kit() {
     a.checkout_app();
     let first = a.provision();
     for line in [
-        "changed  postgres image",
+        "datatools-license-postgres:",
         "changed  archive stanza",
         "changed  archive full backup",
     ] {
@@ -296,11 +337,8 @@ fn a_lost_box_comes_back_from_the_offsite_copy_and_the_recovery_kit() {
     ]);
     send(&a, &refund);
     settle(&a);
-    let one = a.sql(
-        "datatools_licenses",
-        "select license_key from licenses where email = 'one@example.com'",
-    );
-    a.admin(&["resend", &one[0][0], "--to", "one-new@example.com"]);
+    let one = license_of(&a, "one@example.com");
+    change_address(&a, &one, "one-new@example.com");
     let seq_a = feed_seq(&a);
     assert!(seq_a >= 1, "the refund revoked a license: seq {seq_a}");
 
@@ -348,7 +386,8 @@ fn a_lost_box_comes_back_from_the_offsite_copy_and_the_recovery_kit() {
     let images = engine.docker_ok(&["image", "ls", "--format", "{{.Repository}}:{{.Tag}}"]);
     for image in images
         .lines()
-        .filter(|i| i.starts_with("datatools-license-"))
+        // The box's own images (the api's and the postgres one dtops builds), not the test's.
+        .filter(|i| !i.starts_with("datatools-license-bin") && i.starts_with("datatools-license-"))
     {
         engine.docker_ok(&["image", "rm", "--force", image]);
     }
@@ -361,7 +400,7 @@ fn a_lost_box_comes_back_from_the_offsite_copy_and_the_recovery_kit() {
     );
 
     // Box B: a fresh root with the checkout and the S3 CA; the kit from standard input.
-    let mut b = Sandbox::with_runtime(Runtime::Compose, engine.env(), |t| t);
+    let mut b = Sandbox::with_runtime(Runtime::Compose, drill_env(&engine), |t| t);
     std::fs::remove_file(&b.site).unwrap();
     (b.api_port, b.pg_port) = (api_port, pg_port);
     let ca = b.path(CA);
@@ -371,6 +410,7 @@ fn a_lost_box_comes_back_from_the_offsite_copy_and_the_recovery_kit() {
 
     // A wrong kit: a clear error, nothing written.
     let wrong = kit_text.replace(&identity, &age_other_identity());
+    let before = b.snapshot();
     let out = with_stdin(b.command(&["recover", "--kit", "-"]), &wrong);
     assert!(!out.status.success());
     assert!(
@@ -379,7 +419,7 @@ fn a_lost_box_comes_back_from_the_offsite_copy_and_the_recovery_kit() {
         text(&out)
     );
     assert!(
-        !b.site.exists() && !b.path(ROOT).exists(),
+        !b.site.exists() && b.snapshot() == before,
         "a wrong kit wrote something"
     );
 
@@ -431,6 +471,16 @@ fn a_lost_box_comes_back_from_the_offsite_copy_and_the_recovery_kit() {
         .unwrap();
     assert!(verified.status.success(), "{}", text(&verified));
     assert!(feed_seq(&b) >= seq_a);
+    // The buyer whose address changed on A signs in on B and sees their license.
+    let page = portal_sign_in(
+        &format!("http://127.0.0.1:{}", b.api_port),
+        &postmark,
+        "one-new@example.com",
+    );
+    assert!(
+        page.contains(&one),
+        "the recovered license on the portal:\n{page}"
+    );
 
     let rpo = lost_at_utc - archived_at;
     eprintln!(
@@ -444,6 +494,187 @@ fn a_lost_box_comes_back_from_the_offsite_copy_and_the_recovery_kit() {
         s3.objects().iter().map(|(_, size)| size).sum::<u64>()
     );
     eprintln!("drill: done at {:?}", started.elapsed());
+}
+
+/// The image the drill's api is built from (API_BIN_STAGE): this build's server with the
+/// example Gumroad product of products.toml switched on in its built-in catalogue, as an
+/// operator's filled-in products.toml is built into theirs. The same bytes, patched in place
+/// (each line loses its `# ` and gains two trailing spaces), so no second build is needed.
+const DRILL_BIN_IMAGE: &str = "datatools-license-bin:drill";
+
+fn catalogue_bin_image(engine: &DockerEngine, dir: &std::path::Path) {
+    let commented = "# [[products]]\n# gumroad_product_id = \"FO8TXN-dbxYaBdahG97Y-Q==\"\n# name = \"DataTools Core (1 year)\"\n# tier = \"core\"\n";
+    let live = "[[products]]  \ngumroad_product_id = \"FO8TXN-dbxYaBdahG97Y-Q==\"  \nname = \"DataTools Core (1 year)\"  \ntier = \"core\"  \n";
+    assert_eq!(commented.len(), live.len());
+    let built = std::path::Path::new(common::DTOPS).with_file_name("datatools-license");
+    let mut bytes = std::fs::read(&built).unwrap();
+    let at: Vec<usize> = bytes
+        .windows(commented.len())
+        .enumerate()
+        .filter(|(_, w)| *w == commented.as_bytes())
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(
+        at.len(),
+        1,
+        "products.toml's example product, once, in {}",
+        built.display()
+    );
+    bytes[at[0]..at[0] + live.len()].copy_from_slice(live.as_bytes());
+    let dir = dir.join("drill-bin");
+    std::fs::create_dir_all(&dir).unwrap();
+    let bin = dir.join("datatools-license");
+    std::fs::write(&bin, bytes).unwrap();
+    std::fs::set_permissions(&bin, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let tarball = dir.join("bin.tar");
+    let out = Command::new("tar")
+        .arg("-C")
+        .arg(&dir)
+        .args(["-cf", tarball.to_str().unwrap(), "datatools-license"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "tar: {}", text(&out));
+    engine.docker_ok(&["import", tarball.to_str().unwrap(), DRILL_BIN_IMAGE]);
+}
+
+/// The engine's environment with the drill's server image.
+fn drill_env(engine: &DockerEngine) -> Vec<(String, String)> {
+    engine
+        .env()
+        .into_iter()
+        .map(|(k, v)| match k.as_str() {
+            "API_BIN_STAGE" => (k, DRILL_BIN_IMAGE.to_string()),
+            _ => (k, v),
+        })
+        .collect()
+}
+
+/// The admin API's address change (a buyer's request): the license re-signed for `to`.
+fn change_address(sandbox: &Sandbox, license_key: &str, to: &str) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let answer = runtime.block_on(async {
+        reqwest::Client::new()
+            .post(format!(
+                "http://127.0.0.1:{}/internal/licenses/{license_key}/email",
+                sandbox.api_port
+            ))
+            .bearer_auth(sandbox.admin_token().trim())
+            .json(&serde_json::json!({"email": to, "reason": "drill: the buyer asked"}))
+            .send()
+            .await
+            .unwrap()
+    });
+    assert!(
+        answer.status().is_success(),
+        "address change: {}",
+        answer.status()
+    );
+}
+
+/// A buyer signs in to the portal on `api` with the link mailed to `address` (through the
+/// Postmark stand-in) and sees their licenses: the page, as text.
+fn portal_sign_in(api: &str, postmark: &Postmark, address: &str) -> String {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let cookie_of = |response: &reqwest::Response, name: &str| {
+            response
+                .headers()
+                .get_all("set-cookie")
+                .iter()
+                .map(|c| c.to_str().unwrap().split(';').next().unwrap().to_string())
+                .find(|c| c.starts_with(&format!("{name}=")))
+        };
+        let page = http.get(format!("{api}/portal/")).send().await.unwrap();
+        assert_eq!(page.status(), 200, "the portal's sign-in page");
+        let csrf_cookie = cookie_of(&page, "__Host-dt_csrf").expect("the form cookie");
+        let html = page.text().await.unwrap();
+        let csrf = html
+            .split(r#"name="csrf" value=""#)
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .expect("the form's token")
+            .to_string();
+        let mails_before = postmark.text_bodies_to(address).len();
+        let asked = http
+            .post(format!("{api}/portal/sign-in"))
+            .header("cookie", &csrf_cookie)
+            .form(&[("csrf", csrf.as_str()), ("email", address)])
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            asked.status().is_success() || asked.status().is_redirection(),
+            "sign-in request: {}",
+            asked.status()
+        );
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let token = loop {
+            let found = postmark.text_bodies_to(address)[mails_before..]
+                .iter()
+                .find_map(|body| {
+                    let at = body.find("/portal/link?t=")?;
+                    body[at + "/portal/link?t=".len()..]
+                        .split_whitespace()
+                        .next()
+                        .map(str::to_string)
+                });
+            if let Some(token) = found {
+                break token;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no sign-in link mailed to {address}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        let confirm = http
+            .get(format!("{api}/portal/link?t={token}"))
+            .header("cookie", &csrf_cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(confirm.status(), 200, "the link's confirm page");
+        let used = http
+            .post(format!("{api}/portal/link"))
+            .header("cookie", &csrf_cookie)
+            .form(&[("csrf", csrf.as_str()), ("token", token.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            used.status().is_redirection(),
+            "using the link: {}",
+            used.status()
+        );
+        let session = cookie_of(&used, "__Host-dt_session").expect("a session cookie");
+        let licenses = http
+            .get(format!("{api}/portal/licenses"))
+            .header("cookie", format!("{csrf_cookie}; {session}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(licenses.status(), 200, "the licenses page");
+        licenses.text().await.unwrap()
+    })
+}
+
+fn port_of(url: &str) -> u16 {
+    url.rsplit(':')
+        .next()
+        .unwrap()
+        .trim_end_matches('/')
+        .parse()
+        .unwrap()
 }
 
 /// The WAL segment name before `name` (same timeline, 16 MB segments).

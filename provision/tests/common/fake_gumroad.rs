@@ -10,7 +10,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
-use super::fake_http::serve_on;
+use super::fake_http::serve;
 
 pub const PRODUCT_ID: &str = "FO8TXN-dbxYaBdahG97Y-Q==";
 
@@ -22,23 +22,18 @@ pub struct Gumroad {
 }
 
 impl Gumroad {
-    pub fn start(token: &str, sales: Vec<Value>) -> Gumroad {
-        Self::start_on("127.0.0.1", token, sales)
-    }
-
     /// A sale Gumroad lists from now on.
     pub fn add(&self, sale: Value) {
         self.sales.lock().unwrap().push(sale);
     }
 
-    pub fn start_on(ip: &str, token: &str, sales: Vec<Value>) -> Gumroad {
+    pub fn start(token: &str, sales: Vec<Value>) -> Gumroad {
         let mut fake = Gumroad {
             sales: Arc::new(Mutex::new(sales)),
             token: token.to_string(),
             url: String::new(),
         };
-        fake.url = serve_on(
-            ip,
+        fake.url = serve(
             Router::new()
                 .route("/v2/sales", get(page))
                 .with_state(fake.clone()),

@@ -14,12 +14,7 @@ use serde_json::{json, Value};
 
 /// Serves `router` on 127.0.0.1 from a thread of its own; returns its base URL.
 pub fn serve(router: Router) -> String {
-    serve_on("127.0.0.1", router)
-}
-
-/// The same on `ip` (the private Docker engine's bridge address, for the containers).
-pub fn serve_on(ip: &str, router: Router) -> String {
-    let listener = std::net::TcpListener::bind((ip, 0)).unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     std::thread::spawn(move || {
@@ -53,13 +48,8 @@ pub struct Postmark {
 
 impl Postmark {
     pub fn start() -> Postmark {
-        Self::start_on("127.0.0.1")
-    }
-
-    pub fn start_on(ip: &str) -> Postmark {
         let mut fake = Postmark::default();
-        fake.url = serve_on(
-            ip,
+        fake.url = serve(
             Router::new()
                 .route("/email", post(email))
                 .with_state(fake.clone()),
@@ -78,6 +68,18 @@ impl Postmark {
 
     pub fn accept(&self, address: &str) {
         self.inner.lock().unwrap().inactive.remove(address);
+    }
+
+    /// The text body of every message to `address`, in order.
+    pub fn text_bodies_to(&self, address: &str) -> Vec<String> {
+        self.inner
+            .lock()
+            .unwrap()
+            .requests
+            .iter()
+            .filter(|r| r["To"].as_str() == Some(address))
+            .map(|r| r["TextBody"].as_str().unwrap_or("").to_string())
+            .collect()
     }
 
     /// The `To` of every message asked for, in order.

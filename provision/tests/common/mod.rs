@@ -6,6 +6,7 @@ pub mod compose;
 pub mod docker;
 pub mod fake_gumroad;
 pub mod fake_http;
+pub mod loopback_relay;
 pub mod s3;
 pub mod sandbox;
 pub mod web;

@@ -116,9 +116,13 @@ impl S3 {
                 "/CN=s3 stand-in",
             ],
         );
+        // pgBackRest 2.45 matches its endpoint against the certificate's DNS names only (an
+        // IP-type name fails with "unable to find hostname ... in certificate", after its
+        // 60 s of retries), while rustls (the escrow's client) matches an IP against IP names:
+        // the address goes in as both.
         std::fs::write(
             path.join("ext"),
-            format!("subjectAltName=IP:{BRIDGE_HOST}\n"),
+            format!("subjectAltName=DNS:{BRIDGE_HOST},IP:{BRIDGE_HOST}\n"),
         )
         .unwrap();
         openssl(
