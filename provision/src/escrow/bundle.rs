@@ -25,7 +25,7 @@ pub struct Bundle {
     pub created_at: DateTime<Utc>,
     /// The license public key the signing key must still derive (checked on recovery).
     pub license_pubkey: Option<String>,
-    #[serde(with = "files_base64")]
+    #[serde(serialize_with = "files_to_base64", deserialize_with = "files_from_base64")]
     pub files: BTreeMap<String, Vec<u8>>,
 }
 
@@ -157,33 +157,29 @@ fn list_files(dir: &Path) -> anyhow::Result<Vec<String>> {
     Ok(names)
 }
 
-mod files_base64 {
-    use super::*;
-    use serde::{Deserializer, Serializer};
+/// The files as base64 text in the JSON the escrow encrypts.
+fn files_to_base64<S: serde::Serializer>(
+    files: &BTreeMap<String, Vec<u8>>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    let encoded: BTreeMap<&String, String> = files
+        .iter()
+        .map(|(k, v)| (k, base64::engine::general_purpose::STANDARD.encode(v)))
+        .collect();
+    encoded.serialize(s)
+}
 
-    pub fn serialize<S: Serializer>(
-        files: &BTreeMap<String, Vec<u8>>,
-        s: S,
-    ) -> Result<S::Ok, S::Error> {
-        let encoded: BTreeMap<&String, String> = files
-            .iter()
-            .map(|(k, v)| (k, base64::engine::general_purpose::STANDARD.encode(v)))
-            .collect();
-        encoded.serialize(s)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<BTreeMap<String, Vec<u8>>, D::Error> {
-        let encoded = BTreeMap::<String, String>::deserialize(d)?;
-        encoded
-            .into_iter()
-            .map(|(k, v)| {
-                base64::engine::general_purpose::STANDARD
-                    .decode(v)
-                    .map(|bytes| (k, bytes))
-                    .map_err(serde::de::Error::custom)
-            })
-            .collect()
-    }
+fn files_from_base64<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<BTreeMap<String, Vec<u8>>, D::Error> {
+    let encoded = BTreeMap::<String, String>::deserialize(d)?;
+    encoded
+        .into_iter()
+        .map(|(k, v)| {
+            base64::engine::general_purpose::STANDARD
+                .decode(v)
+                .map(|bytes| (k, bytes))
+                .map_err(serde::de::Error::custom)
+        })
+        .collect()
 }

@@ -8,6 +8,6 @@ mod record;
 mod store;
 
 pub use bundle::{new_identity, Bundle, SITE_TOML};
-pub use kit::{RecoveryKit, KIT_HEADER};
-pub use record::{escrow_status, object_name, push_if_changed, site_store, EscrowStatus};
-pub use store::{OffsiteStore, StoredObject, ESCROW_OBJECT};
+pub use kit::RecoveryKit;
+pub use record::{escrow_status, object_name, push_if_changed};
+pub use store::OffsiteStore;

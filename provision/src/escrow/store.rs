@@ -17,7 +17,8 @@ const TIMEOUT: Duration = Duration::from_secs(60);
 
 pub enum OffsiteStore {
     S3 {
-        bucket: Bucket,
+        /// Boxed: a bucket is several URLs, much larger than the other variant.
+        bucket: Box<Bucket>,
         credentials: Credentials,
         client: reqwest::Client,
         prefix: String,
@@ -28,14 +29,6 @@ pub enum OffsiteStore {
         dir: PathBuf,
         name: String,
     },
-}
-
-/// An object in the store.
-#[derive(Debug, Clone)]
-pub struct StoredObject {
-    pub key: String,
-    pub last_modified: String,
-    pub size: u64,
 }
 
 impl OffsiteStore {
@@ -79,7 +72,7 @@ impl OffsiteStore {
                     }
                 }
                 Ok(OffsiteStore::S3 {
-                    bucket,
+                    bucket: Box::new(bucket),
                     credentials: Credentials::new(key, secret),
                     client: client.build()?,
                     prefix: path.to_string().trim_matches('/').to_string(),

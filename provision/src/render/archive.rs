@@ -13,8 +13,14 @@ use super::templates::Renderer;
 use crate::owner::Owner;
 use crate::site::{Archive, ArchiveOffsite, Site};
 
-/// Where the off-site CA (`[archive] offsite.ca_file`) is copied for compose to mount.
+/// Where the off-site CA (`[archive] offsite.ca_file`) is copied, next to pgbackrest.conf.
 pub const OFFSITE_CA_FILE: &str = "offsite-ca.pem";
+/// The archive's directory (pgbackrest.conf, the CA) as the container sees it: a directory
+/// mount, so a file dtops replaces (a new inode) is what pgBackRest reads on its next run; a
+/// single-file mount would keep showing the old one until the container is recreated.
+const CONFIG_MOUNT: &str = "/etc/pgbackrest/dtops";
+/// Where the entrypoint writes the secrets' settings, inside the container.
+const SECRETS_INCLUDE: &str = "/etc/pgbackrest/conf.d";
 /// Where a `dir` off-site repository is mounted inside the container.
 const OFFSITE_DIR_MOUNT: &str = "/var/lib/pgbackrest-offsite";
 
@@ -31,6 +37,15 @@ pub struct ComposeArchive {
     volumes: Vec<String>,
     /// The named volume holding the repository on the box.
     repo_volume: String,
+    /// Where pgBackRest finds its settings (every pgBackRest run in the container, the
+    /// server's archive_command included, inherits it).
+    environment: Vec<ComposeArchiveVar>,
+}
+
+#[derive(Debug, Serialize)]
+struct ComposeArchiveVar {
+    name: &'static str,
+    value: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -44,6 +59,7 @@ struct PgbackrestContext<'a> {
     archive: &'a Archive,
     db_user: &'a str,
     db_name: &'a str,
+    ca_file: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -57,6 +73,8 @@ struct CronContext {
     hour: u8,
     tag: String,
     command: Vec<String>,
+    status_tag: String,
+    status_command: Vec<String>,
 }
 
 /// The named volume of the repository on the box.
@@ -106,10 +124,13 @@ pub fn artifacts(
             archive,
             db_user: site.database.user.as_str(),
             db_name: site.database.name.as_str(),
+            ca_file: format!("{CONFIG_MOUNT}/{OFFSITE_CA_FILE}"),
         },
     )?;
     let mut command = dtops_command(inputs)?;
+    let mut status_command = command.clone();
     command.extend(["archive".into(), "backup".into(), "--quiet".into()]);
+    status_command.extend(["status".into(), "--quiet".into()]);
     let cron = renderer.render(
         ArtifactKind::ArchiveJob.template(),
         &CronContext {
@@ -117,6 +138,8 @@ pub fn artifacts(
             hour: archive.full_backup_hour,
             tag: format!("{}-archive", site.app.name),
             command,
+            status_tag: format!("{}-status", site.app.name),
+            status_command,
         },
     )?;
     let artifacts = vec![
@@ -150,21 +173,12 @@ fn compose_archive(
         Ok(relative) => format!("./{}", relative.display()),
         Err(_) => path.display().to_string(),
     };
-    let conf = site.archive_dir().join("pgbackrest.conf");
     let mut volumes = vec![
         format!("{}:/var/lib/pgbackrest", repo_volume(site)),
-        format!("{}:/etc/pgbackrest/pgbackrest.conf:ro", relative(&conf)),
+        format!("{}:{CONFIG_MOUNT}:ro", relative(&site.archive_dir())),
     ];
     match &archive.offsite {
-        ArchiveOffsite::S3 { ca_file, .. } => {
-            if ca_file.is_some() {
-                let ca = site.archive_dir().join(OFFSITE_CA_FILE);
-                volumes.push(format!(
-                    "{}:/etc/pgbackrest/{OFFSITE_CA_FILE}:ro",
-                    relative(&ca)
-                ));
-            }
-        }
+        ArchiveOffsite::S3 { .. } => {}
         ArchiveOffsite::Dir { path } => {
             cron_word(path.as_path())?;
             volumes.push(format!("{path}:{OFFSITE_DIR_MOUNT}"));
@@ -201,5 +215,15 @@ fn compose_archive(
         secrets,
         volumes,
         repo_volume: repo_volume(site),
+        environment: vec![
+            ComposeArchiveVar {
+                name: "PGBACKREST_CONFIG",
+                value: format!("{CONFIG_MOUNT}/pgbackrest.conf"),
+            },
+            ComposeArchiveVar {
+                name: "PGBACKREST_CONFIG_INCLUDE_PATH",
+                value: SECRETS_INCLUDE.into(),
+            },
+        ],
     })
 }

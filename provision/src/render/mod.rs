@@ -22,7 +22,7 @@ mod templates;
 mod yaml;
 
 pub use all::{render_all, render_nginx};
-pub use archive::{db_image, repo_volume, OFFSITE_CA_FILE};
+pub use archive::{db_image, OFFSITE_CA_FILE};
 pub use artifact::{Artifact, ArtifactKind, RenderInputs};
 pub use nginx_facts::{NginxFacts, NginxVersion, Phase};
 pub use templates::Renderer;

@@ -18,18 +18,28 @@ pub fn archive<'a>(env: &Env<'a>) -> anyhow::Result<&'a Archive> {
         .context("site.toml has no [archive]: continuous archiving is off (ADMIN.md \"When the box is gone\")")
 }
 
-/// `compose exec -T -u postgres postgres pgbackrest --stanza=S ARGS` in the running container.
-pub fn pgbackrest(env: &Env, args: &[&str]) -> anyhow::Result<CommandLine> {
+/// Where pgBackRest runs: in the running postgres container, or in a one-off container of the
+/// same service while Postgres is down (a restore, a recovery).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    Exec,
+    OneOff,
+}
+
+/// `compose exec -T -u postgres postgres pgbackrest --stanza=S ARGS` (or the one-off `compose
+/// run`, whose entrypoint runs pgBackRest as postgres).
+pub fn pgbackrest(env: &Env, via: Via, args: &[&str]) -> anyhow::Result<CommandLine> {
     let stanza = format!("--stanza={}", archive(env)?.stanza);
-    Ok(compose_command(env)
-        .args(["exec", "-T", "-u", "postgres", "postgres", "pgbackrest"])
-        .arg(stanza)
-        .args(args))
+    let command = match via {
+        Via::Exec => compose_command(env).args(["exec", "-T", "-u", "postgres", "postgres"]),
+        Via::OneOff => compose_command(env).args(["run", "--rm", "--no-deps", "-T", "postgres"]),
+    };
+    Ok(command.arg("pgbackrest").arg(stanza).args(args))
 }
 
 /// Runs pgBackRest in the container; its output (failures become errors with its words).
 pub fn run_pgbackrest(env: &Env, args: &[&str]) -> anyhow::Result<Output> {
-    Ok(env.host.run(&pgbackrest(env, args)?)?)
+    Ok(env.host.run(&pgbackrest(env, Via::Exec, args)?)?)
 }
 
 /// One repository as `pgbackrest info` sees it.
@@ -41,9 +51,11 @@ pub struct RepoInfo {
     pub code: i64,
     pub message: String,
     pub full_backups: usize,
-    /// The newest WAL segment archived there.
+    /// The newest WAL segment archived there, and the archive id (`16-1`: Postgres version and
+    /// the stanza's database number) of the directory holding it.
     pub newest_wal: Option<String>,
     pub oldest_wal: Option<String>,
+    pub archive_id: Option<String>,
 }
 
 impl RepoInfo {
@@ -54,10 +66,10 @@ impl RepoInfo {
 }
 
 /// `pgbackrest info --output=json`, per repository; an error when it cannot run.
-pub fn info(env: &Env) -> anyhow::Result<Vec<RepoInfo>> {
+pub fn info(env: &Env, via: Via) -> anyhow::Result<Vec<RepoInfo>> {
     let out = env
         .host
-        .probe(&pgbackrest(env, &["info", "--output=json"])?)?;
+        .probe(&pgbackrest(env, via, &["info", "--output=json"])?)?;
     if !out.success {
         bail!(
             "pgbackrest info failed: {}",
@@ -99,6 +111,12 @@ pub fn parse_info(json: &str) -> anyhow::Result<Vec<RepoInfo>> {
                     .count(),
                 newest_wal: wal("max"),
                 oldest_wal: wal("min"),
+                archive_id: archives
+                    .iter()
+                    .filter(of_repo)
+                    .filter(|a| a["max"].as_str().is_some())
+                    .max_by(|a, b| a["max"].as_str().cmp(&b["max"].as_str()))
+                    .and_then(|a| a["id"].as_str().map(str::to_string)),
             }
         })
         .collect())
@@ -122,15 +140,13 @@ pub fn build_db_image(env: &Env) -> anyhow::Result<()> {
 /// A one-off `pgbackrest ... restore` into the (empty) data volume, from repository `repo`,
 /// with `extra` options (a time target); Postgres is not running.
 pub fn restore_into_volume(env: &Env, repo: u32, extra: &[String]) -> anyhow::Result<Output> {
-    let stanza = format!("--stanza={}", archive(env)?.stanza);
-    let command = compose_command(env)
-        .args(["run", "--rm", "--no-deps", "-T", "postgres", "pgbackrest"])
-        .arg(stanza)
-        .arg(format!("--repo={repo}"))
-        .args(extra)
-        .arg("restore")
-        .streamed();
-    Ok(env.host.run(&command)?)
+    let repo = format!("--repo={repo}");
+    let mut args = vec![repo.as_str()];
+    args.extend(extra.iter().map(String::as_str));
+    args.push("restore");
+    Ok(env
+        .host
+        .run(&pgbackrest(env, Via::OneOff, &args)?.streamed())?)
 }
 
 #[cfg(test)]
@@ -143,7 +159,7 @@ mod tests {
           "repo":[{"key":1,"status":{"code":0,"message":"ok"}},
                   {"key":2,"status":{"code":2,"message":"no valid backups"}}],
           "backup":[{"database":{"id":1,"repo-key":1},"type":"full"}],
-          "archive":[{"database":{"id":1,"repo-key":1},"min":"000000010000000000000001","max":"000000010000000000000007"},
+          "archive":[{"database":{"id":1,"repo-key":1},"id":"16-1","min":"000000010000000000000001","max":"000000010000000000000007"},
                      {"database":{"id":1,"repo-key":2},"min":"000000010000000000000003","max":"000000010000000000000006"}]}]"#;
         let repos = parse_info(json).unwrap();
         assert_eq!(repos.len(), 2);
@@ -157,6 +173,8 @@ mod tests {
             Some("000000010000000000000003")
         );
         assert!(repos[1].has_stanza());
+        assert_eq!(repos[0].archive_id.as_deref(), Some("16-1"));
+        assert_eq!(repos[1].archive_id, None);
         assert_eq!(repos[1].full_backups, 0);
     }
 }

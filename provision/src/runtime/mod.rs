@@ -6,6 +6,7 @@
 //! fails fast) are compose-only: what `dtops upgrade` needs beyond the seam.
 
 mod archive;
+mod archive_wal;
 mod compose;
 mod compose_op;
 mod git_build;
@@ -18,9 +19,9 @@ mod seam;
 mod select;
 
 pub use archive::{
-    archive, build_db_image, image_exists, info, parse_info, pgbackrest, restore_into_volume,
-    run_pgbackrest, RepoInfo,
+    archive, build_db_image, image_exists, info, restore_into_volume, run_pgbackrest, RepoInfo, Via,
 };
+pub use archive_wal::newest_wal;
 pub use compose_op::{compose_command, compose_op, ComposeOp};
 pub use git_build::{
     build_commit, checkout_commit, checkout_is_modified, commits_between, image_info,

@@ -1,5 +1,6 @@
 //! Point-in-time restore (`dtops restore --at TIME`): the cluster as it was at TIME, rebuilt from
-//! the repository on the box into a scratch volume by a one-off container, started there with
+//! the archive (the box's repository, else the off-site one) into a scratch volume by a one-off
+//! container, started there with
 //! archiving off (a restored copy must never archive into the live stanza), dumped, and
 //! removed. The dump then goes the way of any backup file: a scratch database, or the safe swap.
 
@@ -70,15 +71,11 @@ pub fn dump_at(env: &Env, at: DateTime<Utc>, work: &Path) -> anyhow::Result<Path
                     .arg(&volume)
                     .args(["postgres", "pgbackrest"])
                     .arg(format!("--stanza={}", archive.stanza))
-                    .args([
-                        "--repo=1",
-                        "--type=time",
-                        &target,
-                        "--target-action=promote",
-                        "restore",
-                    ]),
+                    // No --repo: pgBackRest takes the first repository (the box's, then
+                    // off-site) holding a backup from before the target.
+                    .args(["--type=time", &target, "--target-action=promote", "restore"]),
             )
-            .context("pgBackRest could not restore the repository on the box")?;
+            .context("pgBackRest could not restore that point from the archive")?;
         env.host.run(
             &compose_command(env)
                 .args([
@@ -172,7 +169,7 @@ fn wait_promoted(env: &Env, at: DateTime<Utc>) -> anyhow::Result<()> {
                 .unwrap_or_default();
             if logs.contains("recovery ended before configured recovery target was reached") {
                 bail!(
-                    "the archive on the box ends before {}: nothing archived reaches that far \
+                    "the archive ends before {}: nothing archived reaches that far \
                      (a time before the newest archived transaction works)",
                     at.format("%Y-%m-%d %H:%M:%S UTC")
                 );

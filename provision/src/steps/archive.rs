@@ -2,7 +2,7 @@
 //! mounts it, the Postgres image with pgBackRest, the stanza in both repositories (checked by
 //! archiving a WAL segment), a first full backup in each, and the key escrow's copy.
 
-use crate::engine::{Change, Ctx, Handler, Plan, Step};
+use crate::engine::{Change, Ctx, Plan, Step};
 use crate::escrow;
 use crate::host::Ownership;
 use crate::render::{ArtifactKind, OFFSITE_CA_FILE};
@@ -65,10 +65,11 @@ impl Step for OffsiteCaStep {
         if ctx.env.host.read(&path)?.as_deref() == Some(content.as_slice()) {
             return Ok(Plan::Ok(format!("{} is current", path.display())));
         }
-        Ok(Plan::Change(
-            Change::new(format!("copy the off-site CA bundle to {}", path.display()))
-                .notifying(Handler::RestartApi),
-        ))
+        // pgBackRest reads it on its next run (the directory is mounted): no restart.
+        Ok(Plan::Change(Change::new(format!(
+            "copy the off-site CA bundle to {}",
+            path.display()
+        ))))
     }
 
     fn apply(&self, ctx: &Ctx, _change: &Change) -> anyhow::Result<String> {
@@ -129,7 +130,7 @@ fn repos(ctx: &Ctx) -> anyhow::Result<Option<Vec<RepoInfo>>> {
     if !ctx.runtime.running(&ctx.env)?.db {
         return Ok(None);
     }
-    runtime::info(&ctx.env).map(Some)
+    runtime::info(&ctx.env, runtime::Via::Exec).map(Some)
 }
 
 /// The stanza in both repositories, then `pgbackrest check`: a WAL segment archived.
@@ -207,7 +208,7 @@ impl Step for FullBackupStep {
     }
 
     fn apply(&self, ctx: &Ctx, _change: &Change) -> anyhow::Result<String> {
-        let repos = runtime::info(&ctx.env)?;
+        let repos = runtime::info(&ctx.env, runtime::Via::Exec)?;
         let mut done = Vec::new();
         for repo in repos.iter().filter(|r| r.full_backups == 0) {
             let target = format!("--repo={}", repo.key);

@@ -18,7 +18,6 @@ mod secrets;
 mod stack;
 mod user;
 
-pub use archive::EscrowStep;
 pub use certificate::TlsOptions;
 pub use docker_logs::{restart_marker, DaemonJsonStep, DAEMON_JSON};
 pub use health::SmokeTest;

@@ -204,6 +204,43 @@ impl S3 {
         }
     }
 
+    /// Deletes every object whose key contains `part` (a signed request, as moto wants for a
+    /// delete); the keys deleted.
+    pub fn delete_objects_containing(&self, part: &str, key_id: &str, secret: &str) -> Vec<String> {
+        let keys: Vec<String> = self
+            .objects()
+            .into_iter()
+            .map(|(key, _)| key)
+            .filter(|key| key.contains(part))
+            .collect();
+        let bucket = rusty_s3::Bucket::new(
+            format!("http://127.0.0.1:{}", self.moto_port)
+                .parse()
+                .unwrap(),
+            rusty_s3::UrlStyle::Path,
+            BUCKET.to_string(),
+            REGION.to_string(),
+        )
+        .unwrap();
+        let credentials = rusty_s3::Credentials::new(key_id, secret);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        for key in &keys {
+            use rusty_s3::S3Action;
+            let url = bucket
+                .delete_object(Some(&credentials), key)
+                .sign(Duration::from_secs(60));
+            let status = runtime
+                .block_on(reqwest::Client::new().delete(url).send())
+                .unwrap()
+                .status();
+            assert!(status.is_success(), "delete {key}: {status}");
+        }
+        keys
+    }
+
     /// Every object key in the bucket with its size (moto's plain-HTTP listing).
     pub fn objects(&self) -> Vec<(String, u64)> {
         let out = curl()

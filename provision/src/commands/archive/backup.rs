@@ -33,7 +33,7 @@ pub fn run(global: &GlobalArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         }
     }
     if !quiet {
-        for repo in runtime::info(&env)? {
+        for repo in runtime::info(&env, runtime::Via::Exec)? {
             println!(
                 "archive: repo{}: {} full backup(s), WAL up to {}",
                 repo.key,

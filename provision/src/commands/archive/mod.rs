@@ -4,6 +4,7 @@
 mod backup;
 mod credentials;
 mod escrow;
+mod gumroad_catch_up;
 mod recover;
 mod recover_steps;
 mod recovery_point;
@@ -12,4 +13,3 @@ pub use backup::run as backup;
 pub use credentials::run as credentials;
 pub use escrow::{init as escrow_init, push as escrow_push};
 pub use recover::run as recover;
-pub use recovery_point::{archive_facts, archive_line, ArchiveFacts};

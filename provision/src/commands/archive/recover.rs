@@ -15,8 +15,9 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 use datatools_license::license::SigningKeyPair;
 
+use super::gumroad_catch_up::sync_since;
 use super::recover_steps::{marker, ArchiveRestoreStep, EscrowFilesStep, PromotedCheck};
-use super::recovery_point::{archive_gap, recovered_to, sync_since};
+use super::recovery_point::{archive_gap, recovered_to, ArchivedUpTo};
 use crate::cli::{GlobalArgs, RecoverArgs};
 use crate::commands::deployment::Deployment;
 use crate::engine::{self, AppLock, Report, Task};
@@ -127,7 +128,12 @@ pub fn run(global: &GlobalArgs, args: &RecoverArgs) -> anyhow::Result<ExitCode> 
 
     // 5. What was recovered, and Gumroad's sales since before it.
     let point = recovered_to(&env);
-    let gap = archive_gap(&env);
+    let archived = env
+        .host
+        .read(&marker(site, "restored"))?
+        .map(|b| ArchivedUpTo::from_record(&String::from_utf8_lossy(&b)))
+        .unwrap_or_default();
+    let gap = archive_gap(&env, &archived);
     let synced = sync_since(&env, point, args.sync_margin_hours);
     let elapsed = started.elapsed();
     println!("\nrecover: done in {:.0} s (RTO)", elapsed.as_secs_f64());

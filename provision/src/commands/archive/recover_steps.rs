@@ -8,11 +8,12 @@ use std::time::Duration;
 
 use anyhow::bail;
 
+use super::recovery_point::ArchivedUpTo;
 use crate::engine::{Change, Check, Ctx, Plan, Step, Verdict};
 use crate::escrow::{Bundle, SITE_TOML};
 use crate::host::Ownership;
 use crate::owner::Owner;
-use crate::runtime::{self, compose_command};
+use crate::runtime::{self, compose_command, Via};
 
 /// Markers under `.dtops/recover/`: the restore started (an interrupted one is redone into a
 /// new volume) and finished.
@@ -136,14 +137,43 @@ impl Step for ArchiveRestoreStep {
             ctx.runtime.down(&ctx.env, true)?;
         }
         host.write_atomic(&marker(site, "restoring"), b"", ROOT_FILE)?;
+        // What the off-site archive holds, before anything archives into it again: the replay
+        // must reach its newest segment, or the archive has a gap (recovery_point.rs).
+        let newest = offsite_newest(ctx)?;
         runtime::restore_into_volume(&ctx.env, 2, &[])?;
-        host.write_atomic(&marker(site, "restored"), b"", ROOT_FILE)?;
+        host.write_atomic(
+            &marker(site, "restored"),
+            newest.to_record().as_bytes(),
+            ROOT_FILE,
+        )?;
         host.remove_file(&marker(site, "restoring"))?;
         Ok(format!(
             "restored into {} (Postgres replays the archived WAL when it starts)",
             site.database.volume
         ))
     }
+}
+
+/// The off-site repository's newest WAL segment, read by a one-off container.
+fn offsite_newest(ctx: &Ctx) -> anyhow::Result<ArchivedUpTo> {
+    let repos = runtime::info(&ctx.env, Via::OneOff)?;
+    let Some(repo) = repos.iter().find(|r| r.key == 2) else {
+        bail!("pgBackRest lists no off-site repository (repo2) in this configuration");
+    };
+    if !repo.has_stanza() {
+        bail!(
+            "the off-site repository has no stanza {} ({}): nothing to recover from there",
+            runtime::archive(&ctx.env)?.stanza,
+            repo.message
+        );
+    }
+    Ok(match runtime::newest_wal(&ctx.env, Via::OneOff, repo)? {
+        Some(newest) => ArchivedUpTo {
+            segment: Some(newest.segment),
+            at: newest.at,
+        },
+        None => ArchivedUpTo::default(),
+    })
 }
 
 /// Waits until Postgres has replayed the archive and accepts writes.

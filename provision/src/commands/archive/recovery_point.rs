@@ -1,123 +1,62 @@
-//! The recovery point: how recent the newest archived WAL is on the box and off-site (the
-//! `dtops status` row and the host report's facts), what a recovery replayed up to (Postgres'
-//! log), a gap in the archive, and the Gumroad sync that fetches the sales made after it.
+//! What a recovery reached: the last transaction Postgres replayed (its log), and whether the
+//! replay stopped short of the newest segment the off-site archive held when the restore began
+//! (a gap: a segment missing or unreadable), said as the window that is lost.
 
-use std::time::Duration;
+use chrono::{DateTime, Utc};
 
-use chrono::{DateTime, NaiveDate, Utc};
-use datatools_license::api::{GumroadSyncRequest, JobState};
-
-use crate::admin_client::AdminClient;
-use crate::cli::AdminArgs;
 use crate::env::Env;
-use crate::runtime::{self, compose_command, RepoInfo};
+use crate::runtime::compose_command;
 
-/// What `dtops status` and the host report say about archiving.
-#[derive(Debug, Clone, Default)]
-pub struct ArchiveFacts {
-    /// The newest WAL segment per repository: its name and when it was written there.
-    pub local_newest: Option<(String, DateTime<Utc>)>,
-    pub offsite_newest: Option<(String, DateTime<Utc>)>,
-    /// Why the facts could not be read (the database down, pgBackRest failing).
-    pub error: Option<String>,
+/// The off-site archive's newest segment when the restore began (kept in the recovery's
+/// marker file, so a resumed run still knows it).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ArchivedUpTo {
+    pub segment: Option<String>,
+    pub at: Option<DateTime<Utc>>,
 }
 
-/// The newest object (segment name, time) in a repository's archive, from `repo-ls`.
-fn newest_segment(env: &Env, repo: &RepoInfo) -> anyhow::Result<Option<(String, DateTime<Utc>)>> {
-    let Some(newest) = &repo.newest_wal else {
-        return Ok(None);
-    };
-    let archive = runtime::archive(env)?;
-    let target = format!("--repo={}", repo.key);
-    let out = runtime::run_pgbackrest(
-        env,
-        &[
-            &target,
-            "repo-ls",
-            "--recurse",
-            "--output=json",
-            &format!("archive/{}", archive.stanza),
-        ],
-    )?;
-    let listing: serde_json::Value = serde_json::from_str(&out.stdout)?;
-    let time = listing
-        .as_object()
-        .into_iter()
-        .flatten()
-        .filter(|(path, _)| path.contains(newest.as_str()))
-        .filter_map(|(_, v)| v["time"].as_i64())
-        .max();
-    Ok(time
-        .and_then(|t| DateTime::from_timestamp(t, 0))
-        .map(|at| (newest.clone(), at)))
-}
-
-pub fn archive_facts(env: &Env) -> ArchiveFacts {
-    let read = || -> anyhow::Result<ArchiveFacts> {
-        let repos = runtime::info(env)?;
-        let find = |key| repos.iter().find(|r| r.key == key);
-        Ok(ArchiveFacts {
-            local_newest: match find(1) {
-                Some(repo) => newest_segment(env, repo)?,
-                None => None,
-            },
-            offsite_newest: match find(2) {
-                Some(repo) => newest_segment(env, repo)?,
-                None => None,
-            },
-            error: None,
-        })
-    };
-    read().unwrap_or_else(|e| ArchiveFacts {
-        error: Some(format!("{e:#}")),
-        ..Default::default()
-    })
-}
-
-/// The `dtops status` line: the recovery point on the box and off-site.
-pub fn archive_line(env: &Env) -> String {
-    let Some(archive) = &env.site.archive else {
-        return "OFF: daily dumps only; a lost box loses up to a day ([archive] in site.toml)"
-            .into();
-    };
-    let facts = archive_facts(env);
-    if let Some(error) = facts.error {
-        return format!("cannot read pgBackRest's repositories: {error}");
+impl ArchivedUpTo {
+    pub fn to_record(&self) -> String {
+        format!(
+            "newest_wal={}\nnewest_wal_at={}\n",
+            self.segment.as_deref().unwrap_or(""),
+            self.at.map(|at| at.to_rfc3339()).unwrap_or_default()
+        )
     }
-    let now = Utc::now();
-    let side = |what: &str, newest: &Option<(String, DateTime<Utc>)>| match newest {
-        Some((segment, at)) => format!(
-            "{what} newest WAL {segment} {} s old",
-            (now - *at).num_seconds()
-        ),
-        None => format!("{what}: NO WAL archived yet"),
-    };
-    format!(
-        "{}; {} ({}); archive_timeout {} s; escrow {}",
-        side("on the box", &facts.local_newest),
-        side("off-site", &facts.offsite_newest),
-        archive.offsite_name(),
-        archive.timeout_seconds,
-        match crate::escrow::escrow_status(env) {
-            status if status.current =>
-                format!("current (copied {})", status.last_at.unwrap_or_default()),
-            status => match status.missing {
-                Some(missing) => format!("MISSING: {missing}"),
-                None => "STALE: a secret changed since the last copy (dtops escrow push)".into(),
-            },
+
+    pub fn from_record(text: &str) -> ArchivedUpTo {
+        let value = |key: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(key)?.strip_prefix('='))
+                .filter(|v| !v.is_empty())
+                .map(str::to_string)
+        };
+        ArchivedUpTo {
+            segment: value("newest_wal"),
+            at: value("newest_wal_at")
+                .and_then(|at| DateTime::parse_from_rfc3339(&at).ok())
+                .map(|at| at.with_timezone(&Utc)),
         }
-    )
+    }
 }
 
-/// When the last replayed transaction committed, from Postgres' log after a recovery.
-pub fn recovered_to(env: &Env) -> Option<DateTime<Utc>> {
+/// Postgres' log since the recovery's container started.
+fn postgres_log(env: &Env) -> Option<String> {
     let out = env
         .host
         .probe(&compose_command(env).args(["logs", "--no-color", "postgres"]))
         .ok()?;
-    let text = format!("{}{}", out.stdout, out.stderr);
+    Some(format!("{}{}", out.stdout, out.stderr))
+}
+
+/// When the last replayed transaction committed ("last completed transaction was at log time").
+pub fn recovered_to(env: &Env) -> Option<DateTime<Utc>> {
+    last_transaction(&postgres_log(env)?)
+}
+
+fn last_transaction(log: &str) -> Option<DateTime<Utc>> {
     let marker = "last completed transaction was at log time ";
-    let line = text.lines().rev().find(|l| l.contains(marker))?;
+    let line = log.lines().rev().find(|l| l.contains(marker))?;
     let at = line.split(marker).nth(1)?.trim();
     // "2026-12-07 23:40:01.123456+00"
     DateTime::parse_from_str(&format!("{at}00"), "%Y-%m-%d %H:%M:%S%.f%z")
@@ -125,73 +64,142 @@ pub fn recovered_to(env: &Env) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
-/// WAL the off-site archive holds beyond what the recovery replayed: a gap, named.
-pub fn archive_gap(env: &Env) -> Option<String> {
-    let out = env
-        .host
-        .probe(&compose_command(env).args(["logs", "--no-color", "postgres"]))
-        .ok()?;
-    let text = format!("{}{}", out.stdout, out.stderr);
-    let restored = text
-        .lines()
+/// The newest segment the replay restored from the archive.
+fn last_restored(log: &str) -> Option<String> {
+    log.lines()
         .filter_map(|l| l.split("restored log file \"").nth(1))
         .filter_map(|rest| rest.split('"').next())
-        .max()?
-        .to_string();
-    let newest = runtime::info(env)
-        .ok()?
-        .into_iter()
-        .find(|r| r.key == 2)?
-        .newest_wal?;
-    (newest > restored).then(|| {
-        format!(
-            "GAP in the archive: the replay stopped after WAL segment {restored}, but the \
-             off-site archive holds segments up to {newest}: the segments after {restored} are \
-             missing, and what they held (after the recovery point) is lost; the Gumroad sync \
-             below brings back the sales of that window"
-        )
-    })
+        .filter(|name| name.len() == 24)
+        .max()
+        .map(str::to_string)
 }
 
-/// Gumroad's sales since `margin_hours` before the recovery point, stored by the api's sync.
-pub fn sync_since(env: &Env, point: Option<DateTime<Utc>>, margin_hours: u32) -> String {
-    if !env.site.server.gumroad_api_token {
-        return "recover: Gumroad sync skipped: [server] gumroad_api_token is off; sales made \
-                after the recovery point are missing until `dtops gumroad sync --since DAY`"
-            .into();
+/// A gap, said exactly; `None` when the replay reached the newest archived segment.
+pub fn archive_gap(env: &Env, archived: &ArchivedUpTo) -> Option<String> {
+    let log = postgres_log(env)?;
+    gap(
+        last_restored(&log).as_deref(),
+        last_transaction(&log),
+        archived,
+    )
+}
+
+fn gap(
+    restored: Option<&str>,
+    point: Option<DateTime<Utc>>,
+    archived: &ArchivedUpTo,
+) -> Option<String> {
+    let newest = archived.segment.as_deref()?;
+    if restored.is_some_and(|r| r >= newest) {
+        return None;
     }
-    let from = point.unwrap_or_else(Utc::now) - chrono::Duration::hours(i64::from(margin_hours));
-    let since: NaiveDate = from.date_naive();
-    let run = || -> anyhow::Result<String> {
-        let client = AdminClient::new(&AdminArgs {
-            admin_url: format!("http://127.0.0.1:{}", env.site.ports.api),
-            token_file: Some(env.host.path(&env.site.secret_file("admin_token"))),
-        })?;
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
-        runtime.block_on(async {
-            let mut sync = client.gumroad_sync(&GumroadSyncRequest { since }).await?;
-            while sync.state == JobState::Running {
-                tokio::time::sleep(Duration::from_millis(500)).await;
-                sync = client.gumroad_sync_status(sync.id).await?;
-            }
-            Ok(format!(
-                "recover: Gumroad sync since {since} ({} h before the recovery point): {} sale(s) \
-                 listed, {} already in the database, {} stored now and processed{}",
-                margin_hours,
-                sync.seen,
-                sync.already_had,
-                sync.stored.len(),
-                match (&sync.state, &sync.error) {
-                    (JobState::Done, _) => String::new(),
-                    (_, Some(e)) => format!("; the sync FAILED: {e}"),
-                    _ => "; the sync did not finish".into(),
-                }
-            ))
+    let first_missing = restored.and_then(next_segment);
+    let when = |at: Option<DateTime<Utc>>| {
+        at.map_or("(unknown)".to_string(), |at| {
+            at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
         })
     };
-    run().unwrap_or_else(|e| {
-        format!("recover: the Gumroad sync FAILED: {e:#}; run `dtops gumroad sync --since {since}`")
-    })
+    Some(format!(
+        "GAP in the off-site archive: the replay stopped after segment {} because segment {} \
+         is missing or unreadable, although the archive holds segments up to {newest} (archived \
+         at {}). Lost: every transaction after the recovery point ({}) up to {}; the Gumroad \
+         sync below brings back that window's sales, nothing brings back other writes (comps, \
+         revocations, address changes: redo them by hand)",
+        restored.unwrap_or("(none)"),
+        first_missing.as_deref().unwrap_or("(the first)"),
+        when(archived.at),
+        when(point),
+        when(archived.at),
+    ))
+}
+
+/// The segment after `name` (16 MB segments: 256 per log file).
+fn next_segment(name: &str) -> Option<String> {
+    if name.len() != 24 {
+        return None;
+    }
+    let timeline = &name[..8];
+    let log = u64::from_str_radix(&name[8..16], 16).ok()?;
+    let seg = u64::from_str_radix(&name[16..], 16).ok()?;
+    let (log, seg) = if seg == 0xFF {
+        (log + 1, 0)
+    } else {
+        (log, seg + 1)
+    };
+    Some(format!("{timeline}{log:08X}{seg:08X}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LOG: &str = "\
+2026-12-08 00:39:40.100 UTC [27] LOG:  restored log file \"000000010000000000000005\" from archive
+2026-12-08 00:39:40.300 UTC [27] LOG:  restored log file \"000000010000000000000006\" from archive
+2026-12-08 00:39:40.500 UTC [27] LOG:  redo done at 0/6000110 system usage: CPU: user: 0.00 s
+2026-12-08 00:39:40.500 UTC [27] LOG:  last completed transaction was at log time 2026-12-08 00:38:40.854321+00
+";
+
+    #[test]
+    fn the_log_says_what_was_replayed() {
+        assert_eq!(
+            last_restored(LOG).as_deref(),
+            Some("000000010000000000000006")
+        );
+        assert_eq!(
+            last_transaction(LOG).unwrap().to_rfc3339(),
+            "2026-12-08T00:38:40.854321+00:00"
+        );
+    }
+
+    #[test]
+    fn no_gap_when_the_replay_reached_the_newest_segment() {
+        let archived = ArchivedUpTo {
+            segment: Some("000000010000000000000006".into()),
+            at: None,
+        };
+        assert_eq!(gap(Some("000000010000000000000006"), None, &archived), None);
+        assert_eq!(
+            gap(
+                Some("000000010000000000000006"),
+                None,
+                &ArchivedUpTo::default()
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn a_gap_names_the_missing_segment_and_the_lost_window() {
+        let archived = ArchivedUpTo {
+            segment: Some("000000010000000000000009".into()),
+            at: DateTime::parse_from_rfc3339("2026-12-08T00:39:05Z")
+                .ok()
+                .map(|t| t.with_timezone(&Utc)),
+        };
+        let said = gap(
+            Some("000000010000000000000006"),
+            last_transaction(LOG),
+            &archived,
+        )
+        .unwrap();
+        assert!(
+            said.contains("stopped after segment 000000010000000000000006"),
+            "{said}"
+        );
+        assert!(
+            said.contains("segment 000000010000000000000007 is missing"),
+            "{said}"
+        );
+        assert!(said.contains("up to 000000010000000000000009"), "{said}");
+        assert!(
+            said.contains("(2026-12-08 00:38:40 UTC) up to 2026-12-08 00:39:05 UTC"),
+            "{said}"
+        );
+        assert_eq!(ArchivedUpTo::from_record(&archived.to_record()), archived);
+        assert_eq!(
+            next_segment("0000000100000000000000FF").unwrap(),
+            "000000010000000100000000"
+        );
+    }
 }
