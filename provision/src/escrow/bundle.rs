@@ -25,7 +25,10 @@ pub struct Bundle {
     pub created_at: DateTime<Utc>,
     /// The license public key the signing key must still derive (checked on recovery).
     pub license_pubkey: Option<String>,
-    #[serde(serialize_with = "files_to_base64", deserialize_with = "files_from_base64")]
+    #[serde(
+        serialize_with = "files_to_base64",
+        deserialize_with = "files_from_base64"
+    )]
     pub files: BTreeMap<String, Vec<u8>>,
 }
 

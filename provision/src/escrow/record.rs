@@ -106,9 +106,11 @@ pub fn push_if_changed(env: &Env, force: bool) -> anyhow::Result<Option<String>>
         .build()?
         .block_on(store.put(&object, ciphertext))?;
     let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let dir = env.site.escrow_state_dir();
-    if env.host.state(&dir)?.is_none() {
-        env.host.create_dir(&dir, ROOT_ONLY_DIR)?;
+    // Root's own record; `escrow init` may run before the first provision made .dtops/.
+    for dir in [env.site.state_dir(), env.site.escrow_state_dir()] {
+        if env.host.state(&dir)?.is_none() {
+            env.host.create_dir(&dir, ROOT_ONLY_DIR)?;
+        }
     }
     let text = format!(
         "sha256={digest}\nrecipient={recipient}\nat={now}\nlocation={}\nobject={object}\n",

@@ -59,7 +59,12 @@ impl OffsiteStore {
                     UriStyle::Path => UrlStyle::Path,
                 };
                 let bucket = Bucket::new(url, style, bucket.to_string(), region.to_string())
-                    .with_context(|| format!("{name}: not a usable bucket address"))?;
+                    .with_context(|| {
+                        format!(
+                            "{name}: not a usable bucket address (an address endpoint needs \
+                             uri_style = \"path\")"
+                        )
+                    })?;
                 let (key, secret) = credentials.with_context(|| {
                     format!("{name}: no S3 access key (secrets/archive_s3_key_id and archive_s3_secret)")
                 })?;

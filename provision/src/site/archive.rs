@@ -227,6 +227,22 @@ impl Archive {
                 "is a name, not a path: letters, digits, . _ -",
             ));
         }
+        if let ArchiveOffsite::S3 {
+            endpoint,
+            uri_style: UriStyle::Host,
+            ..
+        } = &self.offsite
+        {
+            if endpoint.as_str().parse::<std::net::IpAddr>().is_ok() {
+                return Err(Misfit::new(
+                    "archive.offsite.uri_style",
+                    format!(
+                        "must be \"path\" for the address endpoint {endpoint}: \"host\" puts \
+                         the bucket in front of the endpoint as a name"
+                    ),
+                ));
+            }
+        }
         if let Some(recipient) = &self.escrow_recipient {
             if recipient
                 .as_str()
@@ -243,5 +259,35 @@ impl Archive {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::site::Site;
+
+    const COMMITTED: &str = include_str!("../../../site.toml");
+
+    fn parse(archive: &str) -> Result<Site, String> {
+        Site::parse(&format!("{COMMITTED}\n[archive]\n{archive}\n"), "site.toml")
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn archive_settings_are_checked_with_the_key_to_blame() {
+        let s3 = "offsite = { type = \"s3\", endpoint = \"s3.example.com\", bucket = \"b\", \
+                  region = \"eu-central-1\" }";
+        let site = parse(s3).unwrap();
+        assert_eq!(site.archive.unwrap().timeout_seconds, 60);
+        let by_ip = "offsite = { type = \"s3\", endpoint = \"10.0.0.5\", bucket = \"b\", \
+                     region = \"r\" }";
+        let error = parse(by_ip).unwrap_err();
+        assert!(error.contains("archive.offsite.uri_style"), "{error}");
+        let error = parse(&format!("{s3}\ntimeout_seconds = 120")).unwrap_err();
+        assert!(error.contains("archive.timeout_seconds"), "{error}");
+        let error = parse(&format!("{s3}\nescrow_recipient = \"age1nope\"")).unwrap_err();
+        assert!(error.contains("archive.escrow_recipient"), "{error}");
+        let error = parse("offsite = { type = \"dir\", path = \"relative/dir\" }").unwrap_err();
+        assert!(error.contains("not an absolute path"), "{error}");
     }
 }

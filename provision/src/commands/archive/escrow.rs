@@ -25,6 +25,13 @@ pub fn init(global: &GlobalArgs, rekey: bool, kit_out: Option<&Path>) -> anyhow:
              copies the escrow again"
         );
     }
+    // Nothing to escrow before provision made the secrets (the signing key above all).
+    if crate::desired::license_pubkey(&env)?.is_none() {
+        bail!(
+            "there is no signing key on this box yet: run `dtops provision` first (it makes the \
+             secrets the escrow keeps), then `dtops escrow init`"
+        );
+    }
     let secret = |name: &str| -> anyhow::Result<Option<String>> {
         Ok(env
             .host
