@@ -193,9 +193,49 @@ fn a_lost_box_comes_back_from_the_offsite_copy_and_the_recovery_kit() {
     assert!(seq_a >= 1, "the refund revoked a license: seq {seq_a}");
     let archived_rows = row_hashes(&a);
 
-    // The business's segment closed; then two more with only filler in them, the first of
-    // which goes missing off-site (a gap after everything that matters).
+    // The business's segment closed and off-site.
     let business_end = switch_wal(&a);
+    wait_offsite(&engine, &a, &business_end);
+
+    // The quarterly drill on the live box: the kit opens the escrow, which matches the box,
+    // and the off-site copy alone restores (into scratch) with every license.
+    let out = with_stdin(a.command(&["recover", "--kit", "-", "--check"]), &kit_text);
+    let checked = text(&out);
+    assert!(
+        out.status.success(),
+        "recover --check:
+{checked}"
+    );
+    for said in [
+        "the escrow holds this box's",
+        "the off-site copy reaches",
+        "the signing key derives the recorded public key",
+    ] {
+        assert!(
+            checked.contains(said),
+            "{said:?} in:
+{checked}"
+        );
+    }
+    let licenses = checked
+        .lines()
+        .find(|l| l.trim_start().starts_with("licenses "))
+        .unwrap_or_else(|| {
+            panic!(
+                "no licenses table in:
+{checked}"
+            )
+        });
+    assert!(licenses.contains(" 3 rows"), "{licenses}");
+    for secret in [identity.as_str(), S3_SECRET, cipher.trim()] {
+        assert!(
+            !checked.contains(secret),
+            "recover --check printed a secret"
+        );
+    }
+
+    // Two segments with only filler in them, the first of which goes missing off-site (a gap
+    // after everything that matters).
     let lost_segment = switch_wal(&a);
     let after_gap = switch_wal(&a);
     let last_switch = Instant::now();

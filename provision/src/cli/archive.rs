@@ -63,6 +63,12 @@ pub struct RecoverArgs {
     /// when the restore has not started yet).
     #[arg(long)]
     pub replace_database: bool,
+    /// The quarterly drill, on the live box, changing nothing there: the kit opens the escrow,
+    /// the escrow holds this box's files as they are now, and the database restores from the
+    /// off-site repository alone (a scratch volume, archiving off; its tables counted in a
+    /// scratch database). Exit 1 when the escrow is out of date.
+    #[arg(long, conflicts_with_all = ["site_out", "replace_database"])]
+    pub check: bool,
     /// How far before the recovery point the Gumroad sync starts reading sales (hours).
     #[arg(long, default_value_t = 24)]
     pub sync_margin_hours: u32,

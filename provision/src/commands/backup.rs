@@ -48,7 +48,15 @@ pub fn restore(global: &GlobalArgs, args: &RestoreArgs) -> anyhow::Result<ExitCo
                 at.format("%Y-%m-%d %H:%M:%S UTC")
             );
             let work = crate::runtime::pitr_work_dir(&env)?;
-            crate::runtime::dump_at(&env, at, &work)?
+            let rebuilt = crate::runtime::dump_at(&env, crate::runtime::PitrTarget::At(at), &work)?;
+            if let Some(to) = rebuilt.recovered_to {
+                println!(
+                    "restore: the replay stopped at the last transaction before it, committed at \
+                     {}",
+                    to.format("%Y-%m-%d %H:%M:%S%.3f UTC")
+                );
+            }
+            rebuilt.file
         }
         (None, Some(file)) => resolve_file(&env, file)?,
         (None, None) => bail!("name a backup file, or a time with --at"),

@@ -15,6 +15,7 @@ mod kind;
 mod native;
 mod pitr;
 mod release;
+mod replay_log;
 mod seam;
 mod select;
 
@@ -29,9 +30,10 @@ pub use git_build::{
 };
 pub use health::{health_url, probe_health, wait_healthy};
 pub use kind::RuntimeKind;
-pub use pitr::{dump_at, parse_target, work_dir as pitr_work_dir};
+pub use pitr::{dump_at, parse_target, work_dir as pitr_work_dir, PitrTarget};
 pub use release::{
     api_container, api_log_tail, migrate_with, migrations_of, recreate_api, wait_api_healthy,
 };
+pub use replay_log::{last_restored, last_transaction};
 pub use seam::{Image, Runtime};
 pub use select::build;

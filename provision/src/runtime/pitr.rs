@@ -38,15 +38,33 @@ pub fn parse_target(text: &str) -> anyhow::Result<DateTime<Utc>> {
     bail!("--at {text:?} is not a time: use \"YYYY-MM-DD HH:MM[:SS]\" (UTC) or RFC 3339 with an offset")
 }
 
-/// A gzipped dump of the database as it was at `at`, written into `work` (root's own
-/// directory); its path.
-pub fn dump_at(env: &Env, at: DateTime<Utc>, work: &Path) -> anyhow::Result<PathBuf> {
+/// Which point of the archive to rebuild.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PitrTarget {
+    /// The database as it was at this moment (from whichever repository has a backup before).
+    At(DateTime<Utc>),
+    /// The newest point the off-site repository alone reaches (`dtops recover --check`).
+    NewestOffsite,
+}
+
+/// The dump of a rebuilt database, and the last transaction the replay reached.
+#[derive(Debug, Clone)]
+pub struct Rebuilt {
+    pub file: PathBuf,
+    pub recovered_to: Option<DateTime<Utc>>,
+}
+
+/// A gzipped dump of the database as it was at `target`, written into `work` (root's own
+/// directory).
+pub fn dump_at(env: &Env, target: PitrTarget, work: &Path) -> anyhow::Result<Rebuilt> {
     let archive = archive(env)?;
-    if at > Utc::now() {
-        bail!(
-            "--at {} is in the future",
-            at.format("%Y-%m-%d %H:%M:%S UTC")
-        );
+    if let PitrTarget::At(at) = target {
+        if at > Utc::now() {
+            bail!(
+                "--at {} is in the future",
+                at.format("%Y-%m-%d %H:%M:%S UTC")
+            );
+        }
     }
     let scratch = format!("{}_pitr", env.site.database.volume);
     let cleanup = || {
@@ -62,8 +80,24 @@ pub fn dump_at(env: &Env, at: DateTime<Utc>, work: &Path) -> anyhow::Result<Path
     };
     cleanup();
     let result = (|| {
-        let target = format!("--target={}", at.format("%Y-%m-%d %H:%M:%S+00"));
         let volume = format!("{scratch}:/var/lib/postgresql/data");
+        let (what, name) = match target {
+            // No --repo: pgBackRest takes the first repository (the box's, then off-site)
+            // holding a backup from before the target.
+            PitrTarget::At(at) => (
+                vec![
+                    "--type=time".to_string(),
+                    format!("--target={}", at.format("%Y-%m-%d %H:%M:%S+00")),
+                    "--target-action=promote".into(),
+                ],
+                format!("pitr-{}.sql.gz", at.format("%Y%m%dT%H%M%SZ")),
+            ),
+            // The default type: everything the repository holds.
+            PitrTarget::NewestOffsite => (
+                vec!["--repo=2".to_string()],
+                format!("offsite-{}.sql.gz", Utc::now().format("%Y%m%dT%H%M%SZ")),
+            ),
+        };
         env.host
             .run(
                 &compose_command(env)
@@ -71,9 +105,8 @@ pub fn dump_at(env: &Env, at: DateTime<Utc>, work: &Path) -> anyhow::Result<Path
                     .arg(&volume)
                     .args(["postgres", "pgbackrest"])
                     .arg(format!("--stanza={}", archive.stanza))
-                    // No --repo: pgBackRest takes the first repository (the box's, then
-                    // off-site) holding a backup from before the target.
-                    .args(["--type=time", &target, "--target-action=promote", "restore"]),
+                    .args(&what)
+                    .arg("restore"),
             )
             .context("pgBackRest could not restore that point from the archive")?;
         env.host.run(
@@ -96,8 +129,10 @@ pub fn dump_at(env: &Env, at: DateTime<Utc>, work: &Path) -> anyhow::Result<Path
                     "listen_addresses=",
                 ]),
         )?;
-        wait_promoted(env, at)?;
-        let file = work.join(format!("pitr-{}.sql.gz", at.format("%Y%m%dT%H%M%SZ")));
+        wait_promoted(env, target)?;
+        let log = scratch_log(env, 200);
+        let recovered_to = super::replay_log::last_transaction(&log);
+        let file = work.join(name);
         let _ = std::fs::remove_file(env.host.path(&file));
         let dump = format!(
             "docker exec {SCRATCH_CONTAINER} pg_dump -U \"$1\" --no-owner --no-privileges -d \"$2\" | gzip -c >\"$3\""
@@ -110,13 +145,28 @@ pub fn dump_at(env: &Env, at: DateTime<Utc>, work: &Path) -> anyhow::Result<Path
                     .arg(env.host.path(&file)),
             )
             .context("cannot dump the restored database")?;
-        Ok(env.host.path(&file))
+        Ok(Rebuilt {
+            file: env.host.path(&file),
+            recovered_to,
+        })
     })();
     cleanup();
     result
 }
 
-fn wait_promoted(env: &Env, at: DateTime<Utc>) -> anyhow::Result<()> {
+/// The scratch container's last `lines` log lines.
+fn scratch_log(env: &Env, lines: u32) -> String {
+    env.host
+        .probe(
+            &CommandLine::new(["docker", "logs", "--tail"])
+                .arg(lines.to_string())
+                .arg(SCRATCH_CONTAINER),
+        )
+        .map(|o| format!("{}{}", o.stdout, o.stderr))
+        .unwrap_or_default()
+}
+
+fn wait_promoted(env: &Env, target: PitrTarget) -> anyhow::Result<()> {
     let site = env.site;
     let query = CommandLine::new([
         "docker",
@@ -156,18 +206,11 @@ fn wait_promoted(env: &Env, at: DateTime<Utc>) -> anyhow::Result<()> {
     match outcome {
         Ok(Ok(())) => Ok(()),
         Ok(Err(())) => {
-            let logs = env
-                .host
-                .probe(&CommandLine::new([
-                    "docker",
-                    "logs",
-                    "--tail",
-                    "15",
-                    SCRATCH_CONTAINER,
-                ]))
-                .map(|o| format!("{}{}", o.stdout, o.stderr))
-                .unwrap_or_default();
-            if logs.contains("recovery ended before configured recovery target was reached") {
+            let logs = scratch_log(env, 15);
+            if let (true, PitrTarget::At(at)) = (
+                logs.contains("recovery ended before configured recovery target was reached"),
+                target,
+            ) {
                 bail!(
                     "the archive ends before {}: nothing archived reaches that far \
                      (a time before the newest archived transaction works)",

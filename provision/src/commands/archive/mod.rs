@@ -6,6 +6,7 @@ mod credentials;
 mod escrow;
 mod gumroad_catch_up;
 mod recover;
+mod recover_check;
 mod recover_steps;
 mod recovery_point;
 

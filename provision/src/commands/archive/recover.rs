@@ -62,6 +62,9 @@ pub fn run(global: &GlobalArgs, args: &RecoverArgs) -> anyhow::Result<ExitCode> 
     );
     let public = check_signing_key(&bundle)?;
     println!("recover: the signing key derives the recorded public key {public}");
+    if args.check {
+        return super::recover_check::run(global, &bundle, started);
+    }
 
     // 2. site.toml where dtops reads it.
     let site_out = args

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::env::Env;
-use crate::runtime::compose_command;
+use crate::runtime::{compose_command, last_restored, last_transaction};
 
 /// The off-site archive's newest segment when the restore began (kept in the recovery's
 /// marker file, so a resumed run still knows it).
@@ -52,26 +52,6 @@ fn postgres_log(env: &Env) -> Option<String> {
 /// When the last replayed transaction committed ("last completed transaction was at log time").
 pub fn recovered_to(env: &Env) -> Option<DateTime<Utc>> {
     last_transaction(&postgres_log(env)?)
-}
-
-fn last_transaction(log: &str) -> Option<DateTime<Utc>> {
-    let marker = "last completed transaction was at log time ";
-    let line = log.lines().rev().find(|l| l.contains(marker))?;
-    let at = line.split(marker).nth(1)?.trim();
-    // "2026-12-07 23:40:01.123456+00"
-    DateTime::parse_from_str(&format!("{at}00"), "%Y-%m-%d %H:%M:%S%.f%z")
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
-}
-
-/// The newest segment the replay restored from the archive.
-fn last_restored(log: &str) -> Option<String> {
-    log.lines()
-        .filter_map(|l| l.split("restored log file \"").nth(1))
-        .filter_map(|rest| rest.split('"').next())
-        .filter(|name| name.len() == 24)
-        .max()
-        .map(str::to_string)
 }
 
 /// A gap, said exactly; `None` when the replay reached the newest archived segment.
@@ -139,18 +119,6 @@ mod tests {
 2026-12-08 00:39:40.500 UTC [27] LOG:  redo done at 0/6000110 system usage: CPU: user: 0.00 s
 2026-12-08 00:39:40.500 UTC [27] LOG:  last completed transaction was at log time 2026-12-08 00:38:40.854321+00
 ";
-
-    #[test]
-    fn the_log_says_what_was_replayed() {
-        assert_eq!(
-            last_restored(LOG).as_deref(),
-            Some("000000010000000000000006")
-        );
-        assert_eq!(
-            last_transaction(LOG).unwrap().to_rfc3339(),
-            "2026-12-08T00:38:40.854321+00:00"
-        );
-    }
 
     #[test]
     fn no_gap_when_the_replay_reached_the_newest_segment() {
