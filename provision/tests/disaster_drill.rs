@@ -210,6 +210,7 @@ fn a_lost_box_comes_back_from_the_offsite_copy_and_the_recovery_kit() {
         "the escrow holds this box's",
         "the off-site copy reaches",
         "the signing key derives the recorded public key",
+        "the live database now: public.licenses 3 rows",
     ] {
         assert!(
             checked.contains(said),
@@ -219,7 +220,7 @@ fn a_lost_box_comes_back_from_the_offsite_copy_and_the_recovery_kit() {
     }
     let licenses = checked
         .lines()
-        .find(|l| l.trim_start().starts_with("licenses "))
+        .find(|l| l.trim_start().starts_with("public.licenses "))
         .unwrap_or_else(|| {
             panic!(
                 "no licenses table in:
