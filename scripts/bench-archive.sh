@@ -62,6 +62,25 @@ CONF
   as_postgres "${pgbr[@]}" check >/dev/null || die "pgbackrest check failed: no WAL reached the repositories"
   archive_version="$(pgbackrest version)"
   archive_start="$(archive_state)"
+  # pgBackRest's own CPU time: its processes are short-lived or detached from Postgres (the
+  # async pusher), so the CPU columns above charge them to "other"; sample them directly.
+  ( while :; do
+      for f in /proc/[0-9]*/stat; do
+        { read -r line <"$f"; } 2>/dev/null || continue
+        [[ $line == *"(pgbackrest)"* ]] || continue
+        rest="${line##*) }"
+        set -- $rest
+        echo "${line%% *} $(( ${12} + ${13} ))"
+      done
+      sleep 0.2
+    done >"$tmp/archive/cpu.samples" ) &
+  archive_sampler=$!
+}
+
+# Seconds of CPU pgBackRest's processes used so far (the last sample of each process).
+archive_cpu_seconds() {
+  awk -v hz="$(getconf CLK_TCK)" '{ t[$1] = $2 } END { for (p in t) s += t[p]; printf "%.2f", s / hz }' \
+    "$tmp/archive/cpu.samples"
 }
 
 # "archived_count wal_bytes repo1_bytes repo2_bytes" now (after the queue drained).
@@ -81,6 +100,7 @@ archive_state() {
 finish_archiving() {
   local loaded idle_start idle_end mints elapsed
   loaded="$(archive_state)"
+  archive_cpu_load="$(archive_cpu_seconds)"
   archive_load_seconds="$1"
   archive_mints="$2"
   archive_deliveries="$3"
@@ -95,6 +115,8 @@ finish_archiving() {
     done
     idle_end="$(archive_state)"
   fi
+  archive_cpu_total="$(archive_cpu_seconds)"
+  kill "$archive_sampler" 2>/dev/null
   archive_report=()
   read -r c0 w0 r10 r20 <<<"$archive_start"
   read -r c1 w1 r11 r21 <<<"$loaded"
@@ -102,7 +124,13 @@ finish_archiving() {
     -v s="$archive_load_seconds" -v n="$archive_mints" -v d="$archive_deliveries" 'BEGIN {
       printf "under the load (%d s: %d licenses minted, %d deliveries stored): %d segments archived; WAL written %.1f MB; repo1 +%.1f MB, repo2 +%.1f MB (%.0f and %.0f bytes per stored row)", s, n, d, c, w / 1e6, a / 1e6, b / 1e6, (n + d > 0 ? a / (n + d) : 0), (n + d > 0 ? b / (n + d) : 0)
     }')")
+  archive_report+=("$(awk -v cpu="$archive_cpu_load" -v s="$archive_load_seconds" -v n="$archive_mints" -v d="$archive_deliveries" 'BEGIN {
+      printf "pgBackRest CPU under the load: %.1f s in %d s (%.1f%% of one CPU; %.0f us per stored row)", cpu, s, 100 * cpu / s, (n + d > 0 ? 1e6 * cpu / (n + d) : 0)
+    }')")
   if ((archive_idle > 0)); then
+    archive_report+=("$(awk -v a="$archive_cpu_load" -v b="$archive_cpu_total" -v s="$archive_idle" 'BEGIN {
+      printf "pgBackRest CPU while idle: %.2f s in %d s (%.0f s per day)", b - a, s, (b - a) * 86400 / s
+    }')")
     read -r c2 w2 r12 r22 <<<"$idle_start"
     read -r c3 w3 r13 r23 <<<"$idle_end"
     archive_report+=("$(awk -v c="$((c3 - c2))" -v a="$((r13 - r12))" -v b="$((r23 - r22))" -v s="$archive_idle" 'BEGIN {

@@ -186,3 +186,43 @@ fn files_from_base64<'de, D: serde::Deserializer<'de>>(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bundle() -> Bundle {
+        let mut files = BTreeMap::new();
+        files.insert("secrets/license_privkey".to_string(), b"00aa".to_vec());
+        files.insert(SITE_TOML.to_string(), b"[app]\n".to_vec());
+        Bundle {
+            format: FORMAT.into(),
+            app: "datatools-license".into(),
+            created_at: Utc::now(),
+            license_pubkey: None,
+            files,
+        }
+    }
+
+    #[test]
+    fn only_the_recipient_s_identity_opens_the_escrow() {
+        let (identity, _, recipient) = new_identity();
+        let sealed = bundle().encrypt(&recipient).unwrap();
+        let opened = Bundle::decrypt(&sealed, &identity).unwrap();
+        assert_eq!(opened.files, bundle().files);
+        assert_eq!(opened.digest(), bundle().digest());
+        let (other, _, _) = new_identity();
+        let error = Bundle::decrypt(&sealed, &other).unwrap_err().to_string();
+        assert!(error.contains("does not open this escrow"), "{error}");
+        assert!(!format!("{opened:?}").contains("00aa"));
+    }
+
+    #[test]
+    fn the_digest_changes_with_any_file() {
+        let mut changed = bundle();
+        changed
+            .files
+            .insert("secrets/admin_token".into(), b"x".to_vec());
+        assert_ne!(changed.digest(), bundle().digest());
+    }
+}

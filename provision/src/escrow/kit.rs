@@ -108,3 +108,54 @@ impl RecoveryKit {
         Some((self.s3_key_id.clone()?, self.s3_secret.clone()?))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kit() -> RecoveryKit {
+        let offsite: ArchiveOffsite = toml::from_str(
+            "type = \"s3\"\nendpoint = \"s3.example.com\"\nbucket = \"b\"\nregion = \"r\"\n",
+        )
+        .unwrap();
+        let (_, identity, _) = crate::escrow::new_identity();
+        RecoveryKit::new(
+            "datatools-license",
+            "datatools",
+            identity,
+            Some(("key-id".into(), "s3-secret-value".into())),
+            offsite,
+        )
+    }
+
+    #[test]
+    fn a_kit_reads_back_and_never_shows_its_secrets_in_debug() {
+        let kit = kit();
+        let text = kit.to_text().unwrap();
+        assert!(text.starts_with(KIT_HEADER), "{text}");
+        let back = RecoveryKit::parse(&text).unwrap();
+        assert_eq!(back.identity, kit.identity);
+        assert_eq!(
+            back.credentials(),
+            Some(("key-id".into(), "s3-secret-value".into()))
+        );
+        assert!(back.identity().is_ok());
+        let debug = format!("{back:?}");
+        assert!(!debug.contains("AGE-SECRET-KEY") && !debug.contains("s3-secret-value"));
+    }
+
+    #[test]
+    fn a_damaged_kit_is_refused_without_echoing_it() {
+        let text = kit().to_text().unwrap();
+        let cut = &text[..text.len() / 2];
+        let error = RecoveryKit::parse(cut).map(|_| ()).unwrap_err().to_string();
+        assert!(error.contains("does not read as one"), "{error}");
+        assert!(!error.contains("AGE-SECRET-KEY"), "{error}");
+        let other = text.replace("dtops-recovery-kit-1", "dtops-recovery-kit-9");
+        let error = RecoveryKit::parse(&other)
+            .map(|_| ())
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("format"), "{error}");
+    }
+}
