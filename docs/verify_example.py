@@ -1,17 +1,19 @@
 #!/usr/bin/env python3
-"""A complete DTLIC2 license and DTREV1 revocation feed verifier in Python, checked against
-docs/license-vectors.json and docs/revocation-vectors.json.
+"""A complete DTLIC2 license and DTREV1/DTREV2 revocation feed verifier in Python, checked
+against docs/license-vectors.json, docs/revocation-vectors.json and
+docs/revocation-vectors-v2.json.
 
 It follows docs/license-format.md step by step and gives the same error codes as the Rust
-reference implementation (app/src/license/blob.rs and feed.rs).
+reference implementation (app/src/license/blob.rs, feed.rs and feed_v2.rs).
 
     pip install cryptography
     python3 docs/verify_example.py                 # runs every vector, exits non-zero on a mismatch
-    python3 docs/verify_example.py path/to/vectors.json [more.json ...]   # DTLIC2 or DTREV1 files
+    python3 docs/verify_example.py path/to/vectors.json [more.json ...]   # DTLIC2, DTREV1, DTREV2
     python3 docs/verify_example.py --pubkey HEX[,HEX] 'DTLIC2:...'        # checks one blob now
 """
 
 import base64
+import bisect
 import hashlib
 import json
 import re
@@ -94,32 +96,54 @@ def _refuse_constant(name):
     raise ValueError(f"{name} is not JSON")
 
 
+def _integer(text):
+    # "-0" is a negative zero, a float to the reference parser: not an integer.
+    if text == "-0":
+        raise ValueError("-0 is not an integer")
+    return int(text)
+
+
 def _is_int(value, bounds):
     # bool is a subclass of int in Python; JSON true/false are not numbers.
     return type(value) is int and bounds[0] <= value <= bounds[1]
 
 
-def parse_payload(payload):
-    """Step 7: the JSON object with exactly the DTLIC2 members and their types."""
+def _is_text(value):
+    # A lone \\ud800 escape parses in Python but is not text: refused with the JSON.
+    if type(value) is not str:
+        return False
     try:
-        text = payload.decode("utf-8")
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def read_json_object(payload, members):
+    """Step 7's common part: UTF-8, one JSON object, no duplicate or unknown member, every one of
+    `members` present."""
+    try:
         wire = json.loads(
-            text, object_pairs_hook=_no_duplicates, parse_constant=_refuse_constant
+            payload.decode("utf-8"),
+            object_pairs_hook=_no_duplicates,
+            parse_constant=_refuse_constant,
+            parse_int=_integer,
         )
     except (ValueError, RecursionError) as e:
         raise VerifyError("bad_payload", str(e)) from None
     if type(wire) is not dict:
         raise VerifyError("bad_payload", "not a JSON object")
-    if set(wire) != MEMBERS:
-        raise VerifyError("bad_payload", f"members {sorted(set(wire) ^ MEMBERS)}")
+    if set(wire) != members:
+        raise VerifyError("bad_payload", f"members {sorted(set(wire) ^ members)}")
+    return wire
+
+
+def parse_payload(payload):
+    """Step 7: the JSON object with exactly the DTLIC2 members and their types."""
+    wire = read_json_object(payload, MEMBERS)
     for name in ("kid", "lk", "name", "email", "tier", "src"):
-        value = wire[name]
-        if type(value) is not str:
-            raise VerifyError("bad_payload", f"{name} is not a string")
-        try:
-            value.encode("utf-8")  # a lone \\ud800 escape parses in Python but is not text
-        except UnicodeEncodeError:
-            raise VerifyError("bad_payload", f"{name} is not valid Unicode") from None
+        if not _is_text(wire[name]):
+            raise VerifyError("bad_payload", f"{name} is not a string of valid Unicode")
     if not _is_int(wire["v"], U32):
         raise VerifyError("bad_payload", "v is not an unsigned 32-bit integer")
     if not _is_int(wire["iat"], I64):
@@ -226,28 +250,26 @@ def revocation_id(license_key):
     return hashlib.sha256(b"DTREV1:" + canonical.encode("ascii")).digest()[:16].hex()
 
 
-def parse_feed_payload(payload):
-    """Feed step 7: the JSON object with exactly the DTREV1 members and their types."""
-    try:
-        wire = json.loads(
-            payload.decode("utf-8"),
-            object_pairs_hook=_no_duplicates,
-            parse_constant=_refuse_constant,
-        )
-    except (ValueError, RecursionError) as e:
-        raise VerifyError("bad_payload", str(e)) from None
-    if type(wire) is not dict or set(wire) != FEED_MEMBERS:
-        raise VerifyError("bad_payload", "not an object with exactly v, kid, seq, iat, revoked")
+def parse_feed_header(wire):
+    """Feed step 7, the members both feed formats share: v, kid, seq, iat."""
     if not _is_int(wire["v"], U32) or not _is_int(wire["iat"], I64):
         raise VerifyError("bad_payload", "v or iat is not an integer in range")
     if not _is_int(wire["seq"], (0, MAX_SEQ)):
         raise VerifyError("bad_payload", "seq is not an integer from 0 to 2^53-1")
-    if type(wire["kid"]) is not str or type(wire["revoked"]) is not list:
-        raise VerifyError("bad_payload", "kid is not a string or revoked is not an array")
+    if not _is_text(wire["kid"]):
+        raise VerifyError("bad_payload", "kid is not a string")
+
+
+def parse_feed_payload(payload):
+    """Feed step 7: the JSON object with exactly the DTREV1 members and their types."""
+    wire = read_json_object(payload, FEED_MEMBERS)
+    parse_feed_header(wire)
+    if type(wire["revoked"]) is not list:
+        raise VerifyError("bad_payload", "revoked is not an array")
     for entry in wire["revoked"]:
         if type(entry) is not dict or set(entry) != ENTRY_MEMBERS:
             raise VerifyError("bad_payload", "an entry is not an object with exactly lid, kid, at")
-        if type(entry["lid"]) is not str or type(entry["kid"]) is not str:
+        if not _is_text(entry["lid"]) or not _is_text(entry["kid"]):
             raise VerifyError("bad_payload", "an entry's lid or kid is not a string")
         if not _is_int(entry["at"], I64):
             raise VerifyError("bad_payload", "an entry's at is not a 64-bit integer")
@@ -286,62 +308,110 @@ def verify_feed(text, trusted, last_seq=None):
     }
 
 
-def run_feed_vectors(vectors):
-    trusted = trusted_keys(k["public_key_hex"] for k in vectors["trusted_public_keys"])
-    failures = 0
-    for vector in vectors["valid"]:
-        try:
-            got = verify_feed(vector["feed"], trusted, vector["last_seq"])
-            listed = {entry["lid"] for entry in got["revoked"]}
-            ok = got == vector["result"] and all(
-                revocation_id(c["license_key"]) == c["lid"]
-                and (c["lid"] in listed) == c["revoked"]
-                for c in vector["checks"]
-            )
-            outcome = "decoded and checked as listed" if ok else f"decoded {got}"
-        except VerifyError as e:
-            ok, outcome = False, f"refused: {e}"
-        failures += not ok
-        print(f"{'ok  ' if ok else 'FAIL'} valid   {vector['name']}: {outcome}")
-    for vector in vectors["invalid"]:
-        try:
-            verify_feed(vector["feed"], trusted, vector["last_seq"])
-            ok, outcome = False, "accepted"
-        except VerifyError as e:
-            ok, outcome = e.code == vector["error"], str(e)
-        failures += not ok
-        print(f"{'ok  ' if ok else 'FAIL'} invalid {vector['name']}: {outcome}")
-    total = len(vectors["valid"]) + len(vectors["invalid"])
-    print(f"{total - failures}/{total} vectors as listed")
-    return failures == 0
+FEED_V2_PREFIX = b"DTREV2:"
+FEED_V2_MEMBERS = {"v", "kid", "seq", "iat", "ids"}
+ID_LEN = 16
+
+
+def parse_ids(text):
+    """Compact feed step 12: strict base64url of a whole number of 16-byte ids, strictly
+    ascending (so none twice). Returns them as lowercase hex, ascending."""
+    try:
+        data = b64url_decode(text.encode("ascii"))
+    except (UnicodeEncodeError, ValueError):
+        raise VerifyError("bad_payload", "ids: not base64url") from None
+    if len(data) % ID_LEN:
+        raise VerifyError("bad_payload", f"ids: {len(data)} bytes, not whole 16-byte ids")
+    ids = [data[i : i + ID_LEN] for i in range(0, len(data), ID_LEN)]
+    if any(a >= b for a, b in zip(ids, ids[1:])):
+        raise VerifyError("bad_payload", "ids: not in strictly ascending order")
+    return [i.hex() for i in ids]
+
+
+def verify_feed_v2(text, trusted, last_seq=None):
+    """The compact feed (section 14): returns it as a dict with its ids as ascending hex, or
+    raises VerifyError."""
+    # 1.-6. As for a license, with the prefix DTREV2: (DTREV1: is another version here).
+    payload, signed, signature = open_envelope(
+        text.encode("utf-8"), FEED_V2_PREFIX, FEED_FUTURE_VERSION, MAX_FEED_LEN
+    )
+    # 7. The JSON payload; 8. its version.
+    wire = read_json_object(payload, FEED_V2_MEMBERS)
+    parse_feed_header(wire)
+    if not _is_text(wire["ids"]):
+        raise VerifyError("bad_payload", "ids is not a string")
+    if wire["v"] != 2:
+        raise VerifyError("unknown_version", f"v={wire['v']}")
+    # 9.-11. A trusted key with that id signed "DTREV2:<payload_b64>".
+    check_signature(wire, trusted, signed, signature)
+    # 12. The signed values: iat, then the ids.
+    if not MIN_TIME <= wire["iat"] <= MAX_TIME:
+        raise VerifyError("bad_payload", "iat: not a valid unix time")
+    ids = parse_ids(wire["ids"])
+    # 13. Not older than the feed accepted before (DTREV1 and DTREV2 share the seq).
+    if last_seq is not None and wire["seq"] < last_seq:
+        raise VerifyError("stale", f"seq {wire['seq']} < {last_seq}")
+    return {"key_id": wire["kid"], "seq": wire["seq"], "issued_at": wire["iat"], "ids": ids}
+
+
+def is_listed(ids, lid):
+    """Binary search of the compact feed's ascending ids (hex of one length sorts as bytes)."""
+    at = bisect.bisect_left(ids, lid)
+    return at < len(ids) and ids[at] == lid
+
+
+def verify_vector(kind, vector, trusted):
+    """Verifies one vector's document as its format says; raises VerifyError."""
+    if kind == "DTLIC2":
+        return verify(vector["blob"], trusted, vector["now"])
+    verify_one = {"DTREV1": verify_feed, "DTREV2": verify_feed_v2}[kind]
+    return verify_one(vector["feed"], trusted, vector["last_seq"])
+
+
+def as_listed(kind, vector, got):
+    """Whether a valid vector decoded to what it lists and, for a feed, its checks hold: each
+    license key's revocation id, and whether the feed lists it."""
+    if kind == "DTLIC2":
+        return got == vector["license"]
+
+    def listed(lid):
+        if kind == "DTREV1":
+            return lid in {entry["lid"] for entry in got["revoked"]}
+        return is_listed(got["ids"], lid)
+
+    return got == vector["result"] and all(
+        revocation_id(c["license_key"]) == c["lid"] and listed(c["lid"]) == c["revoked"]
+        for c in vector["checks"]
+    )
 
 
 def run_vectors(path):
+    """Runs one vector file (DTLIC2, DTREV1 or DTREV2); prints a line per vector and a total."""
     vectors = json.loads(Path(path).read_text(encoding="utf-8"))
-    if vectors["format"] == "DTREV1":
-        return run_feed_vectors(vectors)
     trusted = trusted_keys(k["public_key_hex"] for k in vectors["trusted_public_keys"])
     assert sorted(trusted) == sorted(k["kid"] for k in vectors["trusted_public_keys"])
+    kind = vectors["format"]
     failures = 0
     for vector in vectors["valid"]:
         try:
-            got = verify(vector["blob"], trusted, vector["now"])
-            ok = got == vector["license"]
-            outcome = "decoded as listed" if ok else f"decoded {got}"
+            got = verify_vector(kind, vector, trusted)
+            ok = as_listed(kind, vector, got)
+            listed = "decoded as listed" if kind == "DTLIC2" else "decoded and checked as listed"
+            outcome = listed if ok else f"decoded {got}"
         except VerifyError as e:
             ok, outcome = False, f"refused: {e}"
         failures += not ok
         print(f"{'ok  ' if ok else 'FAIL'} valid   {vector['name']}: {outcome}")
     for vector in vectors["invalid"]:
         try:
-            verify(vector["blob"], trusted, vector["now"])
+            verify_vector(kind, vector, trusted)
             ok, outcome = False, "accepted"
         except VerifyError as e:
             ok, outcome = e.code == vector["error"], str(e)
         failures += not ok
         print(f"{'ok  ' if ok else 'FAIL'} invalid {vector['name']}: {outcome}")
     total = len(vectors["valid"]) + len(vectors["invalid"])
-    print(f"{total - failures}/{total} vectors as listed")
+    print(f"{total - failures}/{total} vectors as listed ({Path(path).name})")
     return failures == 0
 
 
@@ -363,6 +433,10 @@ if __name__ == "__main__":
     args = sys.argv[1:]
     if args[:1] == ["--pubkey"] and len(args) == 3:
         sys.exit(check_one(args[2], args[1].split(",")))
-    paths = args or [here / "license-vectors.json", here / "revocation-vectors.json"]
+    paths = args or [
+        here / "license-vectors.json",
+        here / "revocation-vectors.json",
+        here / "revocation-vectors-v2.json",
+    ]
     results = [run_vectors(path) for path in paths]
     sys.exit(0 if all(results) else 1)

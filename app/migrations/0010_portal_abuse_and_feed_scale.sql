@@ -58,8 +58,8 @@ create index gumroad_events_gifter_key_idx on gumroad_events (gifter_key)
 -- revoking 100,000 licenses in one statement updated the one row 100,000 times (58 s). Each
 -- statement sees the rows it changed in its transition tables. The bump also notifies
 -- `datatools_revocations`, so every server process rebuilds its copy of the feed at once.
-drop trigger licenses_revocation_feed on licenses;
-drop function revocation_feed_bump();
+drop trigger if exists licenses_revocation_feed on licenses;
+drop function if exists revocation_feed_bump();
 
 create function revocation_feed_bump_statement() returns trigger
 language plpgsql as $$

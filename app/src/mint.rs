@@ -4,6 +4,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 use sqlx::PgPool;
 
 use crate::api::{LicenseRecord, MintRequest};
+use crate::db::group_commit::Writers;
 use crate::db::licenses::{self, NewLicense};
 use crate::license::{self, License, LicenseKey, SigningKeyPair, Term};
 use crate::products::{Catalogue, TermSpec, MAX_YEARS};
@@ -178,6 +179,7 @@ pub(crate) fn differences(
 /// minted the first time (`created: false`) and signs nothing new.
 pub(crate) async fn mint(
     db: &PgPool,
+    writers: &Writers,
     catalogue: &Catalogue,
     key: &SigningKeyPair,
     request: &MintRequest,
@@ -205,21 +207,22 @@ pub(crate) async fn mint(
         key_id: key.key_id(),
     };
     let blob = license::sign(&license, key);
-    let key_id = license.key_id.to_string();
+    let expires_at = license.expires_at();
     let new = NewLicense {
-        license_key: license.license_key.as_str(),
-        name: &license.name,
-        email: &license.email,
-        tier: &license.tier,
-        source: &license.source,
-        source_ref: request.source_ref.as_deref(),
-        notes: request.notes.as_deref().unwrap_or(""),
+        license_key: license.license_key.as_str().to_string(),
+        name: license.name,
+        email: license.email,
+        tier: license.tier,
+        source: license.source,
+        source_ref: request.source_ref.clone(),
+        notes: request.notes.clone().unwrap_or_default(),
         issued_at,
-        expires_at: license.expires_at(),
-        key_id: &key_id,
-        blob: &blob,
+        expires_at,
+        key_id: license.key_id.to_string(),
+        blob,
     };
-    match licenses::insert(db, &new).await? {
+    // Group commit: mints arriving together share one INSERT (`db::group_commit`).
+    match writers.licenses.write(new).await? {
         Some(record) => Ok(Minted {
             record,
             created: true,

@@ -8,13 +8,18 @@ use sqlx::PgPool;
 use tokio::sync::Notify;
 
 use crate::config::Config;
+use crate::db::group_commit::Writers;
 use crate::email::Mailer;
 use crate::feed::FeedCache;
 use crate::gumroad_api::GumroadApi;
 
-/// The server's shared state: cheap to clone (everything inside is shared).
+/// The server's shared state: one pointer, cloned for every request and task (every extractor
+/// takes a copy, so a clone is one atomic increment, not one per field).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+/// The state's contents (reached through [`AppState`]'s `Deref`).
+pub struct Shared {
     /// The database pool (connects lazily).
     pub db: PgPool,
     pub config: Arc<Config>,
@@ -22,18 +27,27 @@ pub struct AppState {
     pub(crate) mailer: Option<Mailer>,
     /// Gumroad's sales API, for a sync after an outage; None without an access token.
     pub(crate) gumroad_api: Option<GumroadApi>,
+    /// New licenses and Gumroad deliveries, written with group commit.
+    pub(crate) writers: Writers,
     /// Wakes a Gumroad worker when the webhook has stored a delivery.
-    pub(crate) wake: Arc<Notify>,
+    pub(crate) wake: Notify,
     /// Wakes the portal's link sender when a sign-in link was asked for.
-    pub(crate) portal_wake: Arc<Notify>,
+    pub(crate) portal_wake: Notify,
     /// Wakes the re-issue workers when a job was created.
-    pub(crate) reissue_wake: Arc<Notify>,
+    pub(crate) reissue_wake: Notify,
     /// The revocation feed, built once per change (`crate::feed`).
-    pub(crate) feed: Arc<FeedCache>,
+    pub(crate) feed: FeedCache,
     /// When this process's alert sentinel last finished a pass.
-    pub(crate) alerts_checked_at: Arc<Mutex<Option<DateTime<Utc>>>>,
+    pub(crate) alerts_checked_at: Mutex<Option<DateTime<Utc>>>,
     /// When this state (the server process) was made.
     pub(crate) started_at: DateTime<Utc>,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
 }
 
 impl AppState {
@@ -46,18 +60,19 @@ impl AppState {
             Some(api) => Some(GumroadApi::new(api).map_err(anyhow::Error::msg)?),
             None => None,
         };
-        Ok(AppState {
+        Ok(AppState(Arc::new(Shared {
+            writers: Writers::new(&db),
             db,
             config: Arc::new(config),
             mailer,
             gumroad_api,
-            wake: Arc::new(Notify::new()),
-            portal_wake: Arc::new(Notify::new()),
-            reissue_wake: Arc::new(Notify::new()),
-            feed: Arc::new(FeedCache::default()),
-            alerts_checked_at: Arc::new(Mutex::new(None)),
+            wake: Notify::new(),
+            portal_wake: Notify::new(),
+            reissue_wake: Notify::new(),
+            feed: FeedCache::default(),
+            alerts_checked_at: Mutex::new(None),
             started_at: Utc::now(),
-        })
+        })))
     }
 
     /// Which mail provider is configured, for logs and banners (never a token).

@@ -169,7 +169,10 @@ async fn a_malformed_row_is_left_out_and_reported_and_expired_licenses_leave() {
     .unwrap();
     let trusted = TrustedKeys::from(&server.state.config.signing_key);
 
-    let (_, list) = v2_after(&server, before).await;
+    // The build after the last of those statements.
+    let last = seq(&server).await;
+    assert!(last > before);
+    let (_, list) = v2_after(&server, last - 1).await;
     let deadline = Instant::now() + Duration::from_secs(10);
     let v1 = loop {
         let response = get(&server, "/revocations", None).await;

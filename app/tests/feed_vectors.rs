@@ -5,43 +5,31 @@
 //! The test rebuilds the set, requires the committed file to equal it byte for byte, then checks
 //! every committed vector against `license::verify_feed`, with outcomes written down from the
 //! inputs (never taken from the verifier). The Python verifier in `docs/verify_example.py` is run
-//! on both vector files too.
+//! on every vector file too (the last test here).
 //!
 //! After an intended format change: `DATATOOLS_UPDATE_VECTORS=1 cargo nextest run -p
 //! datatools-license --test feed_vectors`, then review the diff.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use chrono::{TimeZone, Utc};
 use datatools_license::license::{
-    self, FeedError, LicenseKey, RevocationFeed, RevocationId, Revoked, SigningKeyPair,
-    TrustedKeys, FEED_PREFIX, MAX_SEQ,
+    self, FeedError, RevocationFeed, RevocationId, Revoked, SigningKeyPair, TrustedKeys,
+    FEED_PREFIX, MAX_SEQ,
 };
-use ed25519_dalek::{Signer, SigningKey};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
+
+use common::feed_vectors::{
+    assert_committed, at, checks, committed_or, key, render, signing_keys, trusted,
+    trusted_public_keys, Check, TestKey, ISSUED, NOT_REVOKED, REVOKED_A, REVOKED_A_TYPED,
+    REVOKED_B,
+};
 
 mod common;
 
-const UPDATE_VAR: &str = "DATATOOLS_UPDATE_VECTORS";
-/// 2026-03-01T00:00:00Z.
-const ISSUED: i64 = 1_772_323_200;
-/// The license vectors' `one_year` license and two more keys.
-const REVOKED_A: &str = "7K3QX9-M2VD8P-4HNTGC-1RWBZE";
-const REVOKED_B: &str = "Q8W4PZ-0N6TRJ-5YXM3K-HC1VDG";
-const NOT_REVOKED: &str = "ZZZZZZ-000000-ZZZZZZ-000000";
-
-fn docs(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("app/ is inside the workspace")
-        .join("docs")
-        .join(name)
-}
+const FILE: &str = "revocation-vectors.json";
 
 #[derive(Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -69,68 +57,12 @@ struct ValidVector {
 
 #[derive(Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Check {
-    license_key: String,
-    lid: String,
-    revoked: bool,
-}
-
-#[derive(Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct InvalidVector {
     name: String,
     description: String,
     feed: String,
     last_seq: Option<u64>,
     error: String,
-}
-
-struct TestKey {
-    role: &'static str,
-    trusted: bool,
-    phrase: &'static str,
-    seed: [u8; 32],
-    pair: SigningKeyPair,
-}
-
-impl TestKey {
-    fn new(role: &'static str, trusted: bool) -> Self {
-        let phrase: &'static str = match role {
-            "current" => "DataTools DTLIC2 test vector key: current",
-            "previous" => "DataTools DTLIC2 test vector key: previous",
-            _ => "DataTools DTLIC2 test vector key: untrusted",
-        };
-        let seed: [u8; 32] = Sha256::digest(phrase.as_bytes()).into();
-        TestKey {
-            role,
-            trusted,
-            phrase,
-            seed,
-            pair: SigningKeyPair::from_seed(seed),
-        }
-    }
-
-    fn kid(&self) -> String {
-        self.pair.key_id().to_string()
-    }
-
-    /// A feed over arbitrary payload JSON, signed as the format says.
-    fn sign_json(&self, json: &str) -> String {
-        self.sign_text(&format!("{FEED_PREFIX}{}", URL_SAFE_NO_PAD.encode(json)))
-    }
-
-    fn sign_text(&self, signed: &str) -> String {
-        let signature = SigningKey::from_bytes(&self.seed).sign(signed.as_bytes());
-        format!("{signed}.{}", URL_SAFE_NO_PAD.encode(signature.to_bytes()))
-    }
-}
-
-fn key(text: &str) -> LicenseKey {
-    text.parse().unwrap()
-}
-
-fn at(secs: i64) -> chrono::DateTime<Utc> {
-    Utc.timestamp_opt(secs, 0).single().unwrap()
 }
 
 fn feed(signer: &TestKey, seq: u64, revoked: &[(&str, &TestKey, i64)]) -> RevocationFeed {
@@ -164,19 +96,6 @@ fn result_of(feed: &RevocationFeed) -> Value {
     })
 }
 
-fn checks(revoked: &[&str], others: &[&str]) -> Vec<Check> {
-    let check = |typed: &str, revoked: bool| Check {
-        license_key: typed.into(),
-        lid: RevocationId::of(&key(typed)).to_string(),
-        revoked,
-    };
-    revoked
-        .iter()
-        .map(|k| check(k, true))
-        .chain(others.iter().map(|k| check(k, false)))
-        .collect()
-}
-
 /// The payload JSON of a feed the server would sign, with `edit` applied to it.
 fn payload(feed: &RevocationFeed, edit: impl FnOnce(&mut Value)) -> String {
     let mut value = json!({
@@ -191,16 +110,14 @@ fn payload(feed: &RevocationFeed, edit: impl FnOnce(&mut Value)) -> String {
 }
 
 fn build() -> VectorFile {
-    let current = TestKey::new("current", true);
-    let previous = TestKey::new("previous", true);
-    let untrusted = TestKey::new("untrusted", false);
-    let keys = [&current, &previous, &untrusted];
+    let keys = TestKey::all();
+    let [current, previous, untrusted] = &keys;
     let two = feed(
-        &current,
+        current,
         1_772_000_000_000,
         &[
-            (REVOKED_A, &current, ISSUED - 86_400),
-            (REVOKED_B, &previous, ISSUED - 3_600),
+            (REVOKED_A, current, ISSUED - 86_400),
+            (REVOKED_B, previous, ISSUED - 3_600),
         ],
     );
     let two_text = license::sign_feed(&two, &current.pair);
@@ -216,7 +133,7 @@ fn build() -> VectorFile {
             checks: c,
         });
     };
-    let empty = feed(&current, 1_772_000_000_000, &[]);
+    let empty = feed(current, 1_772_000_000_000, &[]);
     add(
         "empty",
         "Nothing revoked; no earlier feed known.",
@@ -235,7 +152,7 @@ fn build() -> VectorFile {
         {
             let mut c = checks(&[REVOKED_A, REVOKED_B], &[NOT_REVOKED]);
             c.push(Check {
-                license_key: "7k3qx9m2vd8p4hntgc1rwbze".into(),
+                license_key: REVOKED_A_TYPED.into(),
                 lid: RevocationId::of(&key(REVOKED_A)).to_string(),
                 revoked: true,
             });
@@ -258,7 +175,7 @@ fn build() -> VectorFile {
         &two,
         checks(&[REVOKED_A], &[]),
     );
-    let by_previous = feed(&previous, 42, &[(REVOKED_A, &current, ISSUED)]);
+    let by_previous = feed(previous, 42, &[(REVOKED_A, current, ISSUED)]);
     add(
         "signed_by_previous_key",
         "Signed by the previous (still trusted) key.",
@@ -275,11 +192,11 @@ fn build() -> VectorFile {
         RevocationId::of(&key(REVOKED_B)),
         current.kid()
     );
-    let layout_feed = feed(&current, 7, &[(REVOKED_B, &current, ISSUED)]);
+    let layout_feed = feed(current, 7, &[(REVOKED_B, current, ISSUED)]);
     add(
         "any_json_layout",
         "Members in another order, with whitespace: a verifier parses the JSON.",
-        current.sign_json(&layout),
+        current.sign_json(FEED_PREFIX, &layout),
         None,
         &layout_feed,
         checks(&[REVOKED_B], &[REVOKED_A]),
@@ -312,7 +229,8 @@ fn build() -> VectorFile {
     );
     bad(
         "unknown_version_prefix",
-        "DTREV2: a future version of the feed.",
+        "A DTREV1 feed under the prefix DTREV2: a format a DTREV1 verifier does not read (the \
+         compact feed of section 14; DTREV3: and later are future ones).",
         two_text.replacen("DTREV1:", "DTREV2:", 1),
         None,
         "unknown_version",
@@ -320,7 +238,7 @@ fn build() -> VectorFile {
     bad(
         "unknown_version_payload",
         "v is 2 inside a DTREV1 feed, signed by a trusted key.",
-        current.sign_json(&payload(&two, |v| v["v"] = 2.into())),
+        current.sign_json(FEED_PREFIX, &payload(&two, |v| v["v"] = 2.into())),
         None,
         "unknown_version",
     );
@@ -391,11 +309,16 @@ fn build() -> VectorFile {
             "The feed's kid in upper-case hex (checked before the signature).",
             payload(&two, |v| v["kid"] = current.kid().to_uppercase().into()),
         ),
+        (
+            "bad_payload_seq_minus_zero",
+            "\"seq\":-0, which is not an integer (a negative zero); signed by a trusted key.",
+            payload(&two, |_| {}).replace(&format!("\"seq\":{}", two.seq), "\"seq\":-0"),
+        ),
     ] {
         bad(
             name,
             description,
-            current.sign_json(&json),
+            current.sign_json(FEED_PREFIX, &json),
             None,
             "bad_payload",
         );
@@ -423,7 +346,7 @@ fn build() -> VectorFile {
     bad(
         "unknown_key_id",
         "A well-formed feed signed by a key the verifier does not trust.",
-        license::sign_feed(&feed(&untrusted, 9, &[]), &untrusted.pair),
+        license::sign_feed(&feed(untrusted, 9, &[]), &untrusted.pair),
         None,
         "unknown_key_id",
     );
@@ -443,9 +366,21 @@ fn build() -> VectorFile {
     bad(
         "bad_signature_wrong_key",
         "Names the current key's kid but was signed by the untrusted key.",
-        untrusted.sign_json(&payload(&two, |_| {})),
+        untrusted.sign_json(FEED_PREFIX, &payload(&two, |_| {})),
         None,
         "bad_signature",
+    );
+    bad(
+        "bad_payload_lone_surrogate_before_signature",
+        "An entry's lid is a lone surrogate escape (\\ud800), which is not text: refused while \
+         the JSON is read, before the signature (here made by the untrusted key) is checked.",
+        untrusted.sign_json(
+            FEED_PREFIX,
+            &payload(&two, |v| v["revoked"][0]["lid"] = "SURROGATE".into())
+                .replace("SURROGATE", "\\ud800"),
+        ),
+        None,
+        "bad_payload",
     );
     bad(
         "stale",
@@ -458,72 +393,23 @@ fn build() -> VectorFile {
     VectorFile {
         format: "DTREV1".into(),
         spec: "docs/license-format.md".into(),
-        trusted_public_keys: keys
-            .iter()
-            .filter(|k| k.trusted)
-            .map(|k| json!({"kid": k.kid(), "public_key_hex": k.pair.public_hex()}))
-            .collect(),
-        signing_keys: keys
-            .iter()
-            .map(|k| {
-                json!({
-                    "role": k.role, "trusted": k.trusted, "seed_phrase": k.phrase,
-                    "seed_hex": k.pair.seed_hex(), "public_key_hex": k.pair.public_hex(),
-                    "kid": k.kid(),
-                })
-            })
-            .collect(),
+        trusted_public_keys: trusted_public_keys(&keys),
+        signing_keys: signing_keys(&keys),
         valid,
         invalid,
     }
 }
 
-fn render(file: &VectorFile) -> String {
-    let mut text = serde_json::to_string_pretty(file).unwrap();
-    text.push('\n');
-    text
-}
-
-fn updating() -> bool {
-    std::env::var(UPDATE_VAR).is_ok_and(|v| v == "1")
-}
-
 #[test]
 fn committed_vectors_are_the_ones_built_from_fixed_inputs() {
-    let built = render(&build());
-    let path = docs("revocation-vectors.json");
-    if updating() {
-        std::fs::write(&path, &built).unwrap();
-    }
-    let committed = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "cannot read {}: {e}; create it with {UPDATE_VAR}=1",
-            path.display()
-        )
-    });
-    assert!(
-        committed == built,
-        "{} differs from the vectors this test builds; if the change is intended, rerun with \
-         {UPDATE_VAR}=1 and review the diff",
-        path.display()
-    );
+    assert_committed(FILE, "feed_vectors", &render(&build()));
 }
 
 #[test]
 fn every_committed_vector_verifies_as_listed() {
-    let text = if updating() {
-        render(&build())
-    } else {
-        std::fs::read_to_string(docs("revocation-vectors.json")).unwrap()
-    };
+    let text = committed_or(FILE, || render(&build()));
     let file: VectorFile = serde_json::from_str(&text).unwrap();
-    let mut trusted = TrustedKeys::new();
-    for key in &file.trusted_public_keys {
-        let id = trusted
-            .add_hex(key["public_key_hex"].as_str().unwrap())
-            .unwrap();
-        assert_eq!(id.to_string(), key["kid"]);
-    }
+    let trusted = trusted(&file.trusted_public_keys);
     let mut failures = Vec::new();
     for vector in &file.valid {
         match license::verify_feed(&vector.feed, &trusted, vector.last_seq) {
@@ -590,9 +476,23 @@ fn an_oversize_feed_is_refused_before_decoding() {
 }
 
 /// The Python verifier (docs/verify_example.py), which follows the spec on its own, agrees with
-/// every license and feed vector.
+/// every vector of every committed vector file (licenses, DTREV1 and DTREV2): run as documented,
+/// without arguments, it must report every vector of each `docs/*vectors*.json` as listed.
 #[test]
-fn the_python_verifier_agrees_with_both_vector_files() {
+fn the_python_verifier_agrees_with_every_vector_file() {
+    let mut files: Vec<String> = std::fs::read_dir(common::feed_vectors::docs(""))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".json") && name.contains("vectors"))
+        .collect();
+    files.sort();
+    for known in [
+        "license-vectors.json",
+        "revocation-vectors.json",
+        "revocation-vectors-v2.json",
+    ] {
+        assert!(files.iter().any(|f| f == known), "{known} not in {files:?}");
+    }
     let output = common::verifier::python(&[]);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
@@ -600,13 +500,12 @@ fn the_python_verifier_agrees_with_both_vector_files() {
         "{stdout}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let summaries: Vec<&str> = stdout
-        .lines()
-        .filter(|l| l.contains("vectors as listed"))
-        .collect();
-    assert_eq!(summaries.len(), 2, "{stdout}");
-    for line in summaries {
-        let (done, total) = line.split_once(' ').unwrap().0.split_once('/').unwrap();
-        assert_eq!(done, total, "{line}");
+    for file in &files {
+        let summary = stdout
+            .lines()
+            .find(|l| l.contains("vectors as listed") && l.ends_with(&format!("({file})")))
+            .unwrap_or_else(|| panic!("docs/verify_example.py did not run {file}:\n{stdout}"));
+        let (done, total) = summary.split_once(' ').unwrap().0.split_once('/').unwrap();
+        assert_eq!(done, total, "{summary}");
     }
 }

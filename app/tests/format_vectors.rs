@@ -693,6 +693,16 @@ fn build() -> VectorFile {
             sign_fields(&one_year_fields.clone().set("iat", ISSUED as f64)),
         ),
         (
+            "bad_payload_iat_minus_zero",
+            "\"iat\":-0, a negative zero, which is not an integer; signed by a trusted key.",
+            current.sign_raw(
+                one_year_fields
+                    .json()
+                    .replace(&format!("\"iat\":{ISSUED}"), "\"iat\":-0")
+                    .as_bytes(),
+            ),
+        ),
+        (
             "bad_payload_exp_out_of_range",
             "exp is the largest 64-bit integer, beyond the supported time range; signed by a \
              trusted key.",

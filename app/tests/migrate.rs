@@ -15,6 +15,7 @@ async fn migrate_twice_and_concurrently() {
             datatools_license::state::AppState::new(env.config().unwrap())
                 .unwrap()
                 .db
+                .clone()
         })
         .collect();
 
@@ -85,7 +86,8 @@ async fn a_database_migrated_by_sqlx_migrate_macro_checksums_is_accepted() {
     let env = Env::new(&cluster.url("old"));
     let pool = datatools_license::state::AppState::new(env.config().unwrap())
         .unwrap()
-        .db;
+        .db
+        .clone();
     migrations_directory().await.run(&pool).await.unwrap();
     let before: Vec<(i64, Vec<u8>, chrono::DateTime<chrono::Utc>)> =
         sqlx::query_as("select version, checksum, installed_on from _sqlx_migrations order by 1")

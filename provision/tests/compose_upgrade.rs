@@ -166,27 +166,33 @@ fn tag(commit: &str) -> String {
     format!("datatools-license-api:{}", &commit[..12])
 }
 
-/// SQL split at each `;` outside a '...' literal.
+/// SQL split at each `;` outside a '...' literal and a $$...$$ function body.
 fn statements(sql: &str) -> Vec<String> {
     let mut found = vec![String::new()];
-    let mut quoted = false;
+    let (mut quoted, mut body) = (false, false);
+    let mut previous = ' ';
     for c in sql.chars() {
         match c {
-            '\'' => quoted = !quoted,
-            ';' if !quoted => {
+            '\'' if !body => quoted = !quoted,
+            '$' if previous == '$' && !quoted => body = !body,
+            ';' if !quoted && !body => {
                 found.push(String::new());
+                previous = c;
                 continue;
             }
             _ => {}
         }
+        previous = c;
         found.last_mut().unwrap().push(c);
     }
     found
 }
 
 /// The newest migration, undone: what it creates is dropped and its row deleted, so the
-/// database is one migration behind the server (as before an upgrade that brings one). Only
-/// `create table|index|function|trigger` are undone; a migration doing more fails here, loudly.
+/// database is one migration behind the server (as before an upgrade that brings one). Undone:
+/// `create table|index|function|trigger`, `alter table ... add column`; left as they are
+/// (re-applying the migration copes): a constraint dropped and added again, and `drop ... if
+/// exists`. A migration doing more fails here, loudly.
 fn undo_newest_migration(stack: &Stack) -> i64 {
     let newest = datatools_license::db::MIGRATOR.iter().last().unwrap();
     // Comments out first (they may hold a `;`), then statement by statement.
@@ -203,11 +209,24 @@ fn undo_newest_migration(stack: &Stack) -> i64 {
         match words.as_slice() {
             [] | ["end", ..] | ["$$", ..] | ["return", ..] => {}
             ["create", "table", ..] => drops.push(format!("drop table {} cascade", name(2))),
+            ["create", "index", "if", "not", "exists", ..] => {
+                drops.push(format!("drop index if exists {}", name(5)))
+            }
             ["create", "index", ..] => drops.push(format!("drop index if exists {}", name(2))),
             ["create", "unique", "index", ..] => {
                 drops.push(format!("drop index if exists {}", name(3)))
             }
             ["create", "function", ..] => drops.push(format!("drop function {} cascade", name(2))),
+            ["alter", "table", table, "add", "column", ..] => {
+                for added in statement.split("add column").skip(1) {
+                    let column = added.split_whitespace().next().unwrap();
+                    drops.push(format!("alter table {table} drop column {column}"));
+                }
+            }
+            ["alter", "table", _, "drop", "constraint", ..]
+            | ["alter", "table", _, "add", "constraint", ..]
+            | ["drop", "trigger", "if", "exists", ..]
+            | ["drop", "function", "if", "exists", ..] => {}
             // Dropped with its function or table.
             ["create", "trigger", ..] => {}
             // Rows in a table this migration creates.

@@ -4,7 +4,8 @@
 
 use crate::api::{AlertKind, Problem};
 use crate::db::portal::links;
-use crate::license::{BuiltFeeds, MAX_FEED_LEN};
+use crate::feed::Feeds;
+use crate::license::MAX_FEED_LEN;
 use crate::state::AppState;
 
 /// Refused sign-in requests in an hour that make a flood worth a mail (a buyer who retries a
@@ -71,10 +72,11 @@ async fn portal(state: &AppState, out: &mut Vec<Problem>) -> sqlx::Result<()> {
     Ok(())
 }
 
-fn feed(built: &BuiltFeeds, out: &mut Vec<Problem>) {
-    for (name, text, len, warn) in [
-        ("DTREV1", &built.v1, built.v1_len, V1_WARN_PERCENT),
-        ("DTREV2", &built.v2, built.v2_len, V2_WARN_PERCENT),
+fn feed(feeds: &Feeds, out: &mut Vec<Problem>) {
+    let built = &feeds.info;
+    for (name, served, len, warn) in [
+        ("DTREV1", feeds.v1.is_some(), built.v1_len, V1_WARN_PERCENT),
+        ("DTREV2", feeds.v2.is_some(), built.v2_len, V2_WARN_PERCENT),
     ] {
         let percent = len * 100 / MAX_FEED_LEN;
         let path = if name == "DTREV1" {
@@ -82,7 +84,7 @@ fn feed(built: &BuiltFeeds, out: &mut Vec<Problem>) {
         } else {
             "/revocations/v2"
         };
-        if text.is_none() {
+        if !served {
             out.push(Problem {
                 key: format!("{}:{name}", AlertKind::FeedTooLong),
                 kind: AlertKind::FeedTooLong,

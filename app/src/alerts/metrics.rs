@@ -155,8 +155,8 @@ pub(crate) async fn render(state: &AppState) -> sqlx::Result<String> {
     if state.config.portal.enabled {
         portal(state, &mut out).await?;
     }
-    if let Some(built) = state.feed.get() {
-        feed(&built, &mut out);
+    if let Some(feeds) = state.feed.get() {
+        feed(&feeds.info, &mut out);
     }
 
     let checked = *state

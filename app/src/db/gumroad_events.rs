@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
 
-use crate::api::{EmailStatus, Event, EventStatus, Resource};
+use crate::api::{EmailStatus, Event, EventStatus};
 
 /// How long a worker owns an event it took. Processing is one mint and one email (the mail
 /// client times out well before this), so an expired lease means the worker died.
@@ -31,113 +31,6 @@ const EVENT_COLUMNS: &str = "id, received_at, content_type, sale_id, resource_na
     retry_count, duplicate_of, status, attempts, next_attempt_at, lease_until, last_error, \
     outcome, license_key, email_status, email_to, email_message_id, email_error, emailed_at, \
     processed_at, email_sending_since, email_possibly_duplicated";
-
-/// What the webhook copies out of a delivery before storing it.
-#[derive(Debug, Clone)]
-pub(crate) struct NewEvent<'a> {
-    pub content_type: &'a str,
-    pub raw_body: &'a [u8],
-    pub sale_id: Option<&'a str>,
-    pub resource_name: Resource,
-    pub product_id: Option<&'a str>,
-    pub product_name: Option<&'a str>,
-    pub email: Option<&'a str>,
-    pub seller_id: Option<&'a str>,
-    pub subscription_id: Option<&'a str>,
-    pub is_recurring_charge: bool,
-    pub test: bool,
-    pub retry_count: i32,
-    /// A gift sale's giver, as an address key (`crate::address::key`); `Some("")` for a sale
-    /// that is not a gift; None when the delivery could not be read.
-    pub gifter_key: Option<&'a str>,
-    /// Stored as already failed (a body that cannot be decoded): visible, never processed.
-    pub failed: Option<&'a str>,
-}
-
-/// The stored delivery: its id, and the event it duplicates when it is a repeat.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Stored {
-    pub id: i64,
-    pub duplicate_of: Option<i64>,
-}
-
-/// The columns of a new delivery: `bind_new` binds $1..$13, then status, last_error and
-/// duplicate_of ($14..$16).
-pub(super) const INSERT_INTO: &str = "insert into gumroad_events (content_type, raw_body, \
-    sale_id, resource_name, product_id, product_name, email, seller_id, subscription_id, \
-    is_recurring_charge, test, retry_count, gifter_key, status, last_error, duplicate_of)";
-const VALUES: &str =
-    "values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)";
-
-/// Stores a delivery. The first one of a (sale_id, resource_name) is the event to process; a
-/// repeat is stored with `duplicate_of` pointing at it and status `duplicate`. The unique index
-/// decides which is first, so concurrent deliveries (two instances, one database) agree.
-pub(crate) async fn insert(db: &sqlx::PgPool, new: &NewEvent<'_>) -> sqlx::Result<Stored> {
-    let (status, error) = match new.failed {
-        Some(error) => (EventStatus::Failed, Some(error)),
-        None => (EventStatus::Received, None),
-    };
-    let first: Option<i64> = bind_new(
-        sqlx::query_scalar(&format!(
-            "{INSERT_INTO} {VALUES} on conflict (sale_id, resource_name) \
-             where duplicate_of is null and not test do nothing returning id"
-        )),
-        new,
-    )
-    .bind(status)
-    .bind(error)
-    .bind(None::<i64>)
-    .fetch_optional(db)
-    .await?;
-    if let Some(id) = first {
-        return Ok(Stored {
-            id,
-            duplicate_of: None,
-        });
-    }
-    // A repeat: the conflicting row is committed (ON CONFLICT waited for it), so it is visible.
-    let original: i64 = sqlx::query_scalar(
-        "select id from gumroad_events where sale_id = $1 and resource_name = $2 \
-         and duplicate_of is null and not test",
-    )
-    .bind(new.sale_id)
-    .bind(&new.resource_name)
-    .fetch_one(db)
-    .await?;
-    let id: i64 = bind_new(
-        sqlx::query_scalar(&format!("{INSERT_INTO} {VALUES} returning id")),
-        new,
-    )
-    .bind(EventStatus::Duplicate)
-    .bind(None::<&str>)
-    .bind(Some(original))
-    .fetch_one(db)
-    .await?;
-    Ok(Stored {
-        id,
-        duplicate_of: Some(original),
-    })
-}
-
-pub(super) fn bind_new<'q, O>(
-    query: sqlx::query::QueryScalar<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>,
-    new: &'q NewEvent<'q>,
-) -> sqlx::query::QueryScalar<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments> {
-    query
-        .bind(new.content_type)
-        .bind(new.raw_body)
-        .bind(new.sale_id)
-        .bind(&new.resource_name)
-        .bind(new.product_id)
-        .bind(new.product_name)
-        .bind(new.email)
-        .bind(new.seller_id)
-        .bind(new.subscription_id)
-        .bind(new.is_recurring_charge)
-        .bind(new.test)
-        .bind(new.retry_count)
-        .bind(new.gifter_key)
-}
 
 /// Takes the next due event for processing, or None. `skip locked` keeps workers (in this
 /// process or another instance) from taking the same event; a lease that ran out (a worker

@@ -5,18 +5,20 @@ use sqlx::PgExecutor;
 
 use crate::api::LicenseRecord;
 
-pub(crate) struct NewLicense<'a> {
-    pub license_key: &'a str,
-    pub name: &'a str,
-    pub email: &'a str,
-    pub tier: &'a str,
-    pub source: &'a str,
-    pub source_ref: Option<&'a str>,
-    pub notes: &'a str,
+/// A license to store (owned: it may wait in a batch, `db::batch`).
+#[derive(Debug, Clone)]
+pub(crate) struct NewLicense {
+    pub license_key: String,
+    pub name: String,
+    pub email: String,
+    pub tier: String,
+    pub source: String,
+    pub source_ref: Option<String>,
+    pub notes: String,
     pub issued_at: DateTime<Utc>,
     pub expires_at: Option<DateTime<Utc>>,
-    pub key_id: &'a str,
-    pub blob: &'a str,
+    pub key_id: String,
+    pub blob: String,
 }
 
 const COLUMNS: &str = "license_key, name, email, tier, source, source_ref, notes, issued_at, \
@@ -26,7 +28,7 @@ const COLUMNS: &str = "license_key, name, email, tier, source, source_ref, notes
 /// returns the existing license (an idempotent repeat, not an error).
 pub(crate) async fn insert(
     db: impl PgExecutor<'_>,
-    new: &NewLicense<'_>,
+    new: &NewLicense,
 ) -> sqlx::Result<Option<LicenseRecord>> {
     sqlx::query_as(&format!(
         "insert into licenses (license_key, name, email, tier, source, source_ref, notes, \
@@ -35,19 +37,57 @@ pub(crate) async fn insert(
          on conflict (source_ref) do nothing \
          returning {COLUMNS}"
     ))
-    .bind(new.license_key)
-    .bind(new.name)
-    .bind(new.email)
-    .bind(new.tier)
-    .bind(new.source)
-    .bind(new.source_ref)
-    .bind(new.notes)
+    .bind(&new.license_key)
+    .bind(&new.name)
+    .bind(&new.email)
+    .bind(&new.tier)
+    .bind(&new.source)
+    .bind(&new.source_ref)
+    .bind(&new.notes)
     .bind(new.issued_at)
     .bind(new.expires_at)
-    .bind(new.key_id)
-    .bind(new.blob)
+    .bind(&new.key_id)
+    .bind(&new.blob)
     .fetch_optional(db)
     .await
+}
+
+/// Inserts several licenses in one statement; for each, in order, what [`insert`] would have
+/// answered (None: its `source_ref` was taken, before or earlier in the same batch).
+pub(crate) async fn insert_all(
+    db: impl PgExecutor<'_>,
+    rows: &[NewLicense],
+) -> sqlx::Result<Vec<Option<LicenseRecord>>> {
+    fn column<'a, T: 'a>(rows: &'a [NewLicense], f: impl Fn(&'a NewLicense) -> T) -> Vec<T> {
+        rows.iter().map(f).collect()
+    }
+    let inserted: Vec<LicenseRecord> = sqlx::query_as(&format!(
+        "insert into licenses (license_key, name, email, tier, source, source_ref, notes, \
+                               issued_at, expires_at, key_id, blob) \
+         select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], \
+                              $6::text[], $7::text[], $8::timestamptz[], $9::timestamptz[], \
+                              $10::text[], $11::text[]) \
+         on conflict (source_ref) do nothing \
+         returning {COLUMNS}"
+    ))
+    .bind(column(rows, |r| r.license_key.as_str()))
+    .bind(column(rows, |r| r.name.as_str()))
+    .bind(column(rows, |r| r.email.as_str()))
+    .bind(column(rows, |r| r.tier.as_str()))
+    .bind(column(rows, |r| r.source.as_str()))
+    .bind(column(rows, |r| r.source_ref.as_deref()))
+    .bind(column(rows, |r| r.notes.as_str()))
+    .bind(column(rows, |r| r.issued_at))
+    .bind(column(rows, |r| r.expires_at))
+    .bind(column(rows, |r| r.key_id.as_str()))
+    .bind(column(rows, |r| r.blob.as_str()))
+    .fetch_all(db)
+    .await?;
+    let mut by_key: std::collections::HashMap<String, LicenseRecord> = inserted
+        .into_iter()
+        .map(|r| (r.license_key.clone(), r))
+        .collect();
+    Ok(rows.iter().map(|r| by_key.remove(&r.license_key)).collect())
 }
 
 pub(crate) async fn find_by_source_ref(

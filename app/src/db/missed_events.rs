@@ -1,7 +1,7 @@
 //! Storing a delivery Gumroad never got through to us (found by a sync of its sales list) into
 //! `gumroad_events`, unless the server already has it.
 
-use super::gumroad_events::{bind_new, NewEvent, INSERT_INTO};
+use super::event_inserts::{bind_new, NewEvent, INSERT_INTO};
 use crate::api::EventStatus;
 
 /// Stores `new` as an event to process, unless a delivery of the same (sale_id, resource_name)

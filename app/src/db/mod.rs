@@ -2,10 +2,13 @@
 
 pub(crate) mod alerts;
 pub(crate) mod archiver;
+mod batch;
 pub(crate) mod email_changes;
 pub(crate) mod event_history;
+pub(crate) mod event_inserts;
 pub(crate) mod event_links;
 pub(crate) mod event_problems;
+pub(crate) mod group_commit;
 pub(crate) mod gumroad_events;
 pub(crate) mod gumroad_syncs;
 pub(crate) mod heartbeats;

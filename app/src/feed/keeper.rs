@@ -8,7 +8,7 @@ use tokio::sync::watch;
 
 use crate::background::Background;
 use crate::db::revocations;
-use crate::license::build_feeds;
+use crate::license::{build_feeds, MAX_SEQ};
 use crate::state::AppState;
 
 /// The channel migration 0010's trigger notifies on every change to the list.
@@ -85,7 +85,7 @@ async fn seq_moved(state: &AppState) -> bool {
         return true;
     };
     match revocations::seq(&state.db).await {
-        Ok(seq) => u64::try_from(seq).ok() != Some(built.seq),
+        Ok(seq) => u64::try_from(seq).ok() != Some(built.info.seq),
         Err(e) => {
             tracing::debug!(error = %e, "revocation feed: cannot read its seq");
             false
@@ -115,7 +115,7 @@ async fn build(state: &AppState) -> Result<(), String> {
     let (seq, rows) = revocations::snapshot(&state.db)
         .await
         .map_err(|e| e.to_string())?;
-    let seq = u64::try_from(seq).map_err(|_| format!("negative seq {seq}"))?;
+    let seq = feed_seq(seq)?;
     let config = state.config.clone();
     let built = tokio::task::spawn_blocking(move || {
         build_feeds(&rows, &config.signing_key, seq, Utc::now())
@@ -136,4 +136,35 @@ async fn build(state: &AppState) -> Result<(), String> {
     tracing::debug!(seq, listed = built.listed, "revocation feed built");
     state.feed.set(built);
     Ok(())
+}
+
+/// The database's sequence number as a feed carries it: 0 to 2^53 - 1. Only an edit by hand
+/// puts it outside; the trigger sets it to at most the time in milliseconds.
+fn feed_seq(seq: i64) -> Result<u64, String> {
+    u64::try_from(seq)
+        .ok()
+        .filter(|seq| *seq <= MAX_SEQ)
+        .ok_or_else(|| {
+            format!(
+                "the revocation feed's seq {seq} (table revocation_feed) is outside 0 to \
+                 {MAX_SEQ}, the numbers a signed feed can carry; set it to the time in \
+                 milliseconds: update revocation_feed set seq = (extract(epoch from now()) * \
+                 1000)::bigint"
+            )
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_seq_no_feed_can_carry_is_an_error_naming_it() {
+        assert_eq!(feed_seq(0), Ok(0));
+        assert_eq!(feed_seq(MAX_SEQ as i64), Ok(MAX_SEQ));
+        for bad in [-1, MAX_SEQ as i64 + 1, i64::MAX] {
+            let why = feed_seq(bad).unwrap_err();
+            assert!(why.contains(&format!("seq {bad} ")), "{why}");
+        }
+    }
 }

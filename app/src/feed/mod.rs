@@ -7,5 +7,5 @@
 mod cache;
 mod keeper;
 
-pub(crate) use cache::{FeedCache, FIRST_BUILD_WAIT};
+pub(crate) use cache::{FeedCache, Feeds, FIRST_BUILD_WAIT};
 pub(crate) use keeper::spawn_keeper;

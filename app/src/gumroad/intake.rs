@@ -4,7 +4,7 @@
 
 use super::ping::Ping;
 use crate::api::Resource;
-use crate::db::gumroad_events::NewEvent;
+use crate::db::event_inserts::NewEvent;
 
 /// Gumroad's bodies are a few KiB; nginx stops anything over 1 MiB before it gets here.
 pub(crate) const MAX_WEBHOOK_BODY: usize = 1024 * 1024;

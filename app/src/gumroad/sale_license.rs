@@ -137,6 +137,7 @@ async fn mint_for_sale(
     };
     let minted = mint::mint(
         &state.db,
+        &state.writers,
         &state.config.products,
         &state.config.signing_key,
         &request,

@@ -51,21 +51,21 @@ async fn serve(
         ));
     };
     let (text, name) = match format {
-        Format::V1 => (built.v1.as_deref(), "v1"),
-        Format::V2 => (built.v2.as_deref(), "v2"),
+        Format::V1 => (built.v1.as_ref(), "v1"),
+        Format::V2 => (built.v2.as_ref(), "v2"),
     };
     let Some(text) = text else {
         return Err(ApiError::Unavailable(format!(
             "the revocation feed ({name}) lists {} licenses and would be longer than the 4 MiB \
              verifiers accept; the operator has been alerted{}",
-            built.listed,
+            built.info.listed,
             match format {
                 Format::V1 => "; the compact feed is at /revocations/v2",
                 Format::V2 => "",
             }
         )));
     };
-    let etag = etag(&built, name, state);
+    let etag = etag(&built.info, name, state);
     if headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
@@ -78,7 +78,7 @@ async fn serve(
     }
     let response = (
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        text.to_string(),
+        text.clone(),
     )
         .into_response();
     Ok(with_caching(response, &etag))

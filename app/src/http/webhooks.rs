@@ -18,7 +18,7 @@ use axum::{Json, Router};
 use serde_json::json;
 
 use super::error::ApiError;
-use crate::db::gumroad_events;
+use crate::db::event_inserts::NewEventRow;
 use crate::gumroad::{Intake, MAX_WEBHOOK_BODY};
 use crate::state::AppState;
 use crate::text::LogSafe;
@@ -82,7 +82,7 @@ async fn receive(
     };
     let intake = Intake::read(&content_type, &bytes, too_large);
     let new = intake.new_event(&bytes);
-    match gumroad_events::insert(&state.db, &new).await {
+    match state.writers.events.write(NewEventRow::from(&new)).await {
         Ok(stored) => {
             state.wake.notify_one();
             tracing::info!(

@@ -122,7 +122,9 @@ impl RevocationFeed {
 pub enum FeedError {
     #[error("the revocation feed is longer than {MAX_FEED_LEN} bytes")]
     Oversize,
-    #[error("this is not a DataTools revocation feed (it must start with \"DTREV1:\")")]
+    #[error(
+        "this is not a DataTools revocation feed (it must start with \"DTREV1:\" or \"DTREV2:\")"
+    )]
     WrongPrefix,
     #[error("revocation feed format version {0} is not supported by this build")]
     UnknownVersion(String),

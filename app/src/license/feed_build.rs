@@ -14,6 +14,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 
 use super::feed::{
     sign_feed, wire_json_len, RevocationFeed, RevocationId, Revoked, FEED_PREFIX, MAX_FEED_LEN,
+    MAX_SEQ,
 };
 use super::feed_v2::{feed_v2_len, sign_feed_v2, RevocationList};
 use super::{KeyId, LicenseKey, SigningKeyPair};
@@ -53,12 +54,16 @@ pub struct BuiltFeeds {
 }
 
 /// Builds both feeds of `rows` with `key`, as of `now`, numbered `seq`.
+///
+/// `seq` must be at most [`MAX_SEQ`], the largest a feed can carry (panics otherwise: the caller
+/// checks the number it read, as the feed keeper does, and says what is wrong with it).
 pub fn build_feeds(
     rows: &[RevokedRow],
     key: &SigningKeyPair,
     seq: u64,
     now: DateTime<Utc>,
 ) -> BuiltFeeds {
+    assert!(seq <= MAX_SEQ, "feed seq {seq} is above {MAX_SEQ}");
     let issued_at = now.trunc_subsecs(0);
     let cutoff = now - chrono::Duration::from_std(EXPIRED_GRACE).expect("30 days");
     let mut ids = Vec::with_capacity(rows.len());
@@ -176,6 +181,15 @@ mod tests {
         assert!(!v1.revokes(&keys[2]) && !v1.revokes(&keys[3]));
         assert_eq!(built.v1_len, built.v1.as_ref().unwrap().len());
         assert_eq!(built.v2_len, built.v2.as_ref().unwrap().len());
+    }
+
+    /// Found by fuzz/fuzz_targets/revocation_feed.rs: a seq above 2^53 - 1 panicked deep in
+    /// the signing; it is the caller's to check (the keeper refuses it with a message).
+    #[test]
+    #[should_panic(expected = "feed seq 9007199254740992 is above 9007199254740991")]
+    fn a_seq_no_feed_can_carry_is_refused_up_front() {
+        let now = Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0).unwrap();
+        build_feeds(&[], &SigningKeyPair::generate(), MAX_SEQ + 1, now);
     }
 
     #[test]

@@ -13,6 +13,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 pub mod alerts;
+pub mod feed_vectors;
 pub mod gumroad;
 pub mod gumroad_api;
 pub mod portal;

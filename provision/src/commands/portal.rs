@@ -21,7 +21,7 @@ fn get(url: &str) -> anyhow::Result<(u16, String)> {
     })
 }
 
-/// The portal's sign-in page answers 200 and the feed is a signed `DTREV1:` document.
+/// The portal's sign-in page answers 200 and the compact feed is a signed `DTREV2:` document.
 pub fn check_on(api: &str) -> anyhow::Result<String> {
     let (status, page) = get(&format!("{api}/portal/"))?;
     if status != 200 || !page.contains("<form") {
@@ -30,9 +30,9 @@ pub fn check_on(api: &str) -> anyhow::Result<String> {
              (`dtops status`, `docker compose logs api`)"
         );
     }
-    let (status, feed) = get(&format!("{api}/revocations"))?;
-    if status != 200 || !feed.starts_with("DTREV1:") {
-        bail!("the revocation feed did not answer at {api}/revocations ({status})");
+    let (status, feed) = get(&format!("{api}/revocations/v2"))?;
+    if status != 200 || !feed.starts_with("DTREV2:") {
+        bail!("the revocation feed did not answer at {api}/revocations/v2 ({status})");
     }
     Ok("the buyer portal answers (sign-in page) and the revocation feed is signed".into())
 }

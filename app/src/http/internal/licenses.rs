@@ -37,6 +37,7 @@ async fn mint_license(
 ) -> Result<Json<MintResponse>> {
     let minted = mint::mint(
         &state.db,
+        &state.writers,
         &state.config.products,
         &state.config.signing_key,
         &request,

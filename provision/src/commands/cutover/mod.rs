@@ -132,7 +132,9 @@ pub fn run(global: &GlobalArgs, args: &CutoverArgs) -> anyhow::Result<ExitCode> 
                 println!("\n{}", portal::check_on(&admin)?);
                 println!(
                     "The buyer portal: {}/portal/ (link it from the license email's footer and \
-                     your site). The desktop app's revocation feed: {}/revocations",
+                     your site). The desktop app's revocation feed: {}/revocations/v2 \
+                     (builds that read only the first format: {}/revocations)",
+                    site.public_url(),
                     site.public_url(),
                     site.public_url()
                 );
