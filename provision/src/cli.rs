@@ -7,11 +7,13 @@ use clap::{Args, Parser, Subcommand};
 use crate::runtime::RuntimeKind;
 
 mod admin;
+mod archive;
 mod gumroad;
 
 pub use admin::{
     AdminArgs, AlertsArgs, EventArgs, EventsArgs, ListArgs, MintArgs, ResendArgs, RevokeArgs,
 };
+pub use archive::{ArchiveCommand, EscrowCommand, RecoverArgs, SecretInput};
 pub use gumroad::{GumroadCommand, GumroadSyncArgs, GumroadTokenArgs};
 
 /// dtops: provision and operate the DataTools license server.
@@ -138,6 +140,17 @@ pub enum Command {
     Rollback(RollbackArgs),
     /// Take a verified database backup now (the daily job, run by hand).
     Backup,
+    /// Continuous WAL archiving ([archive]): the off-site key, a full backup now.
+    #[command(subcommand)]
+    Archive(ArchiveCommand),
+    /// The key escrow: the secrets and site.toml, encrypted to a recovery kit kept off the box.
+    #[command(subcommand)]
+    Escrow(EscrowCommand),
+    /// Rebuild a lost box on this one from the off-site copy and the recovery kit: the secrets,
+    /// provisioning, the database at the newest archived point, the signing key checked, the
+    /// api started, then Gumroad's sales since before the recovery point. Prints the recovery
+    /// point and how long it took. Safe to run again after an interruption.
+    Recover(RecoverArgs),
     /// Restore a backup into a scratch database and show every table's row count and checksum;
     /// with --into-live --yes, replace the live database with it.
     Restore(RestoreArgs),
@@ -314,7 +327,12 @@ pub struct UpgradeArgs {
 #[derive(Debug, Args)]
 pub struct RestoreArgs {
     /// A backup: `latest`, a file name in backups/, or a path.
-    pub file: String,
+    #[arg(required_unless_present = "at", conflicts_with = "at")]
+    pub file: Option<String>,
+    /// Instead of a backup file: the database as it was at this moment ("2026-12-07 14:03",
+    /// UTC unless it ends in an offset such as +01:00), rebuilt from the archive ([archive]).
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
     /// Keep the scratch database (its name is printed) instead of dropping it.
     #[arg(long, conflicts_with = "into_live")]
     pub keep: bool,

@@ -27,6 +27,8 @@ mod desired;
 mod engine;
 /// The narrow environment (site + host + templates) nginx, certbot and the runtimes take.
 mod env;
+/// The key escrow: the secrets, encrypted to the operator's recovery kit, copied off-site.
+mod escrow;
 /// Parsers of text from outside, for the fuzz targets (`fuzz/`); not an API.
 #[doc(hidden)]
 pub mod fuzzing;

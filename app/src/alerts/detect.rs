@@ -98,6 +98,7 @@ pub(crate) async fn current(state: &AppState, now: DateTime<Utc>) -> sqlx::Resul
         }
     }
     out.extend(super::detect_public::current(state).await?);
+    out.extend(super::archive::current(state, now).await?);
     Ok(out)
 }
 

@@ -104,6 +104,21 @@ pub(crate) async fn render(state: &AppState) -> sqlx::Result<String> {
             )
             .sample("datatools_last_backup_age_seconds", &[], seconds(now - at));
         }
+        if let Some(archive) = report.as_ref().and_then(|r| r.archive.as_ref()) {
+            if archive.error.is_none() {
+                out.family(
+                    "datatools_wal_offsite_lag_seconds",
+                    Type::Gauge,
+                    "How long the off-site WAL archive has gone without a segment the box's \
+                     archive has, as dtops last saw (0: it has them all).",
+                )
+                .sample(
+                    "datatools_wal_offsite_lag_seconds",
+                    &[],
+                    archive.offsite_lag(now).map_or(0.0, seconds),
+                );
+            }
+        }
         if let Some(at) = report
             .as_ref()
             .and_then(|r| r.certificate.as_ref())
@@ -136,6 +151,7 @@ pub(crate) async fn render(state: &AppState) -> sqlx::Result<String> {
     )
     .sample("datatools_alerts_acknowledged", &[], acknowledged as f64);
 
+    super::archive::metrics(state, now, &mut out).await?;
     if state.config.portal.enabled {
         portal(state, &mut out).await?;
     }

@@ -6,8 +6,10 @@
 //! - `sentinel`: the background task recording them in `alerts` and resolving the ones gone;
 //! - `notify`: one email per new problem (a digest when a pass finds several), never again
 //!   while it stays open;
+//! - `archive`: WAL waiting to be archived (Postgres' own view, with `[archive]` on the box);
 //! - `metrics` and `prom_text`: `GET /internal/metrics` in Prometheus' text format.
 
+mod archive;
 mod detect;
 mod detect_public;
 mod metrics;

@@ -9,6 +9,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::alerts::Problem;
+use super::archive_facts::ArchiveFacts;
 use super::statuses::AlertKind;
 
 /// A verified backup older than this means the daily job is not running (it runs once a day,
@@ -27,6 +28,9 @@ pub struct HostReport {
     pub backup: BackupFacts,
     /// None when dtops does not manage nginx and the certificate (`[nginx] managed = false`).
     pub certificate: Option<CertFacts>,
+    /// Continuous archiving and the key escrow; absent without `[archive]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archive: Option<ArchiveFacts>,
 }
 
 /// The backup job's state files (`.dtops/backup/last-good`, `last-run`).
@@ -72,6 +76,9 @@ impl HostReport {
         let mut out = self.backup.problems(now);
         if let Some(cert) = &self.certificate {
             out.extend(cert.problems(now));
+        }
+        if let Some(archive) = &self.archive {
+            out.extend(archive.problems(now));
         }
         out
     }
@@ -201,6 +208,7 @@ mod tests {
                 not_after: cert_days.map(|d| now + Duration::days(d)),
                 renewal_problems: Vec::new(),
             }),
+            archive: None,
         }
     }
 

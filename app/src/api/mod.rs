@@ -2,6 +2,7 @@
 //! so both sides agree on every field by construction.
 
 mod alerts;
+mod archive_facts;
 mod email_change;
 mod error;
 mod events;
@@ -12,6 +13,9 @@ mod reissue;
 mod statuses;
 
 pub use alerts::{AckResponse, Alert, AlertList, Problem};
+pub use archive_facts::{
+    ArchiveFacts, EscrowFacts, WalPoint, ESCROW_STALE_HOURS, OFFSITE_BEHIND_MINUTES,
+};
 pub use email_change::{EmailChangeRequest, EmailChangeResponse};
 pub use error::ErrorBody;
 pub use events::{Event, EventDetail, EventList, HistoryEntry};

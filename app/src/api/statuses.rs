@@ -215,6 +215,12 @@ text_enum! {
         FeedNearLimit = "feed_near_limit",
         /// A revoked license could not be listed in a revocation feed.
         FeedRowSkipped = "feed_row_skipped",
+        /// WAL has waited more than 5 minutes to be archived: the recovery point falls behind.
+        ArchiveStalled = "archive_stalled",
+        /// The off-site WAL archive is more than 15 minutes behind the box's (or unreadable).
+        ArchiveOffsiteBehind = "archive_offsite_behind",
+        /// The secrets have no current copy off the box (no escrow, or a failed daily copy).
+        EscrowStale = "escrow_stale",
     }
 }
 

@@ -1,6 +1,7 @@
 //! Postgres access: the pool, migrations, and one module of small query functions per table.
 
 pub(crate) mod alerts;
+pub(crate) mod archiver;
 mod batch;
 pub(crate) mod email_changes;
 pub(crate) mod event_history;

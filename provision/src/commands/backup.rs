@@ -41,8 +41,29 @@ pub fn restore(global: &GlobalArgs, args: &RestoreArgs) -> anyhow::Result<ExitCo
     let (env, runtime) = (deployment.env(), deployment.runtime.as_ref());
     refuse_managed(&env)?;
     let job = Job::installed(&env, runtime.kind())?;
-    // Resolved before any fresh backup, so `latest` means the backup the operator chose.
-    let file = resolve_file(&env, &args.file)?;
+    // Resolved before any fresh backup, so `latest` means the backup the operator chose; a
+    // time (--at) is rebuilt from the archive into a dump first.
+    let file = match (&args.at, &args.file) {
+        (Some(at), _) => {
+            let at = crate::runtime::parse_target(at)?;
+            println!(
+                "restore: rebuilding the database as it was at {} from the archive",
+                at.format("%Y-%m-%d %H:%M:%S UTC")
+            );
+            let work = crate::runtime::pitr_work_dir(&env)?;
+            let rebuilt = crate::runtime::dump_at(&env, crate::runtime::PitrTarget::At(at), &work)?;
+            if let Some(to) = rebuilt.recovered_to {
+                println!(
+                    "restore: the replay stopped at the last transaction before it, committed at \
+                     {}",
+                    to.format("%Y-%m-%d %H:%M:%S%.3f UTC")
+                );
+            }
+            rebuilt.file
+        }
+        (None, Some(file)) => resolve_file(&env, file)?,
+        (None, None) => bail!("name a backup file, or a time with --at"),
+    };
     if !args.into_live {
         let mut argv = vec!["check".to_string(), file.display().to_string()];
         if args.keep {

@@ -2,6 +2,7 @@
 
 mod alerts;
 mod api_text;
+mod archive;
 mod backup;
 mod cutover;
 mod deployment;
@@ -22,7 +23,7 @@ mod verify;
 
 use std::process::ExitCode;
 
-use crate::cli::{Cli, Command, GumroadCommand, KeysCommand};
+use crate::cli::{ArchiveCommand, Cli, Command, EscrowCommand, GumroadCommand, KeysCommand};
 use crate::steps::TlsOptions;
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -66,6 +67,15 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Rollback(args) => rollback::run(&cli.global, &args),
         Command::Backup => backup::backup(&cli.global),
         Command::Restore(args) => backup::restore(&cli.global, &args),
+        Command::Archive(ArchiveCommand::Credentials(input)) => {
+            archive::credentials(&cli.global, &input)
+        }
+        Command::Archive(ArchiveCommand::Backup { quiet }) => archive::backup(&cli.global, quiet),
+        Command::Escrow(EscrowCommand::Init { rekey, kit_out }) => {
+            archive::escrow_init(&cli.global, rekey, kit_out.as_deref())
+        }
+        Command::Escrow(EscrowCommand::Push { force }) => archive::escrow_push(&cli.global, force),
+        Command::Recover(args) => archive::recover(&cli.global, &args),
         Command::DockerLogs { restart_docker } => docker_logs::run(&cli.global, restart_docker),
     }
 }

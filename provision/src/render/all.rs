@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use super::archive;
 use super::artifact::{Artifact, ArtifactKind, RenderInputs};
 use super::backup::BackupContext;
 use super::context::Context;
@@ -24,7 +25,8 @@ pub fn render_nginx(
 /// Renders every artifact of the site at its stage.
 pub fn render_all(renderer: &Renderer, inputs: &RenderInputs) -> anyhow::Result<Vec<Artifact>> {
     let site = inputs.site;
-    let context = Context::new(inputs)?;
+    let (archive_files, compose_archive) = archive::artifacts(renderer, inputs)?;
+    let context = Context::new(inputs)?.with_archive(compose_archive);
     let artifact = |kind: ArtifactKind, path: PathBuf, mode: u32, owner: Owner| {
         Ok::<_, anyhow::Error>(Artifact {
             content: renderer.render(kind.template(), &context)?,
@@ -74,6 +76,7 @@ pub fn render_all(renderer: &Renderer, inputs: &RenderInputs) -> anyhow::Result<
             kind: ArtifactKind::BackupJob,
         });
     }
+    artifacts.extend(archive_files);
     if let Some(facts) = &inputs.nginx {
         artifacts.extend(nginx::artifacts(renderer, site, facts)?);
     }

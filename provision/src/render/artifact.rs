@@ -60,6 +60,14 @@ pub enum ArtifactKind {
     NginxPhase2,
     /// The http-context include with our rate-limit zone.
     NginxHttp,
+    /// `[archive]`: the Postgres image with pgBackRest (its Dockerfile).
+    PostgresImage,
+    /// `[archive]`: the image's entrypoint (pgBackRest's secrets, then Postgres').
+    PostgresEntrypoint,
+    /// `[archive]`: pgbackrest.conf (both repositories; no secret).
+    Pgbackrest,
+    /// `[archive]`: the daily full backups and the escrow copy (cron.d).
+    ArchiveJob,
 }
 
 impl ArtifactKind {
@@ -73,6 +81,10 @@ impl ArtifactKind {
             ArtifactKind::NginxPhase1 => "nginx-phase1.conf.j2",
             ArtifactKind::NginxPhase2 => "nginx-phase2.conf.j2",
             ArtifactKind::NginxHttp => "nginx-http.conf.j2",
+            ArtifactKind::PostgresImage => "postgres.Dockerfile.j2",
+            ArtifactKind::PostgresEntrypoint => "postgres-entrypoint.sh.j2",
+            ArtifactKind::Pgbackrest => "pgbackrest.conf.j2",
+            ArtifactKind::ArchiveJob => "archive-cron.j2",
         }
     }
 

@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use super::archive::ComposeArchive;
 use super::artifact::RenderInputs;
 use crate::api_spec::{
     self, EnvValue, API_IMAGE_VAR, CONTAINER_API_PORT, CONTAINER_PG_PORT, CONTAINER_SECRETS_DIR,
@@ -27,6 +28,8 @@ pub struct Context<'a> {
     api_image: &'a str,
     /// `[database] url`: a managed Postgres, so compose runs none.
     external_db: bool,
+    /// Continuous archiving for the postgres service (`[archive]`); none without it.
+    archive: Option<ComposeArchive>,
 }
 
 #[derive(Debug, Serialize)]
@@ -134,7 +137,13 @@ impl<'a> Context<'a> {
             api_image_var: API_IMAGE_VAR,
             api_image,
             external_db: site.external_db().is_some(),
+            archive: None,
         })
+    }
+
+    pub fn with_archive(mut self, archive: Option<ComposeArchive>) -> Self {
+        self.archive = archive;
+        self
     }
 }
 

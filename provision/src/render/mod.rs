@@ -9,6 +9,7 @@
 //! (`shell`), and nginx templates print nothing but plain words (`nginx_escape`).
 
 mod all;
+mod archive;
 mod artifact;
 mod backup;
 mod context;
@@ -21,6 +22,7 @@ mod templates;
 mod yaml;
 
 pub use all::{render_all, render_nginx};
+pub use archive::{db_image, OFFSITE_CA_FILE};
 pub use artifact::{Artifact, ArtifactKind, RenderInputs};
 pub use nginx_facts::{NginxFacts, NginxVersion, Phase};
 pub use templates::Renderer;

@@ -21,29 +21,35 @@ pub struct StatusJobContext {
 
 impl StatusJobContext {
     pub fn new(inputs: &RenderInputs) -> anyhow::Result<Self> {
-        let site = inputs.site;
-        let dtops = inputs
-            .dtops
-            .clone()
-            .unwrap_or_else(|| PathBuf::from(DEFAULT_DTOPS));
-        let site_file = site
-            .file
-            .clone()
-            .unwrap_or_else(|| site.app_dir().join("site.toml"));
-        let mut command = vec![word(&dtops)?, "--site".into(), word(&site_file)?];
-        if inputs.runtime == RuntimeKind::Native {
-            command.extend(["--runtime".into(), "native".into()]);
-        }
+        let mut command = dtops_command(inputs)?;
         command.extend(["status".into(), "--quiet".into()]);
         Ok(StatusJobContext {
-            tag: format!("{}-status", site.app.name),
+            tag: format!("{}-status", inputs.site.app.name),
             command,
         })
     }
 }
 
+/// `dtops --site FILE [--runtime native]`, one word each: how a cron line runs this dtops.
+pub fn dtops_command(inputs: &RenderInputs) -> anyhow::Result<Vec<String>> {
+    let site = inputs.site;
+    let dtops = inputs
+        .dtops
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_DTOPS));
+    let site_file = site
+        .file
+        .clone()
+        .unwrap_or_else(|| site.app_dir().join("site.toml"));
+    let mut command = vec![cron_word(&dtops)?, "--site".into(), cron_word(&site_file)?];
+    if inputs.runtime == RuntimeKind::Native {
+        command.extend(["--runtime".into(), "native".into()]);
+    }
+    Ok(command)
+}
+
 /// A path as one word of the cron line: cron turns `%` into a newline even inside quotes.
-fn word(path: &Path) -> anyhow::Result<String> {
+pub fn cron_word(path: &Path) -> anyhow::Result<String> {
     let text = path.display().to_string();
     if text.contains('%') || text.contains('\n') {
         anyhow::bail!(

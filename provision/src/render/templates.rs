@@ -38,6 +38,22 @@ const BUILTIN: &[(&str, &str)] = &[
         "nginx-http.conf.j2",
         include_str!("../../../templates/nginx-http.conf.j2"),
     ),
+    (
+        "postgres.Dockerfile.j2",
+        include_str!("../../../templates/postgres.Dockerfile.j2"),
+    ),
+    (
+        "postgres-entrypoint.sh.j2",
+        include_str!("../../../templates/postgres-entrypoint.sh.j2"),
+    ),
+    (
+        "pgbackrest.conf.j2",
+        include_str!("../../../templates/pgbackrest.conf.j2"),
+    ),
+    (
+        "archive-cron.j2",
+        include_str!("../../../templates/archive-cron.j2"),
+    ),
 ];
 
 /// Override files starting with this are helpers for `{% include %}`/`{% import %}`, not

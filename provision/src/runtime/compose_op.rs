@@ -39,7 +39,7 @@ fn one_off_service() -> String {
 
 /// The compose command for this site, with the project pinned (name, file, directory), so it
 /// works from any working directory.
-fn compose_command(env: &Env) -> CommandLine {
+pub fn compose_command(env: &Env) -> CommandLine {
     let site = env.site;
     CommandLine::new(&site.commands.docker_compose)
         .arg("--project-name")

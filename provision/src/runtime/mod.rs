@@ -6,23 +6,33 @@
 //! image per commit) and `release` (one-off runs of a given image) are compose-only: what
 //! `dtops upgrade` needs beyond the seam.
 
+mod archive;
+mod archive_wal;
 mod compose;
 mod compose_op;
 mod git_build;
 mod health;
 mod kind;
 mod native;
+mod pitr;
 mod release;
+mod replay_log;
 mod seam;
 mod select;
 
-pub use compose_op::{compose_op, ComposeOp};
+pub use archive::{
+    archive, build_db_image, image_exists, info, restore_into_volume, run_pgbackrest, RepoInfo, Via,
+};
+pub use archive_wal::newest_wal;
+pub use compose_op::{compose_command, compose_op, ComposeOp};
 pub use git_build::{
     build_commit, checkout_commit, checkout_is_modified, commits_between, image_info,
     resolve_commit,
 };
 pub use health::{health_url, probe_health, wait_slot_healthy};
 pub use kind::RuntimeKind;
+pub use pitr::{dump_at, parse_target, work_dir as pitr_work_dir, PitrTarget};
 pub use release::{migrate_with, migrations_of};
+pub use replay_log::{last_restored, last_transaction};
 pub use seam::{Image, Running, Runtime};
 pub use select::build;

@@ -1,6 +1,7 @@
 //! `site.toml`: the declarative description of the deployment, parsed and checked up front so
 //! nothing touches the host with a bad value.
 
+mod archive;
 mod door;
 mod external_db;
 mod find;
@@ -14,6 +15,7 @@ mod server;
 mod slot;
 mod values;
 
+pub use archive::{Archive, ArchiveOffsite, UriStyle, CIPHER_PASS, S3_KEY_ID, S3_SECRET};
 pub use door::Behind;
 pub use find::{site_file, tracked_by_git};
 pub use model::{OffsiteTool, Site};

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::archive::Archive;
 use super::door::{
     default_cloudflare_ranges, default_portal_limit, default_webhook_limit, Behind, IpRange,
     RateLimit,
@@ -29,6 +30,9 @@ pub struct Site {
     #[serde(default)]
     pub server: Server,
     pub backup: Backup,
+    /// Continuous WAL archiving and the key escrow (site/archive.rs); absent: daily dumps only.
+    #[serde(default)]
+    pub archive: Option<Archive>,
     /// Who the server mails about problems, and the hourly host report (all optional).
     #[serde(default)]
     pub alerts: Alerts,

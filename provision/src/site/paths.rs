@@ -60,6 +60,17 @@ impl Site {
     }
 }
 
+/// Continuous archiving's files: the Postgres image with pgBackRest (its build context and
+/// pgbackrest.conf), and the key escrow's record of its last copy.
+impl Site {
+    pub fn archive_dir(&self) -> PathBuf {
+        self.root().join("postgres")
+    }
+    pub fn escrow_state_dir(&self) -> PathBuf {
+        self.state_dir().join("escrow")
+    }
+}
+
 /// The backup job's own state under dtops' state directory (read by `dtops status`).
 impl Site {
     pub fn backup_state_dir(&self) -> PathBuf {

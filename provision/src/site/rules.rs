@@ -202,6 +202,20 @@ impl Site {
                 "must differ from nginx.site_file",
             ));
         }
+        if let Some(archive) = &self.archive {
+            if self.database.url.is_some() {
+                // A managed database archives itself; there is no postgres container to add
+                // pgBackRest to.
+                return Err(Misfit::new(
+                    "archive",
+                    "cannot be used with [database] url: the managed database's provider keeps \
+                     its WAL and point-in-time recovery; remove [archive] and keep an \
+                     encrypted copy of /srv/<app>/secrets yourself (SETUP \"More than one \
+                     box\")",
+                ));
+            }
+            archive.check()?;
+        }
         Ok(())
     }
 }

@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use super::archive::{DbImageStep, EscrowStep, FullBackupStep, OffsiteCaStep, StanzaStep};
 use super::artifacts::ArtifactStep;
 use super::backup::{FirstBackupStep, ManagedBackups};
 use super::certificate::{CertPreflightStep, CertificateStep, TlsOptions};
@@ -20,7 +21,7 @@ use super::user::UserStep;
 use crate::engine::Task;
 use crate::owner::Owner;
 use crate::render::ArtifactKind;
-use crate::site::Site;
+use crate::site::{ArchiveOffsite, Site, CIPHER_PASS, S3_KEY_ID, S3_SECRET};
 
 /// Everything `dtops provision` does, in order. `tls`: how the certificate steps ask the CA.
 pub fn provision_steps(
@@ -69,9 +70,30 @@ pub fn provision_steps(
             },
         )));
     }
+    if let Some(archive) = &site.archive {
+        // Continuous archiving (site/archive.rs): its files' directory, the off-site
+        // repository's passphrase (generated) and S3 key (given).
+        tasks.push(dir(&site.archive_dir(), Owner::Root, 0o755));
+        tasks.push(Task::step(SecretStep::new(
+            CIPHER_PASS,
+            SecretKind::RandomHex,
+        )));
+        if matches!(archive.offsite, ArchiveOffsite::S3 { .. }) {
+            for name in [S3_KEY_ID, S3_SECRET] {
+                tasks.push(Task::step(SecretStep::new(
+                    name,
+                    SecretKind::Given {
+                        how: "dtops archive credentials --stdin",
+                    },
+                )));
+            }
+        }
+    }
     tasks.extend(files.into_iter().map(Task::step));
     tasks.extend([
         Task::check(ComposeCheck),
+        Task::step(OffsiteCaStep),
+        Task::step(DbImageStep),
         Task::step(ImageStep),
         Task::step(DatabaseStep),
         // Expand/contract: a migration works with the version serving now, so it runs first.
@@ -79,6 +101,9 @@ pub fn provision_steps(
         Task::step(ApiStep),
         Task::check(HealthCheck),
         Task::check(SmokeTest),
+        // Continuous archiving once the database answers: the stanza, a first full backup.
+        Task::step(StanzaStep),
+        Task::step(FullBackupStep),
     ]);
     // Backups and Docker's log caps (runbook §9), once the database answers. A managed
     // database's backups and point-in-time recovery are its provider's.
@@ -88,6 +113,9 @@ pub fn provision_steps(
         tasks.extend(backup_job.into_iter().map(Task::step));
         tasks.push(Task::step(FirstBackupStep));
     }
+    // The secrets off the box, encrypted to the operator's recovery key: a managed database or
+    // not, the signing key lives only here.
+    tasks.push(Task::step(EscrowStep));
     tasks.push(Task::step(DaemonJsonStep));
     // nginx and the certificate (runbook §5-6), once the api answers behind them.
     if site.nginx.managed {

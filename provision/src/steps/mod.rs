@@ -1,6 +1,7 @@
 //! The steps and checks `dtops provision` converges, and their one ordered list (`list`). Each
 //! is one idea: observe, then act on a difference only (a check only observes).
 
+mod archive;
 mod artifacts;
 mod backup;
 mod certificate;

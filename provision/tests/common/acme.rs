@@ -27,7 +27,7 @@ pub struct Process {
 }
 
 impl Process {
-    fn spawn(name: &'static str, mut command: Command, log: PathBuf) -> Process {
+    pub fn spawn(name: &'static str, mut command: Command, log: PathBuf) -> Process {
         let out = std::fs::File::create(&log).unwrap();
         let child = command
             .stdin(Stdio::null())
@@ -40,7 +40,7 @@ impl Process {
 
     /// Waits until 127.0.0.1:`port` accepts connections; panics with the process's log if it
     /// exits or does not get there in time.
-    fn wait_listening(&mut self, port: u16) {
+    pub fn wait_listening(&mut self, port: u16) {
         let started = Instant::now();
         loop {
             if TcpStream::connect(("127.0.0.1", port)).is_ok() {

@@ -22,6 +22,11 @@ pub struct Gumroad {
 }
 
 impl Gumroad {
+    /// A sale Gumroad lists from now on.
+    pub fn add(&self, sale: Value) {
+        self.sales.lock().unwrap().push(sale);
+    }
+
     pub fn start(token: &str, sales: Vec<Value>) -> Gumroad {
         let mut fake = Gumroad {
             sales: Arc::new(Mutex::new(sales)),

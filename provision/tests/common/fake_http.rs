@@ -70,6 +70,18 @@ impl Postmark {
         self.inner.lock().unwrap().inactive.remove(address);
     }
 
+    /// The text body of every message to `address`, in order.
+    pub fn text_bodies_to(&self, address: &str) -> Vec<String> {
+        self.inner
+            .lock()
+            .unwrap()
+            .requests
+            .iter()
+            .filter(|r| r["To"].as_str() == Some(address))
+            .map(|r| r["TextBody"].as_str().unwrap_or("").to_string())
+            .collect()
+    }
+
     /// The `To` of every message asked for, in order.
     pub fn recipients(&self) -> Vec<String> {
         self.inner

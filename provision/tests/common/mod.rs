@@ -9,6 +9,8 @@ pub mod fake_gumroad;
 pub mod fake_http;
 pub mod front;
 pub mod load;
+pub mod loopback_relay;
+pub mod s3;
 pub mod sandbox;
 pub mod web;
 

@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use chrono::Utc;
-use datatools_license::api::{AlertKind, AlertList, Problem};
+use datatools_license::api::{AlertKind, AlertList, HostReport, Problem};
 
 use super::host_facts::host_report;
 use crate::admin_client::AdminClient;
@@ -20,6 +20,8 @@ use crate::env::Env;
 
 /// What `dtops status` saw of the api and the database.
 pub struct Liveness {
+    /// Continuous archiving's facts are read only where it runs (compose, Postgres up).
+    pub archiving: bool,
     pub api_running: bool,
     /// `Err(why)` when /health did not say the api and its database are fine.
     pub healthy: Result<(), String>,
@@ -37,6 +39,8 @@ struct Item {
 }
 
 pub struct Attention {
+    /// The host's facts, as sent to the server (the status rows reuse them).
+    pub report: HostReport,
     items: Vec<Item>,
     /// What the server says about mailing, when it could be asked.
     mailing: Option<String>,
@@ -44,17 +48,19 @@ pub struct Attention {
 
 /// Problems the host's own facts decide (the server only repeats what dtops reported), and the
 /// server's "no report lately", which this very run has just answered.
-const HOST_KINDS: [AlertKind; 5] = [
+const HOST_KINDS: [AlertKind; 7] = [
     AlertKind::BackupFailed,
     AlertKind::BackupMissing,
     AlertKind::CertExpiring,
     AlertKind::CertRenewal,
     AlertKind::HostReportStale,
+    AlertKind::ArchiveOffsiteBehind,
+    AlertKind::EscrowStale,
 ];
 
 impl Attention {
     pub fn gather(env: &Env, live: &Liveness) -> Attention {
-        let report = host_report(env);
+        let report = host_report(env, live.archiving);
         let mut attention = Attention {
             items: report
                 .problems(Utc::now())
@@ -62,6 +68,7 @@ impl Attention {
                 .map(Item::problem)
                 .collect(),
             mailing: None,
+            report,
         };
         if !live.db_running {
             attention.unknown(
@@ -85,7 +92,7 @@ impl Attention {
             );
             return attention;
         }
-        match ask_server(env, &report) {
+        match ask_server(env, &attention.report) {
             Ok(list) => attention.add_server(list),
             Err(e) => attention.unknown(
                 &format!("cannot ask the api for its alerts: {e:#}"),

@@ -1,5 +1,5 @@
 //! The host's facts the server cannot see (the backup job's state files, the certificate and
-//! certbot's renewal settings), as the `HostReport` dtops sends to `POST /internal/host-report`
+//! certbot's renewal settings, continuous archiving's repositories and the key escrow), as the `HostReport` dtops sends to `POST /internal/host-report`
 //! and judges itself when the api cannot be asked.
 
 use std::path::Path;
@@ -11,11 +11,18 @@ use crate::backup_job::{read_state, state_value};
 use crate::certbot;
 use crate::env::Env;
 
-pub fn host_report(env: &Env) -> HostReport {
+/// `archiving`: continuous archiving runs here (the compose runtime, Postgres up), so its
+/// repositories can be read.
+pub fn host_report(env: &Env, archiving: bool) -> HostReport {
     HostReport {
         observed_at: Utc::now(),
         backup: backup_facts(env),
         certificate: env.site.nginx.managed.then(|| cert_facts(env)),
+        archive: if archiving {
+            super::archive::archive_facts(env)
+        } else {
+            None
+        },
     }
 }
 

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use datatools_license::config::vars;
 
+use super::archive::archive_line;
 use super::attention::{Attention, Liveness};
 use super::backup::backup_line;
 use super::docker_logs::docker_logs_line;
@@ -45,6 +46,7 @@ fn status(global: &GlobalArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     let attention = Attention::gather(
         &ctx.env,
         &Liveness {
+            archiving: runtime.kind() == crate::runtime::RuntimeKind::Compose && running.db,
             api_running: running.api(),
             healthy: match &smoke {
                 Ok(Verdict::Ok(_)) => Ok(()),
@@ -117,6 +119,12 @@ fn status(global: &GlobalArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     row("nginx", &nginx_line(&ctx));
     row("certificate", &certificate_line(&ctx.env));
     row("backups", &backup_line(&ctx.env, runtime.kind()));
+    if site.archive.is_some() || attention.report.archive.is_some() {
+        row(
+            "archive",
+            &archive_line(&ctx.env, attention.report.archive.as_ref()),
+        );
+    }
     row("key window", &key_window_line(&ctx.env));
     row("docker logs", &docker_logs_line(&ctx));
 
