@@ -38,6 +38,8 @@ struct ContainerPorts {
 struct ComposeApi {
     environment: Vec<EnvVar>,
     secrets: Vec<ComposeSecret>,
+    /// `HOST:CONTAINER:ro` bind mounts (host paths relative to compose.yml's directory).
+    volumes: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -92,11 +94,23 @@ impl<'a> Context<'a> {
                 target: secret.container_path,
             })
             .collect();
+        let volumes = spec
+            .mounts
+            .into_iter()
+            .map(|mount| {
+                let host = match mount.host_dir.strip_prefix(site.root()) {
+                    Ok(relative) => format!("./{}", relative.display()),
+                    Err(_) => mount.host_dir.display().to_string(),
+                };
+                format!("{host}:{}:ro", mount.container_path)
+            })
+            .collect();
         Ok(Context {
             site,
             api: ComposeApi {
                 environment,
                 secrets,
+                volumes,
             },
             container: ContainerPorts {
                 api_port: CONTAINER_API_PORT,

@@ -33,7 +33,7 @@ pub enum ComposeOp {
 
 /// The compose command for this site, with the project pinned (name, file, directory), so it
 /// works from any working directory.
-fn compose_command(env: &Env) -> CommandLine {
+pub(super) fn compose_command(env: &Env) -> CommandLine {
     let site = env.site;
     CommandLine::new(&site.commands.docker_compose)
         .arg("--project-name")

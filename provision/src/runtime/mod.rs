@@ -7,6 +7,7 @@
 
 mod compose;
 mod compose_op;
+mod console;
 mod git_build;
 mod health;
 mod kind;
@@ -16,6 +17,7 @@ mod seam;
 mod select;
 
 pub use compose_op::{compose_op, ComposeOp};
+pub use console::{describe as describe_console, logs, psql, Console, Service};
 pub use git_build::{
     build_commit, checkout_commit, checkout_is_modified, commits_between, image_info,
     resolve_commit,

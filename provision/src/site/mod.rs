@@ -1,6 +1,7 @@
 //! `site.toml`: the declarative description of the deployment, parsed and checked up front so
 //! nothing touches the host with a bad value.
 
+mod brand;
 mod door;
 mod find;
 mod locate;

@@ -46,10 +46,16 @@ pub fn provision_steps(
         dir(&site.secrets_dir(), Owner::SiteUser, 0o750),
         dir(&site.backups_dir(), Owner::Root, 0o700),
         dir(&site.state_dir(), Owner::Root, 0o700),
+    ];
+    if site.email.texts {
+        // Email texts replacing the built-in ones: root writes, the api (the site user) reads.
+        tasks.push(dir(&site.email_texts_dir(), Owner::SiteUser, 0o750));
+    }
+    tasks.extend([
         Task::step(SecretStep::new("pg_password", SecretKind::RandomHex)),
         Task::step(SecretStep::new("admin_token", SecretKind::RandomHex)),
         Task::step(SecretStep::new("license_privkey", SecretKind::SigningKey)),
-    ];
+    ]);
     if site.server.gumroad_api_token {
         tasks.push(Task::step(SecretStep::new(
             "gumroad_api_token",
