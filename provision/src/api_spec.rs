@@ -148,7 +148,10 @@ pub fn api_spec(site: &Site) -> ApiSpec {
     }
     let brand = &site.brand;
     let brand_vars = [
-        (vars::SITE_NAME, brand.name.as_ref().map(ToString::to_string)),
+        (
+            vars::SITE_NAME,
+            brand.name.as_ref().map(ToString::to_string),
+        ),
         (vars::SITE_URL, brand.url.as_ref().map(ToString::to_string)),
         (
             vars::SITE_LOGO_URL,

@@ -44,8 +44,7 @@ fn ok(output: Output) -> String {
 /// The license key of the blob `dtops mint` printed.
 fn key_of(server: &DevServer, email: &str) -> String {
     let found: serde_json::Value =
-        serde_json::from_str(&ok(server.dtops(&["licenses", "--email", email, "--json"])))
-            .unwrap();
+        serde_json::from_str(&ok(server.dtops(&["licenses", "--email", email, "--json"]))).unwrap();
     found[0]["license_key"].as_str().unwrap().to_string()
 }
 
@@ -108,21 +107,47 @@ fn find_export_and_change_licenses() {
     mint("=HYPERLINK(\"http://evil\")", "formula@example.com", &[]);
     // A comp emailed at once: the email reads as a first delivery.
     let sent = server.dtops(&[
-        "mint", "--name", "Rae Viewer", "--email", "rae@example.com", "--tier", "pro", "--source",
-        "comp", "--send",
+        "mint",
+        "--name",
+        "Rae Viewer",
+        "--email",
+        "rae@example.com",
+        "--tier",
+        "pro",
+        "--source",
+        "comp",
+        "--send",
     ]);
-    assert!(stderr(&sent).contains("emailed to rae@example.com"), "{}", stderr(&sent));
-    let mail = mails_to(&server, "rae@example.com").pop().expect("the comp's email");
+    assert!(
+        stderr(&sent).contains("emailed to rae@example.com"),
+        "{}",
+        stderr(&sent)
+    );
+    let mail = mails_to(&server, "rae@example.com")
+        .pop()
+        .expect("the comp's email");
     assert!(mail.contains("Subject: Your DataTools license\n"), "{mail}");
-    assert!(mail.contains("Here is your license for DataTools Pro."), "{mail}");
-    assert!(!mail.contains("again") && !mail.contains("requested"), "{mail}");
+    assert!(
+        mail.contains("Here is your license for DataTools Pro."),
+        "{mail}"
+    );
+    assert!(
+        !mail.contains("again") && !mail.contains("requested"),
+        "{mail}"
+    );
     assert!(mail.contains("Edition:      DataTools Pro"), "{mail}");
-    assert!(mail.contains(&format!("Sign in at {}/portal/", server.url)), "{mail}");
+    assert!(
+        mail.contains(&format!("Sign in at {}/portal/", server.url)),
+        "{mail}"
+    );
 
     // Found by a part of the name, whatever the case; the table names the buyer.
     let ada = key_of(&server, "ada@example.com");
     let table = ok(server.dtops(&["licenses", "LOVELACE"]));
-    assert!(table.contains(&ada) && table.contains("Ada Lovelace"), "{table}");
+    assert!(
+        table.contains(&ada) && table.contains("Ada Lovelace"),
+        "{table}"
+    );
     assert!(!table.contains("rae@example.com"), "{table}");
     let by_key = ok(server.dtops(&["licenses", &ada.replace('-', "").to_lowercase()]));
     assert!(by_key.contains(&ada), "{by_key}");
@@ -158,20 +183,34 @@ fn find_export_and_change_licenses() {
     assert_eq!(rows.len(), 1103);
     let keys: std::collections::BTreeSet<&str> = rows.iter().map(|r| &r[0]).collect();
     assert_eq!(keys.len(), 1103, "no license twice");
-    let formula = rows.iter().find(|r| &r[3] == "formula@example.com").unwrap();
-    assert_eq!(&formula[2], "'=HYPERLINK(\"http://evil\")", "a name is never a formula");
+    let formula = rows
+        .iter()
+        .find(|r| &r[3] == "formula@example.com")
+        .unwrap();
+    assert_eq!(
+        &formula[2], "'=HYPERLINK(\"http://evil\")",
+        "a name is never a formula"
+    );
     let json: serde_json::Value =
         serde_json::from_str(&ok(server.dtops(&["licenses", "--limit", "1050", "--json"])))
             .unwrap();
     assert_eq!(json.as_array().unwrap().len(), 1050);
     assert!(json[0]["blob"].as_str().unwrap().starts_with("DTLIC2:"));
     let some = server.dtops(&["licenses", "bulk"]);
-    assert!(stderr(&some).contains("100 license(s); there are more"), "{}", stderr(&some));
+    assert!(
+        stderr(&some).contains("100 license(s); there are more"),
+        "{}",
+        stderr(&some)
+    );
 
     // Moving a license: --reason is required, the new address gets the re-signed license.
     let missing = server.dtops(&["change-address", &ada, "--to", "ada@new.example.com"]);
     assert!(!missing.status.success());
-    assert!(stderr(&missing).contains("--reason"), "{}", stderr(&missing));
+    assert!(
+        stderr(&missing).contains("--reason"),
+        "{}",
+        stderr(&missing)
+    );
     let moved = server.dtops(&[
         "change-address",
         &ada,
@@ -182,9 +221,17 @@ fn find_export_and_change_licenses() {
     ]);
     let blob = ok(moved);
     assert!(blob.trim().starts_with("DTLIC2:"));
-    let mail = mails_to(&server, "ada@new.example.com").pop().expect("the moved license");
-    assert!(mail.contains("now belongs to this address, ada@new.example.com"), "{mail}");
-    assert!(mail.contains(blob.trim()), "the re-signed license is in the email");
+    let mail = mails_to(&server, "ada@new.example.com")
+        .pop()
+        .expect("the moved license");
+    assert!(
+        mail.contains("now belongs to this address, ada@new.example.com"),
+        "{mail}"
+    );
+    assert!(
+        mail.contains(blob.trim()),
+        "the re-signed license is in the email"
+    );
     let quiet = server.dtops(&[
         "change-address",
         &ada,
@@ -194,16 +241,25 @@ fn find_export_and_change_licenses() {
         "asked again",
         "--no-notify",
     ]);
-    assert!(stderr(&quiet).contains("not emailed (--no-notify)"), "{}", stderr(&quiet));
+    assert!(
+        stderr(&quiet).contains("not emailed (--no-notify)"),
+        "{}",
+        stderr(&quiet)
+    );
     assert!(mails_to(&server, "ada@third.example.com").is_empty());
     let bad = server.dtops(&["change-address", &ada, "--to", "nope", "--reason", "x"]);
     assert!(!bad.status.success());
     assert!(stderr(&bad).contains("email"), "{}", stderr(&bad));
 
     let shown = ok(server.dtops(&["license", &ada]));
-    assert!(shown.contains("email:       ada@third.example.com"), "{shown}");
     assert!(
-        shown.contains("address changed  ada@example.com -> ada@new.example.com: asked from ada@example.com"),
+        shown.contains("email:       ada@third.example.com"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains(
+            "address changed  ada@example.com -> ada@new.example.com: asked from ada@example.com"
+        ),
         "{shown}"
     );
 }
@@ -217,8 +273,16 @@ fn revoke_asks_first_and_reinstate_undoes_it() {
     // --reason is required; without a terminal (a pipe here) it needs --yes.
     let no_reason = server.dtops(&["revoke", &key]);
     assert_eq!(no_reason.status.code(), Some(2));
-    assert!(stderr(&no_reason).contains("--reason"), "{}", stderr(&no_reason));
-    let piped = with_input(&server, &["revoke", &key, "--reason", "refund by email"], "yes\n");
+    assert!(
+        stderr(&no_reason).contains("--reason"),
+        "{}",
+        stderr(&no_reason)
+    );
+    let piped = with_input(
+        &server,
+        &["revoke", &key, "--reason", "refund by email"],
+        "yes\n",
+    );
     assert!(!piped.status.success());
     assert!(stderr(&piped).contains("--yes"), "{}", stderr(&piped));
     assert!(!feed_now_lists(&server, &key));
@@ -249,29 +313,42 @@ fn revoke_asks_first_and_reinstate_undoes_it() {
     };
     let declined = on_terminal("no\n");
     let text = stdout(&declined);
-    assert!(text.contains("test@example.com") && text.contains("Type yes"), "{text}");
+    assert!(
+        text.contains("test@example.com") && text.contains("Type yes"),
+        "{text}"
+    );
     assert!(text.contains("not revoked; nothing changed"), "{text}");
     assert!(!feed_now_lists(&server, &key));
     let confirmed = on_terminal("yes\n");
     let text = stdout(&confirmed);
     assert!(confirmed.status.success(), "{text}");
-    assert!(text.contains("revoked at") && text.contains("(refund by email)"), "{text}");
+    assert!(
+        text.contains("revoked at") && text.contains("(refund by email)"),
+        "{text}"
+    );
     assert!(feed_lists(&server, &key), "the feed lists it at once");
 
     let again = ok(server.dtops(&["revoke", &key, "--reason", "other", "--yes"]));
     assert!(again.contains("was already revoked"), "{again}");
 
-    let reinstated = ok(server.dtops(&[
-        "reinstate",
-        &key,
-        "--reason",
-        "refund cancelled",
-    ]));
-    assert!(reinstated.contains("reinstated (it was revoked at"), "{reinstated}");
-    assert!(!feed_settles(&server, &key, false), "the feed drops it at once");
+    let reinstated = ok(server.dtops(&["reinstate", &key, "--reason", "refund cancelled"]));
+    assert!(
+        reinstated.contains("reinstated (it was revoked at"),
+        "{reinstated}"
+    );
+    assert!(
+        !feed_settles(&server, &key, false),
+        "the feed drops it at once"
+    );
     let history = ok(server.dtops(&["license", &key]));
-    assert!(history.contains("revoked          refund by email"), "{history}");
-    assert!(history.contains("reinstated       refund cancelled"), "{history}");
+    assert!(
+        history.contains("revoked          refund by email"),
+        "{history}"
+    );
+    assert!(
+        history.contains("reinstated       refund cancelled"),
+        "{history}"
+    );
 
     // A script revokes with --yes.
     ok(server.dtops(&["revoke", &key, "--reason", "chargeback", "--yes"]));
@@ -286,15 +363,24 @@ fn keys_verify_and_email_previews_come_from_the_box() {
     let blob = common::mint(&server, &[]);
 
     let keys = ok(server.dtops(&["keys", "show"]));
-    assert!(keys.contains(&server.pubkey) && keys.contains("signing"), "{keys}");
+    assert!(
+        keys.contains(&server.pubkey) && keys.contains("signing"),
+        "{keys}"
+    );
     let json: serde_json::Value =
         serde_json::from_str(&ok(server.dtops(&["keys", "show", "--json"]))).unwrap();
     assert_eq!(json["keys"][0]["public_key"], server.pubkey);
 
     // No --pubkey: the box's keys, through the admin API.
     let verified = ok(server.dtops(&["verify", &blob]));
-    assert!(verified.contains("trusting:    the box's key(s)"), "{verified}");
-    assert!(verified.contains("VALID") && !verified.contains("WARNING"), "{verified}");
+    assert!(
+        verified.contains("trusting:    the box's key(s)"),
+        "{verified}"
+    );
+    assert!(
+        verified.contains("VALID") && !verified.contains("WARNING"),
+        "{verified}"
+    );
     // Text after the license: the blob is fine, but the desktop app refuses the paste.
     let pasted = format!("{blob}\nThanks, Ada");
     let warned = server.dtops(&["verify", &pasted]);
@@ -308,22 +394,50 @@ fn keys_verify_and_email_previews_come_from_the_box() {
     );
     // No admin API to ask: the error says what to pass instead.
     let offline = common::dtops()
-        .args(["verify", &blob, "--admin-url", "http://127.0.0.1:9", "--token-file"])
+        .args([
+            "verify",
+            &blob,
+            "--admin-url",
+            "http://127.0.0.1:9",
+            "--token-file",
+        ])
         .arg(&server.token_file)
         .output()
         .unwrap();
     assert!(!offline.status.success());
-    assert!(stderr(&offline).contains("--pubkey HEX"), "{}", stderr(&offline));
+    assert!(
+        stderr(&offline).contains("--pubkey HEX"),
+        "{}",
+        stderr(&offline)
+    );
 
     // Every email a buyer can get, as the server would send it now.
     let previews = ok(server.dtops(&["email", "preview"]));
-    for kind in ["purchase", "delivery", "renewal", "resend", "reissue", "address_change", "sign_in"] {
-        assert!(previews.contains(&format!("===== {kind} (from built-in")), "{kind}: {previews}");
+    for kind in [
+        "purchase",
+        "delivery",
+        "renewal",
+        "resend",
+        "reissue",
+        "address_change",
+        "sign_in",
+    ] {
+        assert!(
+            previews.contains(&format!("===== {kind} (from built-in")),
+            "{kind}: {previews}"
+        );
     }
-    assert!(previews.contains("Subject: Your DataTools sign-in link"), "{previews}");
+    assert!(
+        previews.contains("Subject: Your DataTools sign-in link"),
+        "{previews}"
+    );
     let one = ok(server.dtops(&["email", "preview", "sign-in"]));
     assert_eq!(one.matches("=====").count(), 2, "{one}");
     let unknown = server.dtops(&["email", "preview", "invoice"]);
     assert!(!unknown.status.success());
-    assert!(stderr(&unknown).contains("\"invoice\" is not an email"), "{}", stderr(&unknown));
+    assert!(
+        stderr(&unknown).contains("\"invoice\" is not an email"),
+        "{}",
+        stderr(&unknown)
+    );
 }

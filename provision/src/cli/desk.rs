@@ -174,6 +174,10 @@ pub struct LogsArgs {
 #[derive(Debug, Args)]
 pub struct PsqlArgs {
     /// Passed on to psql, after `--` (e.g. `dtops psql -- -c 'select count(*) from licenses'`).
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "PSQL ARGS")]
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "PSQL ARGS"
+    )]
     pub args: Vec<String>,
 }

@@ -66,7 +66,8 @@ impl<W: Write> LicenseCsv<W> {
             l.key_id.clone(),
             l.notes.clone(),
         ];
-        self.writer.write_record(row.iter().map(|cell| inert(cell)))?;
+        self.writer
+            .write_record(row.iter().map(|cell| inert(cell)))?;
         Ok(())
     }
 

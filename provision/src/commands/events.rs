@@ -3,14 +3,14 @@
 
 use std::process::ExitCode;
 
-use datatools_license::api::{
-    Event, EventDetail, EventStatus, HistoryEntry, HistoryStep, ResendRequest,
-};
 use super::api_text::{
     license_key, print_json, print_table, terminal_safe, timestamp, to_the_second,
 };
 use crate::admin_client::{AdminClient, EventFilter};
 use crate::cli::{EventArgs, EventsArgs, ResendArgs};
+use datatools_license::api::{
+    Event, EventDetail, EventStatus, HistoryEntry, HistoryStep, ResendRequest,
+};
 
 pub async fn list(args: EventsArgs) -> anyhow::Result<ExitCode> {
     let client = AdminClient::new(&args.admin)?;

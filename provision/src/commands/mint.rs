@@ -54,10 +54,7 @@ pub async fn run(args: MintArgs) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
-    let key: LicenseKey = license
-        .license_key
-        .parse()
-        .map_err(anyhow::Error::msg)?;
+    let key: LicenseKey = license.license_key.parse().map_err(anyhow::Error::msg)?;
     let sent = client
         .resend(
             &key,

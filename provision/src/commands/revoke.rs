@@ -72,10 +72,7 @@ pub async fn reinstate(args: ReinstateArgs) -> anyhow::Result<ExitCode> {
     let before = client.license_history(&key).await?;
     let license = &before.license.license;
     let Some(at) = &license.revoked_at else {
-        println!(
-            "{} is not revoked; nothing changed",
-            license.license_key
-        );
+        println!("{} is not revoked; nothing changed", license.license_key);
         return Ok(ExitCode::SUCCESS);
     };
     let was = format!(

@@ -49,11 +49,7 @@ impl Console {
 
     /// The command, its output and input the caller's (the terminal).
     pub fn command(&self) -> anyhow::Result<std::process::Command> {
-        let (program, args) = self
-            .line
-            .argv
-            .split_first()
-            .context("empty command line")?;
+        let (program, args) = self.line.argv.split_first().context("empty command line")?;
         let mut command = std::process::Command::new(program);
         command.args(args);
         for (name, value) in &self.line.env {
@@ -118,7 +114,14 @@ pub fn psql(
                 line = line.arg("-T");
             }
             let line = line
-                .args(["postgres", "psql", "-U", database.user.as_str(), "-d", database.name.as_str()])
+                .args([
+                    "postgres",
+                    "psql",
+                    "-U",
+                    database.user.as_str(),
+                    "-d",
+                    database.name.as_str(),
+                ])
                 .args(args);
             Ok(Console::new(line))
         }

@@ -6,6 +6,6 @@ mod rotate;
 mod show;
 
 pub use generate::generate;
-pub use show::show;
 pub use reissue::run as reissue;
 pub use rotate::run as rotate;
+pub use show::show;

@@ -96,7 +96,9 @@ fn trusted_keys(args: &VerifyArgs) -> anyhow::Result<TrustedKeys> {
              reachable",
         )?;
     for key in &keys.keys {
-        trusted.add_hex(&key.public_key).map_err(anyhow::Error::msg)?;
+        trusted
+            .add_hex(&key.public_key)
+            .map_err(anyhow::Error::msg)?;
     }
     let ids: Vec<&str> = keys.keys.iter().map(|k| k.key_id.as_str()).collect();
     println!("trusting:    the box's key(s) {}", ids.join(", "));

@@ -96,7 +96,10 @@ mod tests {
         let now = Utc::now();
         let (a, b) = blob.split_at(60);
         // A paste the app takes: wrapped, indented, a trailing newline.
-        assert_eq!(refusal(&format!("  {a}\n  {b}\n"), &blob, &trusted, now), None);
+        assert_eq!(
+            refusal(&format!("  {a}\n  {b}\n"), &blob, &trusted, now),
+            None
+        );
         let after = refusal(&format!("{blob}\nThanks!"), &blob, &trusted, now).unwrap();
         assert_eq!(after.code, "trailing_data");
         assert!(after.what.contains("7 character(s) after") && after.what.contains("Thanks!"));

@@ -144,7 +144,11 @@ pub fn environment(env: &Env) -> anyhow::Result<Vec<(String, String)>> {
         }
         for mount in &spec.mounts {
             if value == mount.container_path {
-                value = env.host.path(&mount.host_dir).to_string_lossy().into_owned();
+                value = env
+                    .host
+                    .path(&mount.host_dir)
+                    .to_string_lossy()
+                    .into_owned();
             }
         }
         if value.starts_with(CONTAINER_SECRETS_DIR) {
