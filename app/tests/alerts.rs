@@ -286,7 +286,7 @@ async fn a_stopped_worker_and_a_stalled_queue_found_together_make_one_digest() {
         body.contains("2. Gumroad worker gumroad-1 has not run since"),
         "{body}"
     );
-    assert!(body.contains("docker compose logs api"), "{body}");
+    assert!(body.contains("sudo dtops logs api"), "{body}");
     server.stop().await;
 }
 

@@ -56,7 +56,7 @@ pub(crate) async fn current(state: &AppState, now: DateTime<Utc>) -> sqlx::Resul
             ),
             action: "`sudo dtops status`; restart the api (`docker compose restart api` in \
                      the app directory, or `sudo dtops provision`) and read its log \
-                     (`docker compose logs api`)"
+                     (`sudo dtops logs api`)"
                 .into(),
         });
     }
@@ -71,7 +71,7 @@ pub(crate) async fn current(state: &AppState, now: DateTime<Utc>) -> sqlx::Resul
                     when(beat_at)
                 ),
                 action: "restart the api (`docker compose restart api` in the app directory); \
-                         its log (`docker compose logs api`) says why it stopped"
+                         its log (`sudo dtops logs api`) says why it stopped"
                     .into(),
             });
         }

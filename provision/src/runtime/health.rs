@@ -46,7 +46,7 @@ pub fn wait_healthy(site: &Site) -> anyhow::Result<Duration> {
     .map_err(|last| {
         anyhow::anyhow!(
             "{url} did not answer 200 within {} s (last: {last}); see the api's log \
-             (docker compose logs api)",
+             (sudo dtops logs api)",
             HEALTH_WAIT.as_secs()
         )
     })?;
