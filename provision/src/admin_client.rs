@@ -53,6 +53,8 @@ enum NotFound {
     Alert,
     /// The route itself: the request did not reach the admin API.
     Route,
+    /// A route newer servers have: this one may be older than dtops, or not the admin API.
+    NewRoute,
 }
 
 impl AdminClient {
@@ -301,13 +303,29 @@ impl AdminClient {
             (StatusCode::UNAUTHORIZED, _) => {
                 bail!("the admin API refused the token (401); check --token-file / {TOKEN_VAR}")
             }
-            (StatusCode::NOT_FOUND, NotFound::License) => bail!("no such license (404)"),
+            (StatusCode::NOT_FOUND, NotFound::License) => {
+                let key = path
+                    .trim_start_matches("/internal/licenses/")
+                    .split('/')
+                    .next()
+                    .unwrap_or_default();
+                bail!(
+                    "no license {key} on this server (404); `dtops licenses TEXT` finds one by \
+                     name, address, order number or sale id"
+                )
+            }
             (StatusCode::NOT_FOUND, NotFound::Event) => {
                 bail!("no such event (404); `dtops events` lists them")
             }
             (StatusCode::NOT_FOUND, NotFound::Alert) => {
                 bail!("no such open alert (404)")
             }
+            (StatusCode::NOT_FOUND, NotFound::NewRoute) => bail!(
+                "404 from {}{path}: this server does not have it (a version older than this \
+                 dtops? `sudo dtops upgrade` on the box), or the request went through the \
+                 public proxy instead of the SSH tunnel to 127.0.0.1:8090",
+                strip_query::from_text(&self.base)
+            ),
             (StatusCode::NOT_FOUND, NotFound::Route) => bail!(
                 "404 from {}{path}: the admin API is not there (a request through the public \
                  proxy is refused; use the SSH tunnel to 127.0.0.1:8090)",

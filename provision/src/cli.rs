@@ -286,6 +286,10 @@ pub struct DevArgs {
     /// Port for the server on 127.0.0.1.
     #[arg(long, default_value_t = 8090)]
     pub port: u16,
+    /// A directory of email texts replacing the built-in ones (license.txt.j2,
+    /// sign_in.txt.j2), to try an edit before it goes on the box: `dtops email preview`.
+    #[arg(long, value_name = "DIR")]
+    pub email_texts: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -6,15 +6,18 @@ use sqlx::{PgPool, Postgres, Transaction};
 
 use crate::api::{ChangeAction, LicenseChange, LicenseRecord};
 
+/// One row of the history: when, what, why, and a move's addresses.
+type Row = (
+    chrono::DateTime<chrono::Utc>,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+);
+
 /// Everything that happened to `license_key`, oldest first.
 pub(crate) async fn history(db: &PgPool, license_key: &str) -> sqlx::Result<Vec<LicenseChange>> {
-    let rows: Vec<(
-        chrono::DateTime<chrono::Utc>,
-        String,
-        String,
-        Option<String>,
-        Option<String>,
-    )> = sqlx::query_as(
+    let rows: Vec<Row> = sqlx::query_as(
         "select at, action, reason, null::text, null::text from license_revocations \
              where license_key = $1 \
              union all \

@@ -40,7 +40,7 @@ impl AdminClient {
             "/internal/licenses/search",
             &query,
             None::<&()>,
-            NotFound::Route,
+            NotFound::NewRoute,
         )
         .await
     }
@@ -81,7 +81,7 @@ impl AdminClient {
             "/internal/keys",
             "",
             None::<&()>,
-            NotFound::Route,
+            NotFound::NewRoute,
         )
         .await
     }
@@ -89,7 +89,7 @@ impl AdminClient {
     /// `GET /internal/email/preview/{kind}`.
     pub async fn email_preview(&self, kind: EmailKind) -> anyhow::Result<EmailPreview> {
         let path = format!("/internal/email/preview/{}", kind.as_str());
-        self.call(Method::GET, &path, "", None::<&()>, NotFound::Route)
+        self.call(Method::GET, &path, "", None::<&()>, NotFound::NewRoute)
             .await
     }
 }

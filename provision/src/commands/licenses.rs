@@ -17,7 +17,7 @@ use crate::cli::ListArgs;
 enum Sink {
     Table(Vec<LicenseMatch>),
     Json { first: bool },
-    Csv(LicenseCsv<std::io::Stdout>),
+    Csv(Box<LicenseCsv<std::io::Stdout>>),
 }
 
 pub async fn list(args: ListArgs) -> anyhow::Result<ExitCode> {
@@ -37,7 +37,7 @@ pub async fn list(args: ListArgs) -> anyhow::Result<ExitCode> {
     let mut sink = if args.json {
         Sink::Json { first: true }
     } else if args.csv {
-        Sink::Csv(LicenseCsv::new(std::io::stdout())?)
+        Sink::Csv(Box::new(LicenseCsv::new(std::io::stdout())?))
     } else {
         Sink::Table(Vec::new())
     };

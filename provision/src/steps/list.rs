@@ -48,8 +48,9 @@ pub fn provision_steps(
         dir(&site.state_dir(), Owner::Root, 0o700),
     ];
     if site.email.texts {
-        // Email texts replacing the built-in ones: root writes, the api (the site user) reads.
-        tasks.push(dir(&site.email_texts_dir(), Owner::SiteUser, 0o750));
+        // Email texts replacing the built-in ones: root writes them, the api reads them
+        // through a read-only mount as the container's uid (which must own the directory).
+        tasks.push(dir(&site.email_texts_dir(), Owner::Container, 0o750));
     }
     tasks.extend([
         Task::step(SecretStep::new("pg_password", SecretKind::RandomHex)),
