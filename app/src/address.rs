@@ -16,6 +16,14 @@ use email_address::{EmailAddress, Options};
 pub(crate) const MAX_EMAIL_LEN: usize = 254;
 
 /// The address as limits, sign-in and look-ups compare it (see the module's documentation).
+/// The address of `Name <address>` (a sender as Postmark accepts it), or the text itself.
+pub(crate) fn bare(from: &str) -> &str {
+    match (from.rfind('<'), from.strip_suffix('>')) {
+        (Some(open), Some(inner)) => &inner[open + 1..],
+        _ => from,
+    }
+}
+
 pub(crate) fn key(email: &str) -> String {
     email.to_ascii_lowercase()
 }

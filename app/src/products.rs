@@ -2,8 +2,10 @@
 //!
 //! ```toml
 //! [tiers.core]
-//! description = "DataTools Core"
+//! description = "DataTools Core"   # the edition's name buyers see (emails, portal)
 //! term = { years = 1 }          # or: term = "perpetual"
+//! download_url = "https://example.com/download"   # optional: where to get the app
+//! product_url = "https://seller.gumroad.com/l/core"  # optional: the product's page
 //!
 //! [[products]]
 //! gumroad_product_id = "A1b2C3d4E5f6g7h8==" # stable id from the Ping; permalinks can be renamed
@@ -60,6 +62,10 @@ pub struct Tier {
     #[serde(default)]
     pub description: String,
     pub term: TermSpec,
+    #[serde(default)]
+    pub download_url: Option<String>,
+    #[serde(default)]
+    pub product_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -73,6 +79,19 @@ pub struct Product {
     pub tier: String,
     #[serde(default)]
     pub term: Option<TermSpec>,
+    /// Overrides the tier's.
+    #[serde(default)]
+    pub download_url: Option<String>,
+    /// Overrides the tier's.
+    #[serde(default)]
+    pub product_url: Option<String>,
+}
+
+/// Where a buyer downloads the app, and the product's own page.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Links {
+    pub download_url: Option<String>,
+    pub product_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -109,6 +128,8 @@ impl Catalogue {
         for (name, tier) in &self.tiers {
             check_tier_name(name)?;
             check_term(&format!("tiers.{name}.term"), tier.term)?;
+            check_url(&format!("tiers.{name}.download_url"), &tier.download_url)?;
+            check_url(&format!("tiers.{name}.product_url"), &tier.product_url)?;
         }
         let mut seen = std::collections::BTreeSet::new();
         for (i, product) in self.products.iter().enumerate() {
@@ -123,6 +144,11 @@ impl Catalogue {
             if let Some(term) = product.term {
                 check_term(&format!("products[{i}].term"), term)?;
             }
+            check_url(
+                &format!("products[{i}].download_url"),
+                &product.download_url,
+            )?;
+            check_url(&format!("products[{i}].product_url"), &product.product_url)?;
             if !seen.insert((&product.gumroad_product_id, &product.variant)) {
                 return Err(format!(
                     "products[{i}]: product {:?} with variant {:?} is listed twice",
@@ -143,6 +169,25 @@ impl Catalogue {
             .map(|t| t.description.clone())
             .filter(|d| !d.is_empty())
             .unwrap_or_else(|| "DataTools".into())
+    }
+
+    /// The links of a license of `tier`, sold as Gumroad `product` (id and variant) when known:
+    /// the product's entry wins over the tier's.
+    pub fn links(&self, tier: &str, product: Option<(&str, Option<&str>)>) -> Links {
+        let entry = product.and_then(|(id, variant)| self.product(id, variant));
+        let tier = self.tier(tier);
+        let pick = |own: Option<&Option<String>>, fallback: Option<&Option<String>>| {
+            own.cloned()
+                .flatten()
+                .or_else(|| fallback.cloned().flatten())
+        };
+        Links {
+            download_url: pick(
+                entry.map(|p| &p.download_url),
+                tier.map(|t| &t.download_url),
+            ),
+            product_url: pick(entry.map(|p| &p.product_url), tier.map(|t| &t.product_url)),
+        }
     }
 
     pub fn tier_names(&self) -> Vec<&str> {
@@ -174,6 +219,24 @@ fn check_tier_name(name: &str) -> Result<(), String> {
     } else {
         Err(format!(
             "tier name {name:?} must be 1-32 characters of a-z, 0-9, '-' or '_'"
+        ))
+    }
+}
+
+/// A link for a buyer's browser: https, no spaces, not absurdly long.
+fn check_url(field: &str, url: &Option<String>) -> Result<(), String> {
+    let Some(url) = url else {
+        return Ok(());
+    };
+    let ok = url.starts_with("https://")
+        && url.len() > "https://".len()
+        && url.len() <= 2048
+        && !url.chars().any(|c| c.is_whitespace() || c.is_control());
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{field}: {url:?} must be an https:// link without spaces (at most 2048 characters)"
         ))
     }
 }
@@ -245,5 +308,44 @@ mod tests {
         let typo =
             Catalogue::parse("[tiers.core]\nterms = \"perpetual\"\n", "products.toml").unwrap_err();
         assert!(typo.starts_with("products.toml"), "{typo}");
+        let http = Catalogue::parse(
+            "[tiers.core]\nterm = \"perpetual\"\ndownload_url = \"http://x.example/\"\n",
+            "products.toml",
+        )
+        .unwrap_err();
+        assert!(http.contains("tiers.core.download_url"), "{http}");
+    }
+
+    #[test]
+    fn a_product_s_links_win_over_its_tier_s() {
+        let catalogue = Catalogue::parse(
+            r#"
+            [tiers.core]
+            term = { years = 1 }
+            download_url = "https://example.com/download"
+            product_url = "https://example.com/core"
+            [[products]]
+            gumroad_product_id = "P1=="
+            tier = "core"
+            product_url = "https://seller.gumroad.com/l/p1"
+            "#,
+            "test",
+        )
+        .unwrap();
+        let sold = catalogue.links("core", Some(("P1==", None)));
+        assert_eq!(
+            sold.download_url.as_deref(),
+            Some("https://example.com/download")
+        );
+        assert_eq!(
+            sold.product_url.as_deref(),
+            Some("https://seller.gumroad.com/l/p1")
+        );
+        let comp = catalogue.links("core", None);
+        assert_eq!(
+            comp.product_url.as_deref(),
+            Some("https://example.com/core")
+        );
+        assert_eq!(catalogue.links("gone", None), Links::default());
     }
 }

@@ -56,6 +56,11 @@ impl AppState {
     pub fn new(config: Config) -> anyhow::Result<AppState> {
         let db = crate::db::pool(&config)?;
         let mailer = Mailer::from_config(&config.email).map_err(anyhow::Error::msg)?;
+        // A text on the box that does not render holds its emails back (they wait as
+        // configuration errors); say so now rather than at the first sale.
+        for problem in crate::email::check_templates(&config) {
+            tracing::error!(%problem, "email texts: fix it (`dtops email preview` shows it)");
+        }
         let gumroad_api = match &config.gumroad.api {
             Some(api) => Some(GumroadApi::new(api).map_err(anyhow::Error::msg)?),
             None => None,

@@ -5,8 +5,9 @@
 //! Chromium is told to accept), because the session cookie is `__Host-`: Secure, so the browser
 //! keeps it only from an https page. The test asks for a link with the keyboard, reads the mail
 //! from the local server playing Postmark, confirms, sees its licenses, downloads the license
-//! file and verifies it, has it emailed again, and signs out. A screenshot of every step goes to
-//! `target/portal-screenshots/`.
+//! file and verifies it, copies it with the page's one script (under `script-src 'self'`), has it
+//! emailed again, finds its session ended, and signs out. A screenshot of every step goes to
+//! `target/portal-screenshots/`, at 1280 pixels wide, and the main pages again at 390 (a phone).
 
 mod common;
 
@@ -169,7 +170,15 @@ async fn a_buyer_signs_in_sees_downloads_and_signs_out_in_chromium() {
     let public = format!("https://{}", front.local_addr().unwrap());
     let server = TestServer::start_with(|env| {
         portal::configure(env, &postmark);
-        env.set("DATATOOLS_PUBLIC_URL", public.clone());
+        env.set("DATATOOLS_PUBLIC_URL", public.clone())
+            .set("DATATOOLS_SUPPORT_EMAIL", "help@example.com");
+        // The edition's download link, from products.toml.
+        let catalogue = common::gumroad::CATALOGUE.replacen(
+            "term = { years = 1 }",
+            "term = { years = 1 }\ndownload_url = \"https://example.com/download\"",
+            1,
+        );
+        std::fs::write(env.path("products.toml"), catalogue).unwrap();
     })
     .await;
     tls_front(front, server.addr);
@@ -211,7 +220,7 @@ async fn a_buyer_signs_in_sees_downloads_and_signs_out_in_chromium() {
                 "--disable-background-networking", "--disable-component-update",
                 "--disable-sync", "--no-first-run", "--ignore-certificate-errors",
                 format!("--user-data-dir={}", profile.display()),
-                "--window-size=1000,1500",
+                "--window-size=1280,1800",
             ],
             "prefs": {
                 "download.default_directory": downloads.to_str().unwrap(),
@@ -290,7 +299,50 @@ async fn a_buyer_signs_in_sees_downloads_and_signs_out_in_chromium() {
         .unwrap()
         .unwrap();
     assert_eq!(copied, blob);
+    // The key is for quoting, the text is what to paste: each label says so.
+    assert!(
+        text.contains("to quote when you write to us; not what you paste"),
+        "{text}"
+    );
+    assert!(
+        text.contains("License text: paste all of it into DataTools"),
+        "{text}"
+    );
+    // A refunded license says why it stopped and what to do.
+    assert!(text.contains("This license was refunded on"), "{text}");
+    assert!(text.contains("Did not ask for a refund"), "{text}");
+    assert!(text.contains("Download DataTools"), "{text}");
+    let footer = browser
+        .find(Locator::Css("footer"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(footer.contains("help@example.com"), "{footer}");
     shot(&browser, "04-licenses").await;
+
+    // The copy button exists only because our script ran (the template has none), under the
+    // policy that allows scripts from our own path and nothing inline.
+    let copy = browser
+        .find(Locator::Css("button.copy"))
+        .await
+        .expect("portal.js added a copy button");
+    assert_eq!(copy.text().await.unwrap(), "Copy the license text");
+    copy.click().await.unwrap();
+    let status = browser
+        .wait()
+        .for_element(Locator::Css(".copy-status:not(:empty)"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        status.starts_with("Copied.") || status.starts_with("Selected:"),
+        "{status}"
+    );
+    shot(&browser, "04b-copied").await;
 
     // 4. Download the file and verify it.
     browser
@@ -333,12 +385,21 @@ async fn a_buyer_signs_in_sees_downloads_and_signs_out_in_chromium() {
         .unwrap();
     assert_eq!(postmark.requests().len(), before + 1);
     assert_eq!(postmark.requests()[before]["To"], buyer);
+    // The page shows the buyer's own address in full already: the notice does too.
+    let notice = browser
+        .find(Locator::Css("p.notice[role=status]"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(notice.contains(&format!("to {buyer}.")), "{notice}");
     shot(&browser, "05-emailed-again").await;
 
-    // 6. The same page on a phone-sized window.
-    browser.set_window_size(390, 844).await.unwrap();
+    // 6. The same pages on a phone-sized window.
+    browser.set_window_size(390, 2400).await.unwrap();
     shot(&browser, "06-licenses-phone").await;
-    browser.set_window_size(1000, 1500).await.unwrap();
+    browser.set_window_size(1280, 1800).await.unwrap();
 
     // 7. Sign out: back to the start, and the licenses are gone.
     browser
@@ -364,7 +425,61 @@ async fn a_buyer_signs_in_sees_downloads_and_signs_out_in_chromium() {
         .iter()
         .any(|c| c.name() == "__Host-dt_session"));
 
+    // 8. Signed in again, the session ends (idle, or ended elsewhere): the next click says so.
+    common::portal::time_passes(&server, buyer, 3600).await;
+    sign_in(&browser, &server, &postmark, &public, buyer).await;
+    sqlx::query("delete from portal_sessions")
+        .execute(&server.state.db)
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Css(&format!("form[action$='{key}/email'] button")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_page(&browser, &format!("{public}/portal/?session=ended")).await;
+    let text = main_text(&browser).await;
+    assert!(text.contains("Your session ended"), "{text}");
+    shot(&browser, "08-session-ended").await;
+    browser.set_window_size(390, 1200).await.unwrap();
+    shot(&browser, "09-session-ended-phone").await;
+    browser.goto(&format!("{public}/portal/")).await.unwrap();
+    shot(&browser, "10-sign-in-phone").await;
+
     browser.close().await.unwrap();
     drop(driver);
     server.stop().await;
+}
+
+/// Asks for a link, reads it from the local Postmark and confirms it: signed in.
+async fn sign_in(
+    browser: &Client,
+    server: &TestServer,
+    postmark: &FakePostmark,
+    public: &str,
+    buyer: &str,
+) {
+    browser.goto(&format!("{public}/portal/")).await.unwrap();
+    let email = browser.find(Locator::Id("email")).await.unwrap();
+    email.send_keys(buyer).await.unwrap();
+    email
+        .send_keys(&char::from(Key::Enter).to_string())
+        .await
+        .unwrap();
+    wait_for_page(browser, &format!("{public}/portal/sent")).await;
+    drain(server).await;
+    let mail = sign_in_mails(postmark, buyer)
+        .pop()
+        .expect("a sign-in mail");
+    browser.goto(&mail.link).await.unwrap();
+    browser
+        .find(Locator::Css("main form button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_page(browser, &format!("{public}/portal/licenses")).await;
 }

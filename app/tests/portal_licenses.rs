@@ -137,6 +137,10 @@ async fn every_license_of_the_address_with_its_status_order_and_expiry() {
     ] {
         let s = section(body, key);
         assert!(s.contains(&format!("status-{word}\">{label}")), "{s}");
+        // Why it stopped, since when, and what to do: write to support.
+        let today = Utc::now().format("%-d %B %Y").to_string();
+        assert!(s.contains(&format!("{word} on {today}")), "{s}");
+        assert!(s.contains("href=\"mailto:"), "{s}");
         assert!(!s.contains("DTLIC2:"), "no blob for a {word} license: {s}");
         assert!(!s.contains("/download"), "{s}");
         assert!(!s.contains("/email\""), "{s}");

@@ -15,8 +15,8 @@ use common::postmark::FakePostmark;
 use common::{Env, TestServer};
 use sha2::{Digest, Sha256};
 
-const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
-                   frame-ancestors 'none'; base-uri 'none'";
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
+                   form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort();
@@ -531,11 +531,21 @@ async fn every_portal_answer_carries_the_security_headers() {
         assert_eq!(page.header("x-content-type-options"), "nosniff", "{what}");
         assert_eq!(page.header("x-frame-options"), "DENY", "{what}");
         assert_eq!(page.header("cache-control"), "no-store", "{what}");
-        assert!(!page.body.contains("<script"), "{what}");
         if page.header("content-type").starts_with("text/html") {
             assert!(page
                 .body
                 .contains("href=\"&#x2f;portal&#x2f;static&#x2f;portal.css\""));
+            // One script element, ours, from our path: nothing inline, no handler attributes.
+            assert_eq!(page.body.matches("<script").count(), 1, "{what}");
+            assert!(
+                page.body.contains(
+                    "<script src=\"&#x2f;portal&#x2f;static&#x2f;portal.js\" defer></script>"
+                ),
+                "{what}"
+            );
+            for handler in ["onclick=", "onload=", "onerror=", "onsubmit="] {
+                assert!(!page.body.contains(handler), "{what}: {handler}");
+            }
             assert!(
                 !page.body.contains("http://") && !page.body.contains("//cdn"),
                 "{what}"
@@ -548,6 +558,14 @@ async fn every_portal_answer_carries_the_security_headers() {
     assert_eq!(css.header("cache-control"), "public, max-age=3600");
     assert_eq!(css.header("content-security-policy"), CSP);
     assert!(!css.body.contains("url(") && !css.body.contains("@import"));
+    // The one script: ours, cacheable, under the same policy; it calls nothing remote.
+    let js = anonymous.get("/portal/static/portal.js").await;
+    assert_eq!(js.status, 200);
+    assert_eq!(js.header("content-type"), "text/javascript; charset=utf-8");
+    assert_eq!(js.header("content-security-policy"), CSP);
+    for remote in ["fetch(", "XMLHttpRequest", "http", "eval(", "innerHTML"] {
+        assert!(!js.body.contains(remote), "{remote} in portal.js");
+    }
     server.stop().await;
 }
 

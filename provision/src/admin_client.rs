@@ -1,6 +1,9 @@
 //! A client for the license server's admin API (`/internal/*`): one method per endpoint, each
 //! sending the server's own request type and reading its own response type
-//! (`datatools_license::api`), so both sides agree on every field by construction.
+//! (`datatools_license::api`), so both sides agree on every field by construction. The support
+//! endpoints (search, history, reinstate, address change, keys, email previews) are in `desk`.
+
+mod desk;
 
 use std::path::Path;
 use std::time::Duration;
@@ -50,6 +53,8 @@ enum NotFound {
     Alert,
     /// The route itself: the request did not reach the admin API.
     Route,
+    /// A route newer servers have: this one may be older than dtops, or not the admin API.
+    NewRoute,
 }
 
 impl AdminClient {
@@ -100,35 +105,6 @@ impl AdminClient {
             NotFound::Route,
         )
         .await
-    }
-
-    /// `GET /internal/licenses`, newest first.
-    pub async fn licenses(
-        &self,
-        email: Option<&str>,
-        limit: u32,
-    ) -> anyhow::Result<Vec<LicenseRecord>> {
-        let mut query = form_urlencoded::Serializer::new(String::new());
-        query.append_pair("limit", &limit.to_string());
-        if let Some(email) = email {
-            query.append_pair("email", email);
-        }
-        let query = query.finish();
-        self.call(
-            Method::GET,
-            "/internal/licenses",
-            &query,
-            None::<&()>,
-            NotFound::Route,
-        )
-        .await
-    }
-
-    /// `GET /internal/licenses/{key}`.
-    pub async fn license(&self, key: &LicenseKey) -> anyhow::Result<LicenseRecord> {
-        let path = format!("/internal/licenses/{key}");
-        self.call(Method::GET, &path, "", None::<&()>, NotFound::License)
-            .await
     }
 
     /// `POST /internal/licenses/{key}/revoke`.
@@ -328,13 +304,29 @@ impl AdminClient {
             (StatusCode::UNAUTHORIZED, _) => {
                 bail!("the admin API refused the token (401); check --token-file / {TOKEN_VAR}")
             }
-            (StatusCode::NOT_FOUND, NotFound::License) => bail!("no such license (404)"),
+            (StatusCode::NOT_FOUND, NotFound::License) => {
+                let key = path
+                    .trim_start_matches("/internal/licenses/")
+                    .split('/')
+                    .next()
+                    .unwrap_or_default();
+                bail!(
+                    "no license {key} on this server (404); `dtops licenses TEXT` finds one by \
+                     name, address, order number or sale id"
+                )
+            }
             (StatusCode::NOT_FOUND, NotFound::Event) => {
                 bail!("no such event (404); `dtops events` lists them")
             }
             (StatusCode::NOT_FOUND, NotFound::Alert) => {
                 bail!("no such open alert (404)")
             }
+            (StatusCode::NOT_FOUND, NotFound::NewRoute) => bail!(
+                "404 from {}{path}: this server does not have it (a version older than this \
+                 dtops? `sudo dtops upgrade` on the box), or the request went through the \
+                 public proxy instead of the SSH tunnel to 127.0.0.1:8090",
+                strip_query::from_text(&self.base)
+            ),
             (StatusCode::NOT_FOUND, NotFound::Route) => bail!(
                 "404 from {}{path}: the admin API is not there (a request through the public \
                  proxy is refused; use the SSH tunnel to 127.0.0.1:8090)",
@@ -360,6 +352,7 @@ mod tests {
     use std::net::TcpListener;
 
     use crate::admin_client::*;
+    use datatools_license::api::LicenseSearch;
 
     #[test]
     fn errors_name_the_api_but_never_the_query_or_the_token() {
@@ -380,13 +373,18 @@ mod tests {
             .build()
             .unwrap();
         let error = runtime
-            .block_on(client.licenses(Some("buyer-secret@example.com"), 5))
+            .block_on(client.search(&LicenseSearch {
+                email: Some("buyer-secret@example.com".into()),
+                limit: Some(5),
+                ..LicenseSearch::default()
+            }))
             .unwrap_err();
         let text = format!("{error:#} {error:?}");
         assert!(text.contains("cannot reach the admin API"), "{text}");
         assert!(text.contains(&format!("127.0.0.1:{port}")), "{text}");
         assert!(!text.contains("buyer-secret"), "{text}");
         assert!(!text.contains("limit="), "{text}");
+        assert!(!text.contains("email="), "{text}");
         assert!(!text.contains(token), "{text}");
     }
 }

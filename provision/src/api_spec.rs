@@ -31,11 +31,23 @@ pub const API_IMAGE_VAR: &str = "DATATOOLS_API_IMAGE";
 pub const STOP_GRACE: &str = "30s";
 /// The same, in seconds.
 pub const STOP_GRACE_SECONDS: u64 = 30;
+/// Where the container sees `[email] texts`' directory (read-only).
+pub const CONTAINER_EMAIL_TEXTS_DIR: &str = "/etc/datatools/email-texts";
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ApiSpec {
     pub environment: Vec<EnvVar>,
     pub secrets: Vec<SecretMount>,
+    /// Host directories the api reads, mounted read-only.
+    pub mounts: Vec<DirMount>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DirMount {
+    /// The directory on the host (a real path; `--root` relocates it).
+    pub host_dir: PathBuf,
+    /// Where the container sees it.
+    pub container_path: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -130,6 +142,35 @@ pub fn api_spec(site: &Site) -> ApiSpec {
             environment.push(env(vars::PORTAL_LINKS_PER_DAY, links.to_string()));
         }
     }
+    // What buyers see: the support address (and Reply-To), the product's name, link and logo.
+    if let Some(support) = &site.email.support {
+        environment.push(env(vars::SUPPORT_EMAIL, support.to_string()));
+    }
+    let brand = &site.brand;
+    let brand_vars = [
+        (
+            vars::SITE_NAME,
+            brand.name.as_ref().map(ToString::to_string),
+        ),
+        (vars::SITE_URL, brand.url.as_ref().map(ToString::to_string)),
+        (
+            vars::SITE_LOGO_URL,
+            brand.logo_url.as_ref().map(ToString::to_string),
+        ),
+    ];
+    for (name, value) in brand_vars {
+        if let Some(value) = value {
+            environment.push(env(name, value));
+        }
+    }
+    let mut mounts = Vec::new();
+    if site.email.texts {
+        environment.push(env(vars::EMAIL_TEMPLATES, CONTAINER_EMAIL_TEXTS_DIR.into()));
+        mounts.push(DirMount {
+            host_dir: site.email_texts_dir(),
+            container_path: CONTAINER_EMAIL_TEXTS_DIR.into(),
+        });
+    }
     if site.server.gumroad_api_token {
         environment.push(env(
             vars::GUMROAD_ACCESS_TOKEN_FILE,
@@ -158,6 +199,7 @@ pub fn api_spec(site: &Site) -> ApiSpec {
     ApiSpec {
         environment,
         secrets,
+        mounts,
     }
 }
 

@@ -8,10 +8,13 @@ use crate::runtime::RuntimeKind;
 
 mod admin;
 mod archive;
+mod desk;
 mod gumroad;
 
-pub use admin::{
-    AdminArgs, AlertsArgs, EventArgs, EventsArgs, ListArgs, MintArgs, ResendArgs, RevokeArgs,
+pub use admin::{AdminArgs, AlertsArgs, EventArgs, EventsArgs, MintArgs, ResendArgs};
+pub use desk::{
+    ChangeAddressArgs, EmailCommand, EmailPreviewArgs, KeysShowArgs, LicenseArgs, ListArgs,
+    LogsArgs, PsqlArgs, ReinstateArgs, RevokeArgs, Service,
 };
 pub use archive::{ArchiveCommand, EscrowCommand, RecoverArgs, SecretInput};
 pub use gumroad::{GumroadCommand, GumroadSyncArgs, GumroadTokenArgs};
@@ -65,12 +68,30 @@ impl GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Mint a license through the admin API (e.g. a comp) and print its DTLIC2 blob.
+    /// Mint a license through the admin API (e.g. a comp) and print its DTLIC2 blob; --send
+    /// also emails it.
     Mint(MintArgs),
-    /// List licenses, optionally for one email address.
+    /// Find licenses by key, name, address, Gumroad order number or sale id (newest first);
+    /// --all pages through every one, --json and --csv export them.
     Licenses(ListArgs),
-    /// Revoke a license by its key.
+    /// One license in full: its sale, and its history (revocations, reinstatements, moves to
+    /// another address).
+    License(LicenseArgs),
+    /// Revoke a license (--reason required), after showing it and asking on the terminal
+    /// (--yes for scripts); the revocation feed lists it at once.
     Revoke(RevokeArgs),
+    /// Lift a license's revocation (--reason required); the revocation feed drops it at once.
+    Reinstate(ReinstateArgs),
+    /// Move a license to another address at its buyer's request: re-signed with the new
+    /// address, recorded with --reason, and emailed there unless --no-notify.
+    ChangeAddress(ChangeAddressArgs),
+    /// The buyer emails as the server sends them now (texts replaceable on the box).
+    #[command(subcommand)]
+    Email(EmailCommand),
+    /// The api's or Postgres' log on the box (-f follows it).
+    Logs(LogsArgs),
+    /// psql into the license database on the box, as the api's database user.
+    Psql(PsqlArgs),
     /// Gumroad deliveries, newest first: what each did, and what needs attention (--failed).
     Events(EventsArgs),
     /// One Gumroad delivery in full: outcome, errors, email status, the decoded fields and the
@@ -88,14 +109,16 @@ pub enum Command {
     /// compose.yml, restart, a test ping, the Ping URL); `pr3` adds the buyer portal and the
     /// revocation feed; `pr1` turns everything off again, keeping secrets.
     Cutover(CutoverArgs),
-    /// Manage license signing keys.
+    /// License signing keys: generate, rotate, re-issue, and show the ones the box trusts.
     #[command(subcommand)]
     Keys(KeysCommand),
     /// Gumroad's API: after an outage, store the sales whose Ping never arrived (sync), and the
     /// access token that needs (token).
     #[command(subcommand)]
     Gumroad(GumroadCommand),
-    /// Verify a DTLIC2 blob offline against trusted public keys, and show what it says.
+    /// Verify a DTLIC2 blob offline against trusted public keys (--pubkey, else the box's,
+    /// through the admin API), show what it says, and whether the desktop app takes the text as
+    /// pasted.
     Verify(VerifyArgs),
     /// Run the whole product locally: a throwaway Postgres, migrations, the dev key, the server.
     Dev(DevArgs),
@@ -222,6 +245,9 @@ pub enum KeysCommand {
     /// Rotate the box's signing key: a new key pair signs from now on, the old public key stays
     /// trusted for the overlap window, the api restarts; --reissue re-signs every active license.
     Rotate(RotateArgs),
+    /// The public keys (and their ids) the box signs with and still trusts, through the admin
+    /// API: what a desktop build must list.
+    Show(KeysShowArgs),
     /// Re-sign every active license with the key the api holds now (no new key), or follow the
     /// re-issue already running: finishes exactly what an earlier `keys rotate --reissue` left
     /// (failed, interrupted, or not emailed). Exit 1 when some license failed.
@@ -256,13 +282,15 @@ pub struct VerifyArgs {
     /// holding it (the email's attachment), or `-` to read it from standard input.
     pub blob: String,
     /// A trusted public key (64 hex characters); repeat or comma-separate during a rotation.
+    /// Without one, the keys the box trusts, asked of the admin API (`dtops keys show`).
     #[arg(
         long = "pubkey",
         env = datatools_license::config::vars::LICENSE_PUBKEY,
-        value_delimiter = ',',
-        required = true
+        value_delimiter = ','
     )]
     pub pubkeys: Vec<String>,
+    #[command(flatten)]
+    pub admin: AdminArgs,
     /// Check expiry at this instant (RFC 3339) instead of now.
     #[arg(long)]
     pub at: Option<String>,
@@ -273,6 +301,10 @@ pub struct DevArgs {
     /// Port for the server on 127.0.0.1.
     #[arg(long, default_value_t = 8090)]
     pub port: u16,
+    /// A directory of email texts replacing the built-in ones (license.txt.j2,
+    /// sign_in.txt.j2), to try an edit before it goes on the box: `dtops email preview`.
+    #[arg(long, value_name = "DIR")]
+    pub email_texts: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -11,8 +11,19 @@ const GROUPS: &[(&str, &[&str])] = &[
     (
         "Commands through the admin API (ssh -L 8090:127.0.0.1:8090 <box> -N)",
         &[
-            "mint", "licenses", "revoke", "events", "event", "replay", "resend", "gumroad",
+            "mint",
+            "licenses",
+            "license",
+            "revoke",
+            "reinstate",
+            "change-address",
+            "resend",
+            "events",
+            "event",
+            "replay",
+            "gumroad",
             "alerts",
+            "email",
         ],
     ),
     (
@@ -30,6 +41,8 @@ const GROUPS: &[(&str, &[&str])] = &[
             "recover",
             "rollback",
             "docker-logs",
+            "logs",
+            "psql",
         ],
     ),
 ];

@@ -70,11 +70,17 @@ fn mint_list_and_revoke_through_the_admin_api() {
     assert!(table.contains(key) && table.contains("active"), "{table}");
     assert!(!table.contains("test@example.com"), "{table}");
 
-    let revoked = server.dtops(&["revoke", &key.to_lowercase(), "--reason", "refunded"]);
+    let revoked = server.dtops(&[
+        "revoke",
+        &key.to_lowercase(),
+        "--reason",
+        "refunded",
+        "--yes",
+    ]);
     assert!(revoked.status.success(), "{}", stderr(&revoked));
     assert!(stdout(&revoked).contains("refunded"));
     // A second revoke says the license already was, and keeps the first reason.
-    let again = server.dtops(&["revoke", key, "--reason", "chargeback"]);
+    let again = server.dtops(&["revoke", key, "--reason", "chargeback", "--yes"]);
     assert!(again.status.success(), "{}", stderr(&again));
     assert!(
         stdout(&again).contains("was already revoked") && stdout(&again).contains("(refunded)"),

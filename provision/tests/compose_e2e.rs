@@ -198,6 +198,7 @@ fn compose_runtime_end_to_end() {
         let production = "image = \"postgres:16-alpine\"";
         assert!(text.contains(production), "site.toml: no {production}");
         text.replace(production, &format!("image = \"{POSTGRES_IMAGE}\""))
+            .replace("texts = false", "texts = true")
     });
     let sandbox = &web.sandbox;
     let b = Deployment {
@@ -297,6 +298,30 @@ fn compose_runtime_end_to_end() {
     assert!(
         status.contains(&format!("all {migrations} applied")) && status.contains("live"),
         "{status}"
+    );
+
+    // On the box through compose: the api's log, psql as the api's user, and an email text the
+    // container reads from the read-only mount at the next email (no restart).
+    let logs = sandbox.dtops(&["logs", "api", "-n", "300"]);
+    assert!(logs.status.success(), "{}", text(&logs));
+    assert!(
+        stdout(&logs).contains("path=/internal/mint"),
+        "{}",
+        text(&logs)
+    );
+    let count = sandbox.dtops(&["psql", "--", "-At", "-c", "select count(*) from licenses"]);
+    assert!(count.status.success(), "{}", text(&count));
+    assert_eq!(stdout(&count).trim(), "1");
+    std::fs::write(
+        sandbox.path(&format!("{ROOT}/email-texts/sign_in.txt.j2")),
+        "Subject: Sign in, from the box\n\n{{ link }}\n",
+    )
+    .unwrap();
+    let preview = sandbox.admin(&["email", "preview", "sign_in"]);
+    assert!(
+        preview.contains("Subject: Sign in, from the box")
+            && preview.contains("(from /etc/datatools/email-texts/sign_in.txt.j2)"),
+        "{preview}"
     );
 
     // Key rotation replaces secrets/license_privkey (a new file, so a new inode behind the

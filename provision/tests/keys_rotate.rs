@@ -42,7 +42,13 @@ fn rotation_keeps_old_blobs_valid_and_reissues_every_active_license_with_the_new
         serde_json::from_str(&sandbox.admin(&["licenses", "--json", "--email", "c@example.com"]))
             .unwrap();
     let revoked_key = listed[0]["license_key"].as_str().unwrap().to_string();
-    sandbox.admin(&["revoke", &revoked_key]);
+    sandbox.admin(&[
+        "revoke",
+        &revoked_key,
+        "--reason",
+        "test: a revoked license",
+        "--yes",
+    ]);
 
     let out = sandbox.dtops(&["keys", "rotate", "--window-days", "30", "--reissue"]);
     let text = format!("{}{}", stdout(&out), stderr(&out));

@@ -223,9 +223,17 @@ fn a_permission_error_suggests_sudo() {
     // Root's own directory: an ordinary user cannot create anything in it.
     std::fs::set_permissions(dir.path(), PermissionsExt::from_mode(0o700)).unwrap();
     let out = dir.path().join("signing.key");
+    // `nobody` must be able to run dtops itself: the checkout (and its target/) may sit in a
+    // directory only root can enter (a clone in /root, mode 0700). A copy in a world-readable
+    // directory of its own is reachable from anywhere.
+    let bin_dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(bin_dir.path(), PermissionsExt::from_mode(0o755)).unwrap();
+    let bin = bin_dir.path().join("dtops");
+    std::fs::copy(common::DTOPS, &bin).unwrap();
+    std::fs::set_permissions(&bin, PermissionsExt::from_mode(0o755)).unwrap();
     let output = std::process::Command::new("runuser")
         .args(["-u", "nobody", "--"])
-        .arg(common::DTOPS)
+        .arg(&bin)
         .args(["keys", "generate", "--out"])
         .arg(&out)
         .output()

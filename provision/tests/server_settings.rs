@@ -42,6 +42,20 @@ fn every_server_setting_in_site_toml_reaches_the_api() {
             .replace("# retry_minutes = 30", "retry_minutes = 45")
             .replace("# check_seconds = 60", "check_seconds = 20")
             .replace("# portal_links_per_day = 500", "portal_links_per_day = 250")
+            .replace(
+                "# support = \"support@datatools.unalogix.com\"",
+                "support = \"help@example.com\"",
+            )
+            .replace("texts = false", "texts = true")
+            .replace("# name = \"DataTools\"", "name = \"Acme Tools\"")
+            .replace(
+                "# url = \"https://datatools.unalogix.com\"",
+                "url = \"https://acme.example\"",
+            )
+            .replace(
+                "# logo_url = \"https://datatools.unalogix.com/logo.svg\"",
+                "logo_url = \"https://acme.example/logo.svg\"",
+            )
     });
     // The secrets the pr3 stage needs (cutover would write them).
     for (name, value) in [
@@ -74,6 +88,42 @@ fn every_server_setting_in_site_toml_reaches_the_api() {
     assert_eq!(get("DATATOOLS_ALERT_CHECK_SECONDS"), "20");
     assert_eq!(get("DATATOOLS_PORTAL"), "on");
     assert_eq!(get("DATATOOLS_PORTAL_LINKS_PER_DAY"), "250");
+    assert_eq!(get("DATATOOLS_SUPPORT_EMAIL"), "help@example.com");
+    assert_eq!(get("DATATOOLS_SITE_NAME"), "Acme Tools");
+    assert_eq!(get("DATATOOLS_SITE_URL"), "https://acme.example");
+    assert_eq!(
+        get("DATATOOLS_SITE_LOGO_URL"),
+        "https://acme.example/logo.svg"
+    );
+
+    // [email] texts: the directory exists for the api to read (compose mounts it read-only at
+    // the path the api is told; the native runtime passes the host's), and a file put there is
+    // what the next email says, with no restart.
+    let texts = sandbox.path("/srv/datatools-license/email-texts");
+    assert_eq!(get("DATATOOLS_EMAIL_TEMPLATES"), texts.to_str().unwrap());
+    let compose =
+        std::fs::read_to_string(sandbox.path("/srv/datatools-license/compose.yml")).unwrap();
+    assert!(
+        compose.contains("\"DATATOOLS_EMAIL_TEMPLATES\": \"/etc/datatools/email-texts\"")
+            && compose.contains("- \"./email-texts:/etc/datatools/email-texts:ro\""),
+        "{compose}"
+    );
+    std::fs::write(
+        texts.join("sign_in.txt.j2"),
+        "Subject: {{ site_name }}: your link\n\n{{ link }}\nAsk {{ support }}.\n",
+    )
+    .unwrap();
+    let preview = sandbox.admin(&["email", "preview", "sign_in"]);
+    assert!(
+        preview.contains("Subject: Acme Tools: your link"),
+        "{preview}"
+    );
+    assert!(preview.contains("Reply-To: help@example.com"), "{preview}");
+    assert!(preview.contains("Ask help@example.com."), "{preview}");
+    assert!(preview.contains(&format!(
+        "(from {})",
+        texts.join("sign_in.txt.j2").display()
+    )));
 }
 
 #[test]
@@ -118,6 +168,21 @@ fn bad_server_settings_are_refused_with_file_line_and_column() {
             "# check_seconds = 60",
             "check_seconds = 0",
             "alerts.check_seconds: 0 is out of range",
+        ),
+        (
+            "# logo_url = \"https://datatools.unalogix.com/logo.svg\"",
+            "logo_url = \"http://datatools.unalogix.com/logo.svg\"",
+            "is not an https URL",
+        ),
+        (
+            "# name = \"DataTools\"",
+            "name = \"Data\\u202eTools\"",
+            "is not a name buyers can be shown",
+        ),
+        (
+            "# support = \"support@datatools.unalogix.com\"",
+            "support = \"help\"",
+            "is not an email address",
         ),
     ] {
         let sandbox = Sandbox::with_site(|text| {

@@ -56,7 +56,7 @@ pub(crate) async fn current(state: &AppState, now: DateTime<Utc>) -> sqlx::Resul
             ),
             action: "`sudo dtops status` names the api slot that serves; restart it (`docker \
                      compose restart api-<slot>` in the app directory) and read its log \
-                     (`docker compose logs api-blue api-green`)"
+                     (`sudo dtops logs api`)"
                 .into(),
         });
     }
@@ -72,7 +72,7 @@ pub(crate) async fn current(state: &AppState, now: DateTime<Utc>) -> sqlx::Resul
                 ),
                 action: "restart the api slot that serves (`sudo dtops status` names it; \
                          `docker compose restart api-<slot>` in the app directory); its log \
-                         (`docker compose logs api-blue api-green`) says why it stopped"
+                         (`sudo dtops logs api`) says why it stopped"
                     .into(),
             });
         }

@@ -132,7 +132,7 @@ fn feed(feeds: &Feeds, out: &mut Vec<Problem>) {
                  first: {first}",
                 built.skipped.len()
             ),
-            action: "the api's log names each (`docker compose logs api | grep 'revocation \
+            action: "the api's log names each (`sudo dtops logs api | grep 'revocation \
                      feed'`); fix the row in the licenses table"
                 .into(),
         });

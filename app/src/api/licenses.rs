@@ -67,6 +67,10 @@ pub struct RevokeRequest {
 pub struct ResendRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to: Option<String>,
+    /// The license's first email (`dtops mint --send`): it reads as a delivery, not as
+    /// "sent again".
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub first: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -3,13 +3,13 @@
 use std::path::PathBuf;
 
 use super::alerts::alerts_config;
+use super::brand::brand_config;
 use super::defaults;
+use super::email::email_config;
 use super::error::{invalid, secret_file, ConfigError};
 use super::outbound_url::outbound_url;
 use super::portal::portal_config;
-use super::settings::{
-    Config, EmailConfig, Environment, GumroadApiConfig, GumroadConfig, PostmarkConfig,
-};
+use super::settings::{Config, Environment, GumroadApiConfig, GumroadConfig};
 use super::signing::signing_key;
 use super::vars;
 use crate::license::TrustedKeys;
@@ -93,6 +93,7 @@ impl Config {
         let email = email_config(&var, environment)?;
         let portal = portal_config(&var, environment, &email)?;
         let alerts = alerts_config(&var)?;
+        let brand = brand_config(&var, environment)?;
 
         Ok(Config {
             database_url,
@@ -108,6 +109,7 @@ impl Config {
             email,
             portal,
             alerts,
+            brand,
         })
     }
 }
@@ -169,37 +171,6 @@ fn gumroad_config(
         seller_id,
         workers,
         api,
-    })
-}
-
-fn email_config(
-    var: &impl Fn(&str) -> Option<String>,
-    environment: Environment,
-) -> Result<EmailConfig, ConfigError> {
-    let from = var(vars::EMAIL_FROM).unwrap_or_else(|| defaults::EMAIL_FROM.into());
-    // Either a bare address or `Name <address>`, as Postmark accepts.
-    let address = match (from.rfind('<'), from.strip_suffix('>')) {
-        (Some(open), Some(inner)) => &inner[open + 1..],
-        _ => from.as_str(),
-    };
-    crate::address::check(address).map_err(|e| invalid(vars::EMAIL_FROM, e))?;
-
-    let token = secret_file(var, vars::POSTMARK_TOKEN_FILE)?;
-    let api_url =
-        var(vars::POSTMARK_API_URL).unwrap_or_else(|| defaults::POSTMARK_API_URL.to_string());
-    let api_url = outbound_url(vars::POSTMARK_API_URL, &api_url, environment, "Postmark")?;
-    let outbox_dir = var(vars::OUTBOX_DIR).map(PathBuf::from);
-    if token.is_some() && outbox_dir.is_some() {
-        return Err(invalid(
-            vars::OUTBOX_DIR,
-            "is set together with POSTMARK_TOKEN_FILE; set one: Postmark sends real email, \
-             the outbox only writes files",
-        ));
-    }
-    Ok(EmailConfig {
-        from,
-        postmark: token.map(|token| PostmarkConfig { token, api_url }),
-        outbox_dir,
     })
 }
 

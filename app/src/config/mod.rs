@@ -6,7 +6,9 @@
 //! variable names ([`vars`]) and the defaults ([`defaults`]) the rest of the server uses.
 
 mod alerts;
+mod brand;
 pub mod defaults;
+mod email;
 mod error;
 mod load;
 mod outbound_url;
@@ -17,6 +19,6 @@ pub mod vars;
 
 pub use error::ConfigError;
 pub use settings::{
-    AlertsConfig, Config, EmailConfig, Environment, GumroadApiConfig, GumroadConfig, PortalConfig,
-    PostmarkConfig,
+    AlertsConfig, BrandConfig, Config, EmailConfig, Environment, GumroadApiConfig, GumroadConfig,
+    PortalConfig, PostmarkConfig,
 };

@@ -32,6 +32,7 @@ pub struct Config {
     pub email: EmailConfig,
     pub portal: PortalConfig,
     pub alerts: AlertsConfig,
+    pub brand: BrandConfig,
 }
 
 /// The Gumroad webhook (PR 2). Without a secret `/webhooks/gumroad` answers 404.
@@ -63,9 +64,36 @@ pub struct GumroadApiConfig {
 pub struct EmailConfig {
     /// `DATATOOLS_EMAIL_FROM`, default [`super::defaults::EMAIL_FROM`].
     pub from: String,
+    /// `DATATOOLS_SUPPORT_EMAIL`: where buyers write, and the Reply-To of their emails.
+    pub support: Option<String>,
     pub postmark: Option<PostmarkConfig>,
     /// `DATATOOLS_OUTBOX_DIR`: write emails as files there instead (development).
     pub outbox_dir: Option<PathBuf>,
+    /// `DATATOOLS_EMAIL_TEMPLATES`: email texts replacing the built-in ones, read at each send.
+    pub templates_dir: Option<PathBuf>,
+}
+
+impl EmailConfig {
+    /// The address buyers are told to write to: the support address, else the sender's.
+    pub fn support_address(&self) -> &str {
+        self.support
+            .as_deref()
+            .unwrap_or_else(|| crate::address::bare(&self.from))
+    }
+
+    /// The Reply-To of an email to a buyer: the support address, when one is set.
+    pub fn reply_to(&self) -> Option<&str> {
+        self.support.as_deref()
+    }
+}
+
+/// What buyers see the product called (`DATATOOLS_SITE_NAME`), where its name links
+/// (`DATATOOLS_SITE_URL`) and its logo (`DATATOOLS_SITE_LOGO_URL`).
+#[derive(Debug, Clone)]
+pub struct BrandConfig {
+    pub name: String,
+    pub url: Option<String>,
+    pub logo_url: Option<String>,
 }
 
 #[derive(Debug, Clone)]

@@ -31,6 +31,19 @@ pub const GUMROAD_API_URL: &str = "GUMROAD_API_URL";
 pub const GUMROAD_WORKERS: &str = "DATATOOLS_GUMROAD_WORKERS";
 /// The sender of license emails.
 pub const EMAIL_FROM: &str = "DATATOOLS_EMAIL_FROM";
+/// Where buyers are told to write (the footer of the portal, the license email's text) and
+/// the Reply-To of every email to a buyer; default: the sender's address.
+pub const SUPPORT_EMAIL: &str = "DATATOOLS_SUPPORT_EMAIL";
+/// A directory of email texts that replace the built-in ones (`license.txt.j2`,
+/// `sign_in.txt.j2`), read at each send: editing one needs no rebuild or restart.
+pub const EMAIL_TEMPLATES: &str = "DATATOOLS_EMAIL_TEMPLATES";
+/// The product's name on the portal's pages and in the emails (default `DataTools`).
+pub const SITE_NAME: &str = "DATATOOLS_SITE_NAME";
+/// Where the portal's header links (the product's own site, https).
+pub const SITE_URL: &str = "DATATOOLS_SITE_URL";
+/// A logo image for the portal's header (https; the pages' policy allows images from its
+/// origin and ours only).
+pub const SITE_LOGO_URL: &str = "DATATOOLS_SITE_LOGO_URL";
 /// File holding the Postmark Server API token.
 pub const POSTMARK_TOKEN_FILE: &str = "POSTMARK_TOKEN_FILE";
 /// Postmark's base URL (tests point it at a local server).

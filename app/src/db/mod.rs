@@ -13,6 +13,8 @@ pub(crate) mod gumroad_events;
 pub(crate) mod gumroad_syncs;
 pub(crate) mod heartbeats;
 pub(crate) mod host_reports;
+pub(crate) mod license_history;
+pub(crate) mod license_search;
 pub(crate) mod licenses;
 pub(crate) mod metrics;
 pub(crate) mod missed_events;

@@ -5,6 +5,8 @@
 pub(crate) struct Email {
     pub from: String,
     pub to: String,
+    /// Where a reply goes (a buyer's email: the support address, when it is set).
+    pub reply_to: Option<String>,
     pub subject: String,
     pub text_body: String,
     pub attachment: Option<Attachment>,

@@ -61,6 +61,9 @@ fn render(email: &Email, id: &str) -> String {
         email.to,
         email.subject
     );
+    if let Some(reply_to) = &email.reply_to {
+        out.push_str(&format!("Reply-To: {reply_to}\n"));
+    }
     if let Some(tag) = &email.tag {
         out.push_str(&format!("X-Tag: {tag}\n"));
     }

@@ -65,6 +65,9 @@ impl Postmark {
         if let Some(tag) = &email.tag {
             body["Tag"] = json!(tag);
         }
+        if let Some(reply_to) = &email.reply_to {
+            body["ReplyTo"] = json!(reply_to);
+        }
         if let Some(a) = &email.attachment {
             body["Attachments"] = json!([{
                 "Name": a.name,

@@ -1,88 +1,100 @@
-//! The license email, from a minijinja template (`license_email.txt.j2`, built in).
+//! The license email: the `license.txt.j2` text (built in, or its override on the box) with the
+//! license, and the license text attached.
 
-use std::sync::OnceLock;
+use minijinja::context;
 
-use minijinja::{context, Environment, UndefinedBehavior};
-
+use super::letterhead::Letterhead;
 use super::message::{Attachment, Email};
+use super::texts::{self, Text, TextError};
 use crate::api::LicenseRecord;
 
-const TEMPLATE_NAME: &str = "license_email.txt";
-const TEMPLATE: &str = include_str!("license_email.txt.j2");
 pub(super) const ATTACHMENT_NAME: &str = "datatools-license.txt";
 
 /// What the email is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum LicenseEmail {
     Purchase,
+    /// A license's first email that no purchase sent (`dtops mint --send`: a comp, a
+    /// replacement): it must not read as "sent again".
+    Delivery,
     Renewal,
     Resend,
     /// Re-signed with a new signing key (`dtops keys rotate --reissue --email`).
     Reissue,
+    /// Moved to another address at the buyer's request (`dtops change-address`).
+    AddressChange,
 }
 
 impl LicenseEmail {
-    /// Why this email is sent, as the event's history says it.
+    #[cfg(test)]
+    pub(crate) const ALL: [LicenseEmail; 6] = [
+        LicenseEmail::Purchase,
+        LicenseEmail::Delivery,
+        LicenseEmail::Renewal,
+        LicenseEmail::Resend,
+        LicenseEmail::Reissue,
+        LicenseEmail::AddressChange,
+    ];
+
+    /// The template's `kind`, and why the email is sent as the event's history says it.
     pub(crate) const fn purpose(self) -> &'static str {
         match self {
             LicenseEmail::Purchase => "purchase",
+            LicenseEmail::Delivery => "delivery",
             LicenseEmail::Renewal => "renewal",
             LicenseEmail::Resend => "resend",
             LicenseEmail::Reissue => "reissue",
+            LicenseEmail::AddressChange => "address_change",
         }
     }
 }
 
-fn environment() -> &'static Environment<'static> {
-    static ENV: OnceLock<Environment<'static>> = OnceLock::new();
-    ENV.get_or_init(|| {
-        let mut env = Environment::new();
-        env.set_undefined_behavior(UndefinedBehavior::Strict);
-        env.set_keep_trailing_newline(true);
-        env.add_template(TEMPLATE_NAME, TEMPLATE)
-            .expect("the built-in license email template parses (checked by tests)");
-        env
-    })
+/// One license email: which kind, the license, and how the buyer knows the product.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LicenseLetter<'a> {
+    pub kind: LicenseEmail,
+    pub license: &'a LicenseRecord,
+    /// The product's name as the buyer saw it (Gumroad's, else the edition's).
+    pub product: &'a str,
+    /// The edition's name (products.toml: the tier's description), never the tier's id.
+    pub edition: &'a str,
+    /// Where to download the app (products.toml), if anywhere.
+    pub download_url: Option<&'a str>,
+    pub to: &'a str,
 }
 
-/// The email carrying `license` to `to`. `product` is the product's name as the buyer saw it.
-pub(crate) fn license_email(
-    kind: LicenseEmail,
-    license: &LicenseRecord,
-    product: &str,
-    from: &str,
-    to: &str,
-) -> Result<Email, minijinja::Error> {
+/// The email carrying `letter.license` to `letter.to`.
+pub(crate) fn license_email(head: &Letterhead, letter: &LicenseLetter) -> Result<Email, TextError> {
+    let license = letter.license;
     let expires = match license.expires_at {
         Some(at) => at.format("%Y-%m-%d").to_string(),
         None => "forever (perpetual license)".to_string(),
     };
-    let text_body = environment()
-        .get_template(TEMPLATE_NAME)?
-        .render(context! {
+    let rendered = texts::render(
+        head.templates_dir.as_deref(),
+        Text::License,
+        context! {
+            kind => letter.kind.purpose(),
             name => license.name,
-            product => product,
+            to => letter.to,
+            product => letter.product,
+            edition => letter.edition,
             license_key => license.license_key,
-            tier => license.tier,
             expires => expires,
             blob => license.blob,
-            from => from,
             attachment_name => ATTACHMENT_NAME,
-            renewed => kind == LicenseEmail::Renewal,
-            resent => kind == LicenseEmail::Resend,
-            reissued => kind == LicenseEmail::Reissue,
-        })?;
-    let subject = match kind {
-        LicenseEmail::Purchase => "Your DataTools license",
-        LicenseEmail::Renewal => "Your renewed DataTools license",
-        LicenseEmail::Resend => "Your DataTools license (sent again)",
-        LicenseEmail::Reissue => "Your DataTools license, re-signed with our new key",
-    };
+            site_name => head.site_name,
+            support => head.support,
+            portal_url => head.portal_url,
+            download_url => letter.download_url,
+        },
+    )?;
     Ok(Email {
-        from: from.to_string(),
-        to: to.to_string(),
-        subject: subject.to_string(),
-        text_body,
+        from: head.from.clone(),
+        to: letter.to.to_string(),
+        reply_to: head.reply_to.clone(),
+        subject: rendered.subject,
+        text_body: rendered.body,
         attachment: Some(Attachment {
             name: ATTACHMENT_NAME.to_string(),
             content_type: "text/plain".to_string(),
@@ -96,8 +108,19 @@ pub(crate) fn license_email(
 mod tests {
     use super::*;
 
+    pub(crate) fn head() -> Letterhead {
+        Letterhead {
+            from: "DataTools <licenses@example.com>".into(),
+            reply_to: Some("help@example.com".into()),
+            support: "help@example.com".into(),
+            site_name: "DataTools".into(),
+            portal_url: Some("https://licenses.example.com/portal/".into()),
+            templates_dir: None,
+        }
+    }
+
     #[test]
-    fn renders_every_kind_with_the_blob_on_its_own_line() {
+    fn every_kind_reads_as_itself_with_the_blob_on_its_own_line() {
         let license = LicenseRecord {
             license_key: "7K3QX9-ABCDEF-GHJKMN-PQRSTV".into(),
             name: "José Ñuñez".into(),
@@ -113,20 +136,61 @@ mod tests {
             key_id: "0011223344556677".into(),
             blob: "DTLIC2:abc.def".into(),
         };
-        for kind in [
-            LicenseEmail::Purchase,
-            LicenseEmail::Renewal,
-            LicenseEmail::Resend,
-        ] {
-            let email =
-                license_email(kind, &license, "DataTools Core", "from@x.com", "to@x.com").unwrap();
+        for kind in LicenseEmail::ALL {
+            let letter = LicenseLetter {
+                kind,
+                license: &license,
+                product: "DataTools Core (1 year)",
+                edition: "DataTools Core",
+                download_url: Some("https://example.com/download"),
+                to: "to@x.com",
+            };
+            let email = license_email(&head(), &letter).unwrap();
+            let body = &email.text_body;
+            assert!(body.contains("\nDTLIC2:abc.def\n"), "{body}");
+            assert!(body.starts_with("Hello José Ñuñez,\n"), "{body}");
+            assert!(body.contains("Edition:      DataTools Core\n"), "{body}");
+            assert!(!body.contains("Edition:      core"), "{body}");
+            assert!(body.contains("perpetual") && body.contains("https://example.com/download"));
             assert!(
-                email.text_body.contains("\nDTLIC2:abc.def\n"),
-                "{}",
-                email.text_body
+                body.contains("Sign in at https://licenses.example.com/portal/"),
+                "{body}"
             );
-            assert!(email.text_body.starts_with("Hello José Ñuñez,"));
-            assert!(email.text_body.contains("perpetual"));
+            assert!(
+                body.contains("Questions? Write to help@example.com."),
+                "{body}"
+            );
+            assert_eq!(email.reply_to.as_deref(), Some("help@example.com"));
+            assert!(email.subject.starts_with("Your "), "{}", email.subject);
+            let again = body.contains("again") || email.subject.contains("again");
+            assert_eq!(again, kind == LicenseEmail::Resend, "{kind:?}: {body}");
         }
+        let mut quiet = head();
+        quiet.portal_url = None;
+        let letter = LicenseLetter {
+            kind: LicenseEmail::Delivery,
+            license: &license,
+            product: "DataTools Pro",
+            edition: "DataTools Pro",
+            download_url: None,
+            to: "to@x.com",
+        };
+        let email = license_email(&quiet, &letter).unwrap();
+        assert!(email
+            .text_body
+            .contains("Here is your license for DataTools Pro."));
+        assert!(
+            !email.text_body.contains("Sign in at"),
+            "{}",
+            email.text_body
+        );
+        assert!(
+            email
+                .text_body
+                .ends_with("backup.\nQuestions? Write to help@example.com.\n"),
+            "{}",
+            email.text_body
+        );
+        assert_eq!(email.subject, "Your DataTools license");
     }
 }

@@ -157,6 +157,13 @@ impl TrustedKeys {
         self.0.keys()
     }
 
+    /// Each key's id and its public key as 64 hex characters, by id.
+    pub fn iter(&self) -> impl Iterator<Item = (KeyId, String)> + '_ {
+        self.0
+            .iter()
+            .map(|(id, key)| (*id, hex::encode(key.as_bytes())))
+    }
+
     pub(super) fn verify(&self, id: &KeyId, message: &[u8], signature: &Signature) -> Option<bool> {
         self.0
             .get(id)

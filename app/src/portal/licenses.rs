@@ -13,6 +13,7 @@ use crate::api::LicenseRecord;
 use crate::db::licenses;
 use crate::db::portal::purchases::{self, SaleEvent};
 use crate::gumroad::{DISPUTE_REASON, REFUND_REASON};
+use crate::products::Links;
 use crate::state::AppState;
 
 /// Most licenses one address is shown.
@@ -43,6 +44,21 @@ impl Entry {
             .product_name
             .clone()
             .unwrap_or_else(|| state.config.products.tier_label(&self.record.tier))
+    }
+
+    /// products.toml's download and product links for this license: its Gumroad product's
+    /// entry (a variant's first), else its tier's.
+    pub(crate) fn links(&self, state: &AppState) -> Links {
+        let catalogue = &state.config.products;
+        let product = self.purchase.product_id.as_deref().map(|id| {
+            let variant = self.purchase.variants.iter().find(|v| {
+                catalogue
+                    .product(id, Some(v))
+                    .is_some_and(|p| p.variant.is_some())
+            });
+            (id, variant.map(String::as_str))
+        });
+        catalogue.links(&self.record.tier, product)
     }
 }
 
@@ -121,6 +137,8 @@ pub(crate) struct LicenseView {
     pub status: &'static str,
     pub status_label: &'static str,
     pub revoked: bool,
+    /// When it was revoked (refunded, disputed or by hand).
+    pub revoked_on: Option<String>,
     pub expires: String,
     /// Only for the owner of a license that is not revoked.
     pub blob: Option<String>,
@@ -130,6 +148,10 @@ pub(crate) struct LicenseView {
     pub gift_from: Option<String>,
     pub gifted_to: Option<String>,
     pub can_email: bool,
+    /// Where to download the app (products.toml), for the owner of a working license.
+    pub download_url: Option<String>,
+    /// The product's page: products.toml's, else Gumroad's.
+    pub product_url: Option<String>,
 }
 
 pub(crate) fn view(state: &AppState, entry: &Entry, now: DateTime<Utc>) -> LicenseView {
@@ -137,6 +159,7 @@ pub(crate) fn view(state: &AppState, entry: &Entry, now: DateTime<Utc>) -> Licen
     let (status, status_label) = status(record, now);
     let revoked = record.revoked_at.is_some();
     let owner = entry.role == Role::Owner;
+    let links = entry.links(state);
     LicenseView {
         key: record.license_key.clone(),
         product: entry.product(state),
@@ -145,6 +168,7 @@ pub(crate) fn view(state: &AppState, entry: &Entry, now: DateTime<Utc>) -> Licen
         status,
         status_label,
         revoked,
+        revoked_on: record.revoked_at.map(date),
         expires: record
             .expires_at
             .map(date)
@@ -164,6 +188,10 @@ pub(crate) fn view(state: &AppState, entry: &Entry, now: DateTime<Utc>) -> Licen
             .map(mask),
         gifted_to: (!owner).then(|| mask(&record.email)),
         can_email: !revoked,
+        download_url: links.download_url.filter(|_| owner && !revoked),
+        product_url: links
+            .product_url
+            .or_else(|| entry.purchase.product_url.clone()),
     }
 }
 

@@ -1,5 +1,7 @@
 //! The portal's pages: minijinja templates named `.html`, so every value is HTML-escaped, built
-//! into the binary; and the stylesheet they share. No page has a script.
+//! into the binary; and the stylesheet and the one small script they share. No page has an
+//! inline script or handler (the policy allows scripts from our own path only), and every page
+//! works without the script: it only adds "Copy" buttons.
 
 use std::sync::OnceLock;
 
@@ -8,6 +10,9 @@ use minijinja::{Environment, UndefinedBehavior, Value};
 /// The stylesheet, served from our own path (the CSP allows styles from 'self' only).
 pub(crate) const STYLESHEET: &str = include_str!("static/portal.css");
 pub(crate) const STYLESHEET_PATH: &str = "/portal/static/portal.css";
+/// The copy buttons (progressive enhancement), served from our own path.
+pub(crate) const SCRIPT: &str = include_str!("static/portal.js");
+pub(crate) const SCRIPT_PATH: &str = "/portal/static/portal.js";
 
 const TEMPLATES: &[(&str, &str)] = &[
     ("base.html", include_str!("templates/base.html")),
@@ -52,11 +57,21 @@ mod tests {
                 title => "<script>x</script>", paragraphs => vec!["a & b"],
                 link => None::<String>, link_label => "", csrf => "t", signed_in => false,
                 support => "s@example.com", stylesheet => STYLESHEET_PATH,
+                script => SCRIPT_PATH, site_name => "Acme <Tools>", site_url => None::<String>,
+                logo_url => None::<String>,
             },
         )
         .unwrap();
         assert!(html.contains("&lt;script&gt;x&lt;"), "{html}");
         assert!(html.contains("a &amp; b"));
-        assert!(!html.contains("<script"));
+        assert!(html.contains("Acme &lt;Tools&gt;"), "{html}");
+        // Only our own script file: nothing inline.
+        assert_eq!(html.matches("<script").count(), 1, "{html}");
+        assert!(
+            html.contains(
+                "<script src=\"&#x2f;portal&#x2f;static&#x2f;portal.js\" defer></script>"
+            ),
+            "{html}"
+        );
     }
 }

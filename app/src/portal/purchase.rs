@@ -10,6 +10,9 @@ use crate::gumroad::Ping;
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Purchase {
     pub product_name: Option<String>,
+    /// Gumroad's product id and the sale's variants (products.toml's links follow them).
+    pub product_id: Option<String>,
+    pub variants: Vec<String>,
     /// Gumroad's order number (or the sale id when a delivery has none).
     pub order: Option<String>,
     pub subscription_id: Option<String>,
@@ -36,6 +39,8 @@ impl Purchase {
         let ping = decode(first);
         Purchase {
             product_name: first.product_name.clone(),
+            product_id: ping.get("product_id").map(str::to_string),
+            variants: ping.variants().into_iter().map(str::to_string).collect(),
             order: ping
                 .get("order_number")
                 .map(str::to_string)

@@ -104,11 +104,10 @@ async fn send(state: &AppState, job: &Job) -> sqlx::Result<()> {
             .await;
         }
     };
-    let from = &state.config.email.from;
-    let email = match sign_in_email(from, public_url, &to, &token, &code, expires_at) {
+    let email = match sign_in_email(&state.config, public_url, &to, &token, &code, expires_at) {
         Ok(email) => email,
         Err(e) => {
-            let error = format!("the sign-in email template failed: {e:#}");
+            let error = format!("configuration: {e}");
             tracing::error!(request = job.id, %error, "portal: link not sent");
             return links::mark(&state.db, job.id, "failed", Some(&error), None).await;
         }

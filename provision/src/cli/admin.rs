@@ -48,32 +48,10 @@ pub struct MintArgs {
     /// Print the whole license record as JSON instead of only the blob.
     #[arg(long)]
     pub json: bool,
-}
-
-#[derive(Debug, Args)]
-pub struct ListArgs {
-    #[command(flatten)]
-    pub admin: AdminArgs,
-    /// Only licenses for this address (case-insensitive).
+    /// Also email the license to its address, as its first delivery (a comp, a replacement).
+    /// Not sent again when --source-ref finds a license minted before.
     #[arg(long)]
-    pub email: Option<String>,
-    /// At most this many, newest first.
-    #[arg(long, default_value_t = 100)]
-    pub limit: u32,
-    /// Print JSON instead of a table.
-    #[arg(long)]
-    pub json: bool,
-}
-
-#[derive(Debug, Args)]
-pub struct RevokeArgs {
-    #[command(flatten)]
-    pub admin: AdminArgs,
-    /// The license key (dashes and case do not matter).
-    pub license_key: String,
-    /// Why (stored with the license).
-    #[arg(long)]
-    pub reason: Option<String>,
+    pub send: bool,
 }
 
 #[derive(Debug, Args)]
@@ -131,4 +109,8 @@ pub struct ResendArgs {
     /// itself is not changed.
     #[arg(long, value_name = "ADDRESS")]
     pub to: Option<String>,
+    /// Word it as the license's first email, not "sent again" (a `mint --send` whose email
+    /// failed).
+    #[arg(long)]
+    pub first: bool,
 }

@@ -2,8 +2,26 @@
 //! timestamps in the API's own RFC 3339 form, tables whose cells cannot drive the terminal.
 
 use chrono::{DateTime, SecondsFormat, Utc};
+use datatools_license::api::LicenseRecord;
+use datatools_license::license::LicenseKey;
 use datatools_license::LogSafe;
 use serde::Serialize;
+
+/// A license key as the operator typed it, or an error naming it and what keys look like.
+pub(super) fn license_key(text: &str) -> anyhow::Result<LicenseKey> {
+    text.parse().map_err(|e: String| {
+        anyhow::anyhow!("{text:?} is not a license key: {e}; `dtops licenses TEXT` finds one")
+    })
+}
+
+/// A license's state now: `active`, `expired` or `revoked`.
+pub(super) fn status_word(license: &LicenseRecord, now: DateTime<Utc>) -> &'static str {
+    match (&license.revoked_at, license.expires_at) {
+        (Some(_), _) => "revoked",
+        (None, Some(at)) if at <= now => "expired",
+        _ => "active",
+    }
+}
 
 /// Pretty JSON, keys in alphabetical order.
 pub(super) fn print_json(value: &impl Serialize) -> anyhow::Result<()> {

@@ -63,7 +63,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
     cluster.create_database(DATABASE).await?;
 
     let url = format!("http://{}", listener.local_addr()?);
-    let vars = [
+    let mut vars = vec![
         (vars::ENV, "development".to_string()),
         (vars::DATABASE_URL, cluster.url(DATABASE)),
         (vars::ADMIN_TOKEN_FILE, path_string(&token_file)),
@@ -76,6 +76,9 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
         (vars::PORTAL, "on".to_string()),
         (vars::PUBLIC_URL, url.clone()),
     ];
+    if let Some(dir) = &args.email_texts {
+        vars.push((vars::EMAIL_TEMPLATES, path_string(dir)));
+    }
     let config = Config::from_vars(|name| {
         vars.iter()
             .find(|(k, _)| *k == name)

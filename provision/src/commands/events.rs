@@ -3,14 +3,14 @@
 
 use std::process::ExitCode;
 
+use super::api_text::{
+    license_key, print_json, print_table, terminal_safe, timestamp, to_the_second,
+};
+use crate::admin_client::{AdminClient, EventFilter};
+use crate::cli::{EventArgs, EventsArgs, ResendArgs};
 use datatools_license::api::{
     Event, EventDetail, EventStatus, HistoryEntry, HistoryStep, ResendRequest,
 };
-use datatools_license::license::LicenseKey;
-
-use super::api_text::{print_json, print_table, terminal_safe, timestamp, to_the_second};
-use crate::admin_client::{AdminClient, EventFilter};
-use crate::cli::{EventArgs, EventsArgs, ResendArgs};
 
 pub async fn list(args: EventsArgs) -> anyhow::Result<ExitCode> {
     let client = AdminClient::new(&args.admin)?;
@@ -212,11 +212,16 @@ fn print_history(history: &[HistoryEntry]) {
 
 pub async fn resend(args: ResendArgs) -> anyhow::Result<ExitCode> {
     let client = AdminClient::new(&args.admin)?;
-    let key: LicenseKey = args
-        .license_key
-        .parse()
-        .map_err(|e: String| anyhow::anyhow!("{e}"))?;
-    let sent = client.resend(&key, &ResendRequest { to: args.to }).await?;
+    let key = license_key(&args.license_key)?;
+    let sent = client
+        .resend(
+            &key,
+            &ResendRequest {
+                to: args.to,
+                first: args.first,
+            },
+        )
+        .await?;
     println!(
         "{} sent to {} (message id {})",
         sent.license_key, sent.to, sent.message_id,

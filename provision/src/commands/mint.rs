@@ -1,8 +1,11 @@
-//! `dtops mint`: a license through the admin API; prints the blob (stdout) and a summary (stderr).
+//! `dtops mint`: a license through the admin API; prints the blob (stdout) and a summary
+//! (stderr); `--send` then emails it as its first delivery.
 
 use std::process::ExitCode;
 
-use datatools_license::api::MintRequest;
+use anyhow::Context;
+use datatools_license::api::{MintRequest, ResendRequest};
+use datatools_license::license::LicenseKey;
 
 use super::api_text::{print_json, timestamp};
 use crate::admin_client::AdminClient;
@@ -40,5 +43,33 @@ pub async fn run(args: MintArgs) -> anyhow::Result<ExitCode> {
         "{} {verb}: {} tier, {expires}, for {}",
         license.license_key, license.tier, license.email,
     );
+    if !args.send {
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !minted.created {
+        eprintln!(
+            "not emailed: this license was minted before, so it was (or should have been) sent \
+             then; `dtops resend {}` sends it again",
+            license.license_key
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let key: LicenseKey = license.license_key.parse().map_err(anyhow::Error::msg)?;
+    let sent = client
+        .resend(
+            &key,
+            &ResendRequest {
+                to: None,
+                first: true,
+            },
+        )
+        .await
+        .with_context(|| {
+            format!(
+                "{key} was minted, but its email was not sent; `dtops resend {key} --first` \
+                 tries again"
+            )
+        })?;
+    eprintln!("emailed to {} (message id {})", sent.to, sent.message_id);
     Ok(ExitCode::SUCCESS)
 }

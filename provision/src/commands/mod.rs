@@ -4,18 +4,24 @@ mod alerts;
 mod api_text;
 mod archive;
 mod backup;
+mod change_address;
+mod console;
+mod csv_export;
 mod cutover;
 mod deployment;
 mod dev;
 mod docker_logs;
+mod email_preview;
 mod events;
 mod gumroad;
 mod keys;
+mod license;
 mod licenses;
 mod mint;
 mod portal;
 mod provision;
 mod render;
+mod revoke;
 mod rollback;
 mod status;
 mod upgrade;
@@ -23,14 +29,22 @@ mod verify;
 
 use std::process::ExitCode;
 
-use crate::cli::{ArchiveCommand, Cli, Command, EscrowCommand, GumroadCommand, KeysCommand};
+use crate::cli::{
+    ArchiveCommand, Cli, Command, EmailCommand, EscrowCommand, GumroadCommand, KeysCommand,
+};
 use crate::steps::TlsOptions;
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Mint(args) => block_on(mint::run(args)),
         Command::Licenses(args) => block_on(licenses::list(args)),
-        Command::Revoke(args) => block_on(licenses::revoke(args)),
+        Command::License(args) => block_on(license::show(args)),
+        Command::Revoke(args) => block_on(revoke::revoke(args)),
+        Command::Reinstate(args) => block_on(revoke::reinstate(args)),
+        Command::ChangeAddress(args) => block_on(change_address::run(args)),
+        Command::Email(EmailCommand::Preview(args)) => block_on(email_preview::preview(args)),
+        Command::Logs(args) => console::logs(&cli.global, &args),
+        Command::Psql(args) => console::psql(&cli.global, &args),
         Command::Events(args) => block_on(events::list(args)),
         Command::Event(args) => block_on(events::show(args)),
         Command::Replay(args) => block_on(events::replay(args)),
@@ -40,6 +54,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Keys(KeysCommand::Generate { out }) => keys::generate(&out),
         Command::Keys(KeysCommand::Rotate(args)) => keys::rotate(&cli.global, &args),
         Command::Keys(KeysCommand::Reissue(args)) => keys::reissue(&cli.global, &args),
+        Command::Keys(KeysCommand::Show(args)) => block_on(keys::show(args)),
         Command::Gumroad(GumroadCommand::Sync(args)) => block_on(gumroad::sync(args)),
         Command::Gumroad(GumroadCommand::Token(args)) => gumroad::token(&cli.global, &args),
         Command::Verify(args) => verify::run(args),

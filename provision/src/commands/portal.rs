@@ -27,7 +27,7 @@ pub fn check_on(api: &str) -> anyhow::Result<String> {
     if status != 200 || !page.contains("<form") {
         bail!(
             "the portal did not answer at {api}/portal/ ({status}); look at the api's log \
-             (`dtops status`, `docker compose logs api-blue api-green`)"
+             (`dtops status`, `sudo dtops logs api`)"
         );
     }
     let (status, feed) = get(&format!("{api}/revocations/v2"))?;

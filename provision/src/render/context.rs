@@ -43,6 +43,8 @@ struct ContainerPorts {
 struct ComposeApi {
     environment: Vec<EnvVar>,
     secrets: Vec<ComposeSecret>,
+    /// `HOST:CONTAINER:ro` bind mounts (host paths relative to compose.yml's directory).
+    volumes: Vec<String>,
     slots: Vec<ComposeSlot>,
     /// `docker stop`'s wait before SIGKILL: the server's drain and its loops' last item fit.
     stop_grace: &'static str,
@@ -109,11 +111,23 @@ impl<'a> Context<'a> {
                 target: secret.container_path,
             })
             .collect();
+        let volumes = spec
+            .mounts
+            .into_iter()
+            .map(|mount| {
+                let host = match mount.host_dir.strip_prefix(site.root()) {
+                    Ok(relative) => format!("./{}", relative.display()),
+                    Err(_) => mount.host_dir.display().to_string(),
+                };
+                format!("{host}:{}:ro", mount.container_path)
+            })
+            .collect();
         Ok(Context {
             site,
             api: ComposeApi {
                 environment,
                 secrets,
+                volumes,
                 slots: Slot::ALL
                     .into_iter()
                     .map(|slot| ComposeSlot {

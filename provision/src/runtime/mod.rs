@@ -10,6 +10,7 @@ mod archive;
 mod archive_wal;
 mod compose;
 mod compose_op;
+mod console;
 mod git_build;
 mod health;
 mod kind;
@@ -25,6 +26,7 @@ pub use archive::{
 };
 pub use archive_wal::newest_wal;
 pub use compose_op::{compose_command, compose_op, ComposeOp};
+pub use console::{describe as describe_console, logs, psql, Console, Service};
 pub use git_build::{
     build_commit, checkout_commit, checkout_is_modified, commits_between, image_info,
     resolve_commit,

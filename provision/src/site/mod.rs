@@ -2,6 +2,7 @@
 //! nothing touches the host with a bad value.
 
 mod archive;
+mod brand;
 mod door;
 mod external_db;
 mod find;

@@ -36,6 +36,9 @@ pub struct Site {
     /// Who the server mails about problems, and the hourly host report (all optional).
     #[serde(default)]
     pub alerts: Alerts,
+    /// The product's name, link and logo as buyers see them (all optional).
+    #[serde(default)]
+    pub brand: super::brand::Brand,
     pub commands: Commands,
     /// The file this was read from (absolute), when it was read from one: the hourly status
     /// job runs dtops with it.
@@ -181,6 +184,14 @@ pub struct Email {
     /// POSTMARK_API_URL: Postmark's API (default https://api.postmarkapp.com).
     #[serde(default)]
     pub postmark_api_url: Option<HttpUrl>,
+    /// DATATOOLS_SUPPORT_EMAIL: where buyers write (the emails' text, the portal's footer) and
+    /// the Reply-To of every email to a buyer; the sender's address without it.
+    #[serde(default)]
+    pub support: Option<EmailAddress>,
+    /// Mount `<root>/email-texts/` into the api (DATATOOLS_EMAIL_TEMPLATES): a file there
+    /// replaces the built-in email text of the same name, read at every send.
+    #[serde(default)]
+    pub texts: bool,
 }
 
 /// `[alerts]` (ADMIN.md "Alerts and monitoring").

@@ -31,6 +31,10 @@ impl Site {
     pub fn env_file(&self) -> PathBuf {
         self.root().join(".env")
     }
+    /// Email texts replacing the built-in ones (`[email] texts`), mounted into the api.
+    pub fn email_texts_dir(&self) -> PathBuf {
+        self.root().join("email-texts")
+    }
     pub fn secret_file(&self, name: &str) -> PathBuf {
         self.secrets_dir().join(name)
     }

@@ -59,9 +59,16 @@ pub fn provision_steps(
                 SecretKind::RandomHex
             },
         )),
+    ];
+    if site.email.texts {
+        // Email texts replacing the built-in ones: root writes them, the api reads them
+        // through a read-only mount as the container's uid (which must own the directory).
+        tasks.push(dir(&site.email_texts_dir(), Owner::Container, 0o750));
+    }
+    tasks.extend([
         Task::step(SecretStep::new("admin_token", SecretKind::RandomHex)),
         Task::step(SecretStep::new("license_privkey", SecretKind::SigningKey)),
-    ];
+    ]);
     if site.server.gumroad_api_token {
         tasks.push(Task::step(SecretStep::new(
             "gumroad_api_token",

@@ -105,9 +105,15 @@ pub struct DevServer {
 
 impl DevServer {
     pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// `dtops dev` with `extra` arguments.
+    pub fn start_with(extra: &[&str]) -> Self {
         let port = free_port();
         let mut child = dtops()
             .args(["dev", "--port", &port.to_string()])
+            .args(extra)
             .env("DATATOOLS_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

@@ -65,7 +65,7 @@ async fn change_email(
             &state,
             event,
             &moved.record,
-            LicenseEmail::Resend,
+            LicenseEmail::AddressChange,
             "address change",
             &product,
             email,

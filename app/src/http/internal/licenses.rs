@@ -158,17 +158,16 @@ async fn resend(
         None => None,
     };
     let product = product.unwrap_or_else(|| state.config.products.tier_label(&license.tier));
-    let sent = deliver(
-        &state,
-        event,
-        &license,
-        LicenseEmail::Resend,
-        "resend by dtops",
-        &product,
-        &to,
-    )
-    .await?
-    .map_err(ApiError::Mail)?;
+    // The first email of a license no purchase mailed (`dtops mint --send`) reads as a
+    // delivery; anything else as a re-send.
+    let (kind, purpose) = if request.first {
+        (LicenseEmail::Delivery, "first delivery by dtops")
+    } else {
+        (LicenseEmail::Resend, "resend by dtops")
+    };
+    let sent = deliver(&state, event, &license, kind, purpose, &product, &to)
+        .await?
+        .map_err(ApiError::Mail)?;
     tracing::info!(license_key = %license.license_key, "license re-sent");
     Ok(Json(ResendResponse {
         license_key: license.license_key,

@@ -4,7 +4,10 @@
 //! proxy, before anything else, and needs the Bearer admin token (see `guard`). A route added
 //! here cannot forget either.
 //!
-//! - `licenses`: mint, list, show, revoke, resend;
+//! - `licenses`: mint, list, show, revoke, resend; `search`: find (paged) and a license's
+//!   history; `reinstate`: lift a revocation;
+//! - `keys`: the public keys the server signs with and trusts;
+//! - `email_preview`: each email a buyer can get, rendered with sample data;
 //! - `events`: Gumroad deliveries: list, show, replay;
 //! - `reissue`: re-sign every active license with the current key (a background job);
 //! - `email_change`: move a license to another address (a buyer's request), recorded;
@@ -13,11 +16,15 @@
 
 mod alerts;
 mod email_change;
+mod email_preview;
 mod events;
 mod guard;
 mod gumroad_sync;
+mod keys;
 mod licenses;
+mod reinstate;
 mod reissue;
+mod search;
 
 use axum::{middleware, Router};
 
@@ -26,6 +33,10 @@ use crate::state::AppState;
 pub(super) fn router(state: &AppState) -> Router<AppState> {
     Router::new()
         .merge(licenses::router())
+        .merge(search::router())
+        .merge(reinstate::router())
+        .merge(keys::router())
+        .merge(email_preview::router())
         .merge(events::router())
         .merge(reissue::router())
         .merge(email_change::router())

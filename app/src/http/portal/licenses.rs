@@ -46,7 +46,11 @@ async fn licenses_page(
     let views: Vec<_> = entries.iter().map(|e| view(&state, e, now)).collect();
     let flash = flash.license.as_deref().and_then(|key| {
         let entry = entries.iter().find(|e| e.record.license_key == key)?;
-        let to = crate::portal::mask(&entry.record.email);
+        // The owner's address is on the page already; a gift's recipient is not (masked).
+        let to = match entry.role {
+            Role::Owner => entry.record.email.clone(),
+            Role::Giver => crate::portal::mask(&entry.record.email),
+        };
         let product = entry.product(&state);
         Some(match flash.emailed.as_deref()? {
             "sent" => {

@@ -26,7 +26,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
 
-use crate::portal::pages::{STYLESHEET, STYLESHEET_PATH};
+use crate::portal::pages::{SCRIPT, SCRIPT_PATH, STYLESHEET, STYLESHEET_PATH};
 use crate::state::AppState;
 
 pub(super) fn router(state: &AppState) -> Router<AppState> {
@@ -39,10 +39,14 @@ pub(super) fn router(state: &AppState) -> Router<AppState> {
         .merge(licenses::router())
         .route("/portal", get(|| async { Redirect::permanent("/portal/") }))
         .route(STYLESHEET_PATH, get(stylesheet))
+        .route(SCRIPT_PATH, get(script))
         .route("/portal/{*rest}", get(not_found))
         .layer(middleware::from_fn_with_state(state.clone(), csrf::guard))
         // Outermost: every answer, refusals included, carries the headers.
-        .layer(middleware::from_fn(headers::secure))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            headers::secure,
+        ))
 }
 
 /// An unknown page under `/portal/`: a page, not the API's JSON.
@@ -58,13 +62,21 @@ async fn not_found(State(state): State<AppState>, csrf: browser::Csrf) -> Respon
 }
 
 async fn stylesheet() -> Response {
+    static_file("text/css; charset=utf-8", STYLESHEET)
+}
+
+async fn script() -> Response {
+    static_file("text/javascript; charset=utf-8", SCRIPT)
+}
+
+fn static_file(content_type: &'static str, body: &'static str) -> Response {
     (
         StatusCode::OK,
         [
-            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CONTENT_TYPE, content_type),
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
-        STYLESHEET,
+        body,
     )
         .into_response()
 }

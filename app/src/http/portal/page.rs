@@ -1,12 +1,12 @@
 //! Rendering a page with what every page needs (the CSRF token for its forms, whether someone
-//! is signed in, the support address, the stylesheet), and the short message pages.
+//! is signed in, the support address, the site's name and logo, the stylesheet and script), and the short message pages.
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use minijinja::{context, Value};
 
 use super::browser::Csrf;
-use crate::portal::pages::{self, STYLESHEET_PATH};
+use crate::portal::pages::{self, SCRIPT_PATH, STYLESHEET_PATH};
 use crate::state::AppState;
 
 /// Renders `template` with `extra` added to the common context.
@@ -23,8 +23,12 @@ pub(super) fn render(
         title => title,
         csrf => csrf.form_value(),
         signed_in => signed_in,
-        support => support_address(&state.config.email.from),
+        support => state.config.email.support_address(),
+        site_name => state.config.brand.name,
+        site_url => state.config.brand.url,
+        logo_url => state.config.brand.logo_url,
         stylesheet => STYLESHEET_PATH,
+        script => SCRIPT_PATH,
         ..extra
     };
     match pages::render(template, context) {
@@ -65,12 +69,4 @@ pub(super) fn retry_after(mut response: Response, secs: u64) -> Response {
         response.headers_mut().insert(header::RETRY_AFTER, value);
     }
     response
-}
-
-/// The bare address of `DATATOOLS_EMAIL_FROM` (`Name <address>` or `address`).
-pub(super) fn support_address(from: &str) -> &str {
-    match (from.rfind('<'), from.strip_suffix('>')) {
-        (Some(open), Some(inner)) => &inner[open + 1..],
-        _ => from,
-    }
 }

@@ -17,10 +17,10 @@ use super::error::Result;
 use super::page::{message, render, retry_after};
 use super::session;
 use crate::db::portal::links;
+use crate::email::{sign_in_subject, Letterhead};
 use crate::portal::client::{client_key, REAL_IP_HEADER};
 use crate::portal::limits::{Decision, ADDRESS_PER_DAY};
 use crate::portal::requests::request_link;
-use crate::portal::sign_in_email::SUBJECT;
 use crate::state::AppState;
 
 pub(super) fn router() -> Router<AppState> {
@@ -196,7 +196,7 @@ pub(super) async fn sent(
         context! {
             email => request.email,
             sender => state.config.email.from,
-            subject => SUBJECT,
+            subject => sign_in_subject(&Letterhead::of(&state.config)),
             code_error => code_error,
         },
     ))

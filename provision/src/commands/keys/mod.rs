@@ -1,9 +1,11 @@
-//! `dtops keys generate`, `dtops keys rotate` and `dtops keys reissue`.
+//! `dtops keys generate`, `dtops keys rotate`, `dtops keys reissue` and `dtops keys show`.
 
 mod generate;
 mod reissue;
 mod rotate;
+mod show;
 
 pub use generate::generate;
 pub use reissue::run as reissue;
 pub use rotate::run as rotate;
+pub use show::show;

@@ -74,21 +74,21 @@ impl Attention {
             attention.unknown(
                 "the database is not running: what the server knows (sales, emails, workers) \
                  cannot be checked",
-                "`sudo dtops provision` starts it; `docker compose logs postgres` says why it \
+                "`sudo dtops provision` starts it; `sudo dtops logs postgres` says why it \
                  stopped",
             );
         }
         if !live.api_running {
             attention.unknown(
                 "the api is not running: no sale is processed and nothing is mailed",
-                "`sudo dtops provision` starts it; `docker compose logs api-blue api-green` says why it stopped",
+                "`sudo dtops provision` starts it; `sudo dtops logs api` says why it stopped",
             );
             return attention;
         }
         if let Err(why) = &live.healthy {
             attention.unknown(
                 &format!("the api does not answer as it should ({why})"),
-                "`docker compose logs api-blue api-green`; `sudo dtops provision` restarts what is down",
+                "`sudo dtops logs api`; `sudo dtops provision` restarts what is down",
             );
             return attention;
         }
@@ -96,7 +96,7 @@ impl Attention {
             Ok(list) => attention.add_server(list),
             Err(e) => attention.unknown(
                 &format!("cannot ask the api for its alerts: {e:#}"),
-                "`sudo dtops status` again; `docker compose logs api-blue api-green`",
+                "`sudo dtops status` again; `sudo dtops logs api`",
             ),
         }
         attention

@@ -1,6 +1,9 @@
-//! `dtops verify`: decode and check a blob offline, as the desktop app would.
+//! `dtops verify`: decode and check a blob offline, as the desktop app would, against the keys
+//! given (or the box's, asked of the admin API), and say whether the app takes the text as it
+//! was given (`paste`).
 
 mod input;
+mod paste;
 
 use std::process::ExitCode;
 
@@ -8,13 +11,11 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use datatools_license::license::{self, TrustedKeys, VerifyError};
 
+use crate::admin_client::AdminClient;
 use crate::cli::VerifyArgs;
 
 pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
-    let mut trusted = TrustedKeys::new();
-    for key in &args.pubkeys {
-        trusted.add_hex(key).map_err(anyhow::Error::msg)?;
-    }
+    let trusted = trusted_keys(&args)?;
     let now: DateTime<Utc> = match &args.at {
         Some(at) => DateTime::parse_from_rfc3339(at)
             .with_context(|| {
@@ -50,21 +51,56 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         None => println!("expires:     never (perpetual)"),
     }
     println!("signed by:   key id {}", decoded.key_id);
-    match license::verify(blob, &trusted, now) {
+    let verdict = match license::verify(blob, &trusted, now) {
         Ok(_) => {
             println!("VALID: signature good, not expired at {}", now.to_rfc3339());
-            Ok(ExitCode::SUCCESS)
+            ExitCode::SUCCESS
         }
         Err(VerifyError::Expired(at)) => {
             println!(
                 "EXPIRED: signature good, but the license expired at {}",
                 at.to_rfc3339()
             );
-            Ok(ExitCode::FAILURE)
+            ExitCode::FAILURE
         }
         Err(e) => {
             println!("INVALID ({}): {e}", e.code());
-            Ok(ExitCode::FAILURE)
+            return Ok(ExitCode::FAILURE);
         }
+    };
+    if let Some(refusal) = paste::refusal(&text, blob, &trusted, now) {
+        println!(
+            "WARNING: the desktop app REFUSES this text as given ({}): it removes only spaces \
+             and line breaks, and there are {}. The license above is fine: paste only it (from \
+             DTLIC2: to the end of its signature), or use the attached file.",
+            refusal.code, refusal.what
+        );
     }
+    Ok(verdict)
+}
+
+/// `--pubkey`s, else the keys the box trusts (through the admin API).
+fn trusted_keys(args: &VerifyArgs) -> anyhow::Result<TrustedKeys> {
+    let mut trusted = TrustedKeys::new();
+    if !args.pubkeys.is_empty() {
+        for key in &args.pubkeys {
+            trusted.add_hex(key).map_err(anyhow::Error::msg)?;
+        }
+        return Ok(trusted);
+    }
+    let keys = tokio::runtime::Runtime::new()?
+        .block_on(async { AdminClient::new(&args.admin)?.keys().await })
+        .context(
+            "no --pubkey given, and the box's keys could not be asked of the admin API; pass \
+             --pubkey HEX (repeat it for each key a desktop build trusts), or make the admin API \
+             reachable",
+        )?;
+    for key in &keys.keys {
+        trusted
+            .add_hex(&key.public_key)
+            .map_err(anyhow::Error::msg)?;
+    }
+    let ids: Vec<&str> = keys.keys.iter().map(|k| k.key_id.as_str()).collect();
+    println!("trusting:    the box's key(s) {}", ids.join(", "));
+    Ok(trusted)
 }

@@ -168,6 +168,15 @@ pub fn environment(env: &Env) -> anyhow::Result<Vec<(String, String)>> {
                     .into_owned();
             }
         }
+        for mount in &spec.mounts {
+            if value == mount.container_path {
+                value = env
+                    .host
+                    .path(&mount.host_dir)
+                    .to_string_lossy()
+                    .into_owned();
+            }
+        }
         if value.starts_with(CONTAINER_SECRETS_DIR) {
             bail!("{} refers to {value}, which no secret provides", var.name);
         }

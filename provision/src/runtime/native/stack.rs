@@ -25,7 +25,7 @@ impl NativeRuntime {
     }
 
     /// Where the native stack keeps its state (a host path).
-    fn dir(env: &Env) -> PathBuf {
+    pub(super) fn dir(env: &Env) -> PathBuf {
         PathBuf::from(format!("/var/lib/dtops-native/{}", env.site.app.name))
     }
 
