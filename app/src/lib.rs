@@ -28,6 +28,9 @@ pub mod api;
 mod background;
 /// When to try again: exponential backoff with jitter for the background queues.
 mod backoff;
+/// Which commit this server was built from (`GET /internal/version`, every admin answer's
+/// `Datatools-Build` header).
+mod build_info;
 /// Configuration from the environment: the variable names, defaults, and the checked result.
 pub mod config;
 /// Postgres: the pool, embedded migrations, and the queries.

@@ -274,6 +274,7 @@ impl AdminClient {
                     strip_query::from_text(&self.base)
                 )
             })?;
+        crate::api_build::note(response.headers());
         let status = response.status();
         let text = response
             .text()

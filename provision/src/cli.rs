@@ -10,14 +10,16 @@ mod admin;
 mod archive;
 mod desk;
 mod gumroad;
+mod host;
 
 pub use admin::{AdminArgs, AlertsArgs, EventArgs, EventsArgs, MintArgs, ResendArgs};
+pub use archive::{ArchiveCommand, EscrowCommand, RecoverArgs, SecretInput};
 pub use desk::{
     ChangeAddressArgs, EmailCommand, EmailPreviewArgs, KeysShowArgs, LicenseArgs, ListArgs,
     LogsArgs, PsqlArgs, ReinstateArgs, RevokeArgs, Service,
 };
-pub use archive::{ArchiveCommand, EscrowCommand, RecoverArgs, SecretInput};
 pub use gumroad::{GumroadCommand, GumroadSyncArgs, GumroadTokenArgs};
+pub use host::{RestoreArgs, RollbackArgs, RollbackComponent, UpgradeArgs};
 
 /// dtops: provision and operate the DataTools license server.
 #[derive(Debug, Parser)]
@@ -54,7 +56,7 @@ pub struct GlobalArgs {
         global = true,
         value_name = "FILE",
         env = "DTOPS_NATIVE_BIN",
-        hide = true
+        help_heading = TESTING
     )]
     pub native_bin: Option<PathBuf>,
 }
@@ -68,22 +70,29 @@ impl GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Mint a license through the admin API (e.g. a comp) and print its DTLIC2 blob; --send
-    /// also emails it.
+    /// Mint a license (a comp, say) and print its DTLIC2 blob; --send also emails it.
     Mint(MintArgs),
-    /// Find licenses by key, name, address, Gumroad order number or sale id (newest first);
-    /// --all pages through every one, --json and --csv export them.
+    /// Find licenses by key, name, address, Gumroad order number or sale id.
+    ///
+    /// Newest first; --all pages through every one, --json and --csv export them.
     Licenses(ListArgs),
-    /// One license in full: its sale, and its history (revocations, reinstatements, moves to
-    /// another address).
+    /// One license in full: its sale, and its history.
+    ///
+    /// The history: revocations, reinstatements, moves to another address.
     License(LicenseArgs),
-    /// Revoke a license (--reason required), after showing it and asking on the terminal
-    /// (--yes for scripts); the revocation feed lists it at once.
+    /// Revoke a license (--reason required), confirmed on the terminal.
+    ///
+    /// Shows the license and asks first (--yes for scripts); the revocation feed lists it at
+    /// once.
     Revoke(RevokeArgs),
-    /// Lift a license's revocation (--reason required); the revocation feed drops it at once.
+    /// Lift a license's revocation (--reason required).
+    ///
+    /// The revocation feed drops it at once.
     Reinstate(ReinstateArgs),
-    /// Move a license to another address at its buyer's request: re-signed with the new
-    /// address, recorded with --reason, and emailed there unless --no-notify.
+    /// Move a license to another address at its buyer's request.
+    ///
+    /// Re-signed with the new address, recorded with --reason, and emailed there unless
+    /// --no-notify.
     ChangeAddress(ChangeAddressArgs),
     /// The buyer emails as the server sends them now (texts replaceable on the box).
     #[command(subcommand)]
@@ -92,38 +101,53 @@ pub enum Command {
     Logs(LogsArgs),
     /// psql into the license database on the box, as the api's database user.
     Psql(PsqlArgs),
-    /// Gumroad deliveries, newest first: what each did, and what needs attention (--failed).
+    /// Gumroad deliveries, newest first, and which need attention (--failed).
+    ///
+    /// What each did: its outcome, errors and email status, one line each.
     Events(EventsArgs),
-    /// One Gumroad delivery in full: outcome, errors, email status, the decoded fields and the
-    /// raw body.
+    /// One Gumroad delivery in full.
+    ///
+    /// Outcome, errors, email status, the decoded fields and the raw body.
     Event(EventArgs),
-    /// Process a Gumroad delivery again now: finishes what is missing (mints if not minted,
-    /// emails if not emailed); never a second license.
+    /// Process a Gumroad delivery again now; never a second license.
+    ///
+    /// Finishes what is missing: mints if not minted, emails if not emailed.
     Replay(EventArgs),
     /// Email a license again, to its own address or a corrected one (--to).
     Resend(ResendArgs),
-    /// The problems the server has open (what it mailed, what it could not), oldest first;
-    /// --ack ID acknowledges one you decided to leave as it is.
+    /// The problems the server has open, oldest first; --ack ID acknowledges one.
+    ///
+    /// What it mailed, and what it could not. Acknowledge one you decided to leave as it is:
+    /// `dtops status` stops counting it.
     Alerts(AlertsArgs),
-    /// Switch stage: `pr2` turns the Gumroad webhook and Postmark email on (secrets, site.toml,
-    /// compose.yml, restart, a test ping, the Ping URL); `pr3` adds the buyer portal and the
-    /// revocation feed; `pr1` turns everything off again, keeping secrets.
+    /// Switch stage: pr2 (Gumroad and email), pr3 (+ portal and feed), or back to pr1.
+    ///
+    /// `pr2` turns the Gumroad webhook and Postmark email on (secrets, site.toml, compose.yml,
+    /// restart, a test ping, the Ping URL); `pr3` adds the buyer portal and the revocation
+    /// feed; `pr1` turns everything off again, keeping secrets.
     Cutover(CutoverArgs),
-    /// License signing keys: generate, rotate, re-issue, and show the ones the box trusts.
+    /// Signing keys: generate, rotate, re-issue, and show the ones the box trusts.
     #[command(subcommand)]
     Keys(KeysCommand),
-    /// Gumroad's API: after an outage, store the sales whose Ping never arrived (sync), and the
-    /// access token that needs (token).
+    /// Gumroad's API: the sales whose Ping never arrived (sync), and its token.
+    ///
+    /// After an outage, `sync` stores the sales whose Ping never arrived; `token` writes the
+    /// access token that needs.
     #[command(subcommand)]
     Gumroad(GumroadCommand),
-    /// Verify a DTLIC2 blob offline against trusted public keys (--pubkey, else the box's,
-    /// through the admin API), show what it says, and whether the desktop app takes the text as
-    /// pasted.
+    /// Verify a DTLIC2 blob offline and show what it says.
+    ///
+    /// Against trusted public keys (--pubkey, else the box's, through the admin API); says
+    /// whether the desktop app takes the text as pasted.
     Verify(VerifyArgs),
-    /// Run the whole product locally: a throwaway Postgres, migrations, the dev key, the server.
+    /// Run the whole product locally: a throwaway Postgres, the dev key, the server.
+    ///
+    /// Migrations applied, the webhook, the buyer portal, and an email outbox.
     Dev(DevArgs),
-    /// Converge the box to site.toml: user, directories, secrets, signing key, compose.yml,
-    /// .env, image, containers, migrations, health. A second run changes nothing.
+    /// Converge the box to site.toml; a second run changes nothing.
+    ///
+    /// User, directories, secrets, signing key, compose.yml, .env, image, containers,
+    /// migrations, health, the cron jobs, nginx and its certificate.
     Provision {
         /// Only show what would change (same as `dtops plan`).
         #[arg(long)]
@@ -137,18 +161,25 @@ pub enum Command {
         #[arg(long)]
         skip_dns_check: bool,
     },
-    /// Show what `dtops provision` would change, as unified diffs with secrets redacted.
+    /// Show what `dtops provision` would change (diffs, secrets redacted).
+    ///
+    /// Every failed preflight check is listed with its fix.
     Plan,
-    /// Deploy another version: build the checkout's commit (or --ref) as an image tagged by it
+    /// Deploy another commit of the license server, and the dtops built from it.
+    ///
+    /// Build the checkout's commit (or --ref) as an image tagged by it
     /// while the running api keeps serving, refuse when the database has migrations it does not
     /// know, take a verified backup, migrate, start it on the idle api slot, check its health
-    /// and a signed-license smoke test there, switch nginx to it, drain and stop the old slot.
-    /// On any failure before the switch the old version keeps serving; the box's state is
-    /// reported.
+    /// and a signed-license smoke test there, switch nginx to it, drain and stop the old slot;
+    /// then install the dtops built from the same commit ([commands] build_dtops) as
+    /// /usr/local/bin/dtops, keeping the previous one as dtops.previous. On any failure before
+    /// the switch the old version keeps serving; the box's state is reported.
     Upgrade(UpgradeArgs),
-    /// What is deployed next to what site.toml asks for (deployed vs queued), and what needs
-    /// attention: the problems the server knows (sales, emails, workers) and the host shows
-    /// (backups, the certificate, the api and database); the host's facts go to the api.
+    /// What is deployed, what site.toml asks for, and what needs attention.
+    ///
+    /// Deployed vs queued, and the problems the server knows (sales, emails, workers) and the
+    /// host shows (backups, the certificate, the api and database); the host's facts go to the
+    /// api.
     ///
     /// Exit codes: 0 nothing needs you; 1 something does (listed under "attention");
     /// 2 cannot tell (the api or the database is down or unreachable, or status failed).
@@ -158,35 +189,42 @@ pub enum Command {
         #[arg(long)]
         quiet: bool,
     },
-    /// Undo one component, keeping data unless told otherwise. Each prints what it will remove
-    /// before it does, and running it twice is safe.
+    /// Undo one component, keeping data unless told otherwise.
+    ///
+    /// Each prints what it will remove before it does, and running it twice is safe.
     Rollback(RollbackArgs),
     /// Take a verified database backup now (the daily job, run by hand).
     Backup,
     /// Continuous WAL archiving ([archive]): the off-site key, a full backup now.
     #[command(subcommand)]
     Archive(ArchiveCommand),
-    /// The key escrow: the secrets and site.toml, encrypted to a recovery kit kept off the box.
+    /// The key escrow: the secrets and site.toml, encrypted to an off-box recovery kit.
     #[command(subcommand)]
     Escrow(EscrowCommand),
-    /// Rebuild a lost box on this one from the off-site copy and the recovery kit: the secrets,
-    /// provisioning, the database at the newest archived point, the signing key checked, the
+    /// Rebuild a lost box on this one from the off-site copy and the recovery kit.
+    ///
+    /// The secrets, provisioning, the database at the newest archived point, the signing key checked, the
     /// api started, then Gumroad's sales since before the recovery point. Prints the recovery
     /// point and how long it took. Safe to run again after an interruption.
     Recover(RecoverArgs),
-    /// Restore a backup into a scratch database and show every table's row count and checksum;
-    /// with --into-live --yes, replace the live database with it.
+    /// Check a backup in a scratch database, or restore it into the live one.
+    ///
+    /// Restores it into a scratch database and shows every table's row count and checksum;
+    /// with --into-live --yes, replaces the live database with it.
     Restore(RestoreArgs),
-    /// Cap Docker's container logs in /etc/docker/daemon.json (ADMIN.md, "Backups": log
-    /// rotation), keeping every other setting there. Docker reads it only when restarted, which
+    /// Cap Docker's container logs in /etc/docker/daemon.json.
+    ///
+    /// ADMIN.md, "Backups": log rotation. Every other setting there is kept. Docker reads it only when restarted, which
     /// restarts every container on the box: that happens only with --restart-docker.
     DockerLogs {
         /// Restart Docker now (every container on the box restarts; pick a quiet moment).
         #[arg(long)]
         restart_docker: bool,
     },
-    /// Render every file dtops manages (compose.yml, .env, ...) from site.toml into the
-    /// directory given by --out, to read or diff them; nothing on the host changes.
+    /// Render every file dtops manages into --out DIR, to read or diff them.
+    ///
+    /// compose.yml, .env, the cron jobs, and with --nginx-version the nginx files, rendered
+    /// from site.toml; nothing on the host changes.
     Render {
         /// Output directory (created if missing); files are written as relative paths mirroring
         /// their place on the host.
@@ -305,74 +343,4 @@ pub struct DevArgs {
     /// sign_in.txt.j2), to try an edit before it goes on the box: `dtops email preview`.
     #[arg(long, value_name = "DIR")]
     pub email_texts: Option<std::path::PathBuf>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum RollbackComponent {
-    /// Stop and remove the containers; the database volume and all files are kept.
-    App,
-    /// Delete the database volume (every row): needs --yes, and a fresh verified backup first.
-    Db,
-    /// Delete the app's files under paths.root; backups/ and secrets/ are kept unless told.
-    Files,
-    /// Delete the system user and its group.
-    User,
-    /// Everything, in a safe order: our nginx site first (traffic), then app, db, files, user
-    /// (data last).
-    All,
-    /// Remove our nginx site (its file, the sites-enabled link, our http-context include),
-    /// test, reload. No other file in nginx's configuration is touched.
-    Nginx,
-    /// Go back to nginx phase 1 (HTTP only): nginx stops referencing the certificate. The
-    /// certificate lineage is kept (re-issuing counts against Let's Encrypt's rate limits)
-    /// unless --delete-cert.
-    Tls,
-}
-
-#[derive(Debug, Args)]
-pub struct RollbackArgs {
-    #[arg(value_enum)]
-    pub component: RollbackComponent,
-    /// Confirm a rollback that deletes data (db; all with the database).
-    #[arg(long)]
-    pub yes: bool,
-    /// files: also delete backups/ (off-site copies are untouched).
-    #[arg(long)]
-    pub delete_backups: bool,
-    /// files: also delete secrets/ (the signing key's only copy on the box); refused while the
-    /// database volume exists, since Postgres keeps the password it started with.
-    #[arg(long)]
-    pub delete_secrets: bool,
-    /// tls: also delete the certificate lineage (`certbot delete`) after nginx stopped using it.
-    #[arg(long)]
-    pub delete_cert: bool,
-}
-
-#[derive(Debug, Args)]
-pub struct UpgradeArgs {
-    /// The commit to deploy: a branch, tag or commit the checkout has (`git -C <app dir>
-    /// fetch` first for one it lacks). The checkout itself is not changed.
-    #[arg(long = "ref", value_name = "REF", default_value = "HEAD")]
-    pub reference: String,
-}
-
-#[derive(Debug, Args)]
-pub struct RestoreArgs {
-    /// A backup: `latest`, a file name in backups/, or a path.
-    #[arg(required_unless_present = "at", conflicts_with = "at")]
-    pub file: Option<String>,
-    /// Instead of a backup file: the database as it was at this moment ("2026-12-07 14:03",
-    /// UTC unless it ends in an offset such as +01:00), rebuilt from the archive ([archive]).
-    #[arg(long, value_name = "TIME")]
-    pub at: Option<String>,
-    /// Keep the scratch database (its name is printed) instead of dropping it.
-    #[arg(long, conflicts_with = "into_live")]
-    pub keep: bool,
-    /// Replace the live database with this backup: the api is stopped, a fresh verified backup
-    /// is taken first, and the current database is kept under another name.
-    #[arg(long)]
-    pub into_live: bool,
-    /// Confirm --into-live.
-    #[arg(long, requires = "into_live")]
-    pub yes: bool,
 }

@@ -1,7 +1,7 @@
 //! `dtops --help` with the commands in the three places they run: this computer, the admin API
 //! through the SSH tunnel, and the box itself (clap lists subcommands in one flat list).
 
-use clap::Command;
+use clap::{Arg, ArgAction, Command, CommandFactory};
 
 const GROUPS: &[(&str, &[&str])] = &[
     (
@@ -47,33 +47,43 @@ const GROUPS: &[(&str, &[&str])] = &[
     ),
 ];
 
-/// The first sentence of `about` ("e.g." does not end one), at most `max` characters (cut at
-/// a word, with "...").
-fn summary(about: &str, max: usize) -> String {
-    let mut end = about.len();
-    let mut from = 0;
-    while let Some(at) = about[from..].find(". ") {
-        let at = from + at;
-        let word = about[..at]
-            .rsplit(' ')
-            .next()
-            .unwrap_or_default()
-            .trim_start_matches(|c: char| !c.is_alphanumeric());
-        if !matches!(word, "e.g" | "i.e" | "etc") {
-            end = at;
-            break;
+/// The flags sandboxes and tests use (their ids): hidden from `--help`, shown by `--help-all`.
+const SANDBOX_FLAGS: &[&str] = &["root", "templates", "runtime", "native_bin"];
+
+/// The flag showing every option, the sandbox and testing ones too.
+pub const HELP_ALL: &str = "--help-all";
+
+/// The command line's definition: grouped help, the sandbox flags hidden unless `all`.
+pub fn command(all: bool) -> Command {
+    let mut command = grouped(crate::cli::Cli::command()).arg(
+        Arg::new("help_all")
+            .long(&HELP_ALL[2..])
+            .global(true)
+            .action(ArgAction::SetTrue)
+            .help("Print help with the sandbox and testing options too"),
+    );
+    for id in SANDBOX_FLAGS {
+        command = command.mut_arg(*id, |arg| arg.hide(!all));
+    }
+    command
+}
+
+/// A command's summary (its doc comment's first paragraph), whole: wrapped onto indented lines
+/// when wider than `max`, never cut (a test keeps every one within a line).
+fn summary(about: &str, max: usize, indent: usize) -> String {
+    let mut lines = vec![String::new()];
+    for word in about.split_whitespace() {
+        let line = lines.last_mut().expect("one line at least");
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > max {
+            lines.push(word.to_string());
+        } else {
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(word);
         }
-        from = at + 2;
     }
-    let sentence = about[..end].trim_end_matches('.');
-    if sentence.chars().count() <= max {
-        return sentence.to_string();
-    }
-    let mut cut: String = sentence.chars().take(max.saturating_sub(3)).collect();
-    if let Some(space) = cut.rfind(' ') {
-        cut.truncate(space);
-    }
-    format!("{}...", cut.trim_end_matches([',', ';', ':']))
+    lines.join(&format!("\n{}", " ".repeat(indent)))
 }
 
 /// The root command with its help listing the commands by group. A command in no group is
@@ -86,15 +96,11 @@ pub fn grouped(command: Command) -> Command {
         .unwrap_or(10)
         + 2;
     let line = |c: &Command| {
-        let about = c
-            .get_long_about()
-            .or(c.get_about())
-            .map(|a| a.to_string().replace('\n', " "))
-            .unwrap_or_default();
+        let about = c.get_about().map(|a| a.to_string()).unwrap_or_default();
         format!(
             "  {:<width$}{}\n",
             c.get_name(),
-            summary(&about, 96 - width)
+            summary(&about, 96 - width, width + 2)
         )
     };
     let mut text = String::new();
@@ -130,20 +136,36 @@ mod tests {
     use crate::help::{grouped, summary};
 
     #[test]
-    fn every_command_is_in_a_group_and_summaries_are_short() {
-        let help = grouped(crate::cli::Cli::command())
-            .render_help()
-            .to_string();
+    fn every_command_is_in_a_group_and_its_summary_fits_a_line() {
+        let root = grouped(crate::cli::Cli::command());
+        let help = root.clone().render_help().to_string();
         assert!(
             !help.contains("Other commands"),
             "a command in no group:\n{help}"
         );
         assert!(help.contains("Commands on the box (sudo):"), "{help}");
         assert!(help.contains("  mint "), "{help}");
+        let width = root
+            .get_subcommands()
+            .map(|c| c.get_name().len())
+            .max()
+            .unwrap()
+            + 2;
+        for command in root.get_subcommands() {
+            let about = command
+                .get_about()
+                .map(|a| a.to_string())
+                .unwrap_or_default();
+            assert!(
+                !about.is_empty() && about.chars().count() <= 96 - width,
+                "`{}`'s summary is empty or wider than a line: give its doc comment a short \
+                 first paragraph: {about:?}",
+                command.get_name()
+            );
+        }
         assert_eq!(
-            summary("Mint a comp (e.g. for a reviewer). More.", 80),
-            "Mint a comp (e.g. for a reviewer)"
+            summary("one two three four", 9, 2),
+            "one two\n  three\n  four"
         );
-        assert_eq!(summary("one two three four", 12), "one two...");
     }
 }

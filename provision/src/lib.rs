@@ -7,6 +7,7 @@
 /// The admin API client (`mint`, `licenses`, `revoke`, `events`, `keys rotate`, `cutover`):
 /// the server's own request and response types.
 mod admin_client;
+mod api_build;
 /// The api container's environment and secret files, shared by both runtimes.
 mod api_spec;
 /// The installed backup job, run by `dtops backup`/`restore`, `rollback db`, the first backup.
@@ -72,8 +73,19 @@ use std::process::ExitCode;
 
 /// Parses the command line, runs the subcommand, and turns its error into a message and exit code.
 pub fn main() -> ExitCode {
-    use clap::{CommandFactory, FromArgMatches};
-    let matches = help::grouped(cli::Cli::command()).get_matches();
+    use clap::FromArgMatches;
+    // `--help-all` is `--help` with the sandbox and testing flags shown (before any `--`).
+    let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let end = args.iter().position(|a| a == "--").unwrap_or(args.len());
+    let all = args[..end].iter().any(|a| a == help::HELP_ALL);
+    if all {
+        for arg in &mut args[..end] {
+            if arg == help::HELP_ALL {
+                *arg = "--help".into();
+            }
+        }
+    }
+    let matches = help::command(all).get_matches_from(args);
     let cli = match cli::Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
         Err(e) => e.exit(),

@@ -14,6 +14,8 @@ pub struct CommandLine {
     /// Show its output live under the running step (`progress`): long commands such as
     /// apt-get, an image build, certbot, a backup.
     pub stream: bool,
+    /// The working directory (default: dtops' own).
+    pub dir: Option<std::path::PathBuf>,
 }
 
 impl CommandLine {
@@ -52,6 +54,12 @@ impl CommandLine {
         self
     }
 
+    /// Runs it in `dir`.
+    pub fn in_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.dir = Some(dir.into());
+        self
+    }
+
     /// Shows the command's output live while it runs (its output is still kept for errors).
     pub fn streamed(mut self) -> Self {
         self.stream = true;
@@ -84,6 +92,9 @@ impl CommandLine {
         let mut expression = duct::cmd(program, args).unchecked();
         for (name, value) in &self.env {
             expression = expression.env(name, value);
+        }
+        if let Some(dir) = &self.dir {
+            expression = expression.dir(dir);
         }
         expression = match &self.stdin {
             Some(bytes) => expression.stdin_bytes(bytes.clone()),

@@ -160,6 +160,13 @@ impl Stack<'_> {
     }
 }
 
+/// What a dtops binary says with `--version`.
+fn dtops_version(binary: &str) -> String {
+    let out = Command::new(binary).arg("--version").output().unwrap();
+    assert!(out.status.success(), "{binary} --version: {}", text(&out));
+    stdout(&out).trim().to_string()
+}
+
 fn healthy() -> serde_json::Value {
     serde_json::json!({"status": "ok", "db": "ok"})
 }
@@ -397,8 +404,80 @@ fn upgrades_on_the_real_engine() {
     // old one serves, started on the other slot, healthy, a signed license from the new server
     // verifies, nginx (not managed here) has nothing to switch, the old slot stops.
     let undone = undo_newest_migration(&stack);
+    // The dtops SETUP §2 installed: an older one (this build's, told apart by a tail).
+    let installed = sandbox.path("/usr/local/bin/dtops");
+    let previous = sandbox.path("/usr/local/bin/dtops.previous");
+    let this_dtops = std::fs::read(common::DTOPS).unwrap();
+    let older_dtops = [&this_dtops[..], b"an older dtops"].concat();
+    std::fs::create_dir_all(installed.parent().unwrap()).unwrap();
+    std::fs::write(&installed, &older_dtops).unwrap();
     let out = stack.dtops_ok(&["upgrade"]);
     eprintln!("compose_upgrade: a good upgrade:\n{out}");
+    // The dtops of the same commit: built in that commit's files (told its commit), installed
+    // over the old one once the new version served, the old one kept beside it.
+    for line in [
+        format!("upgrade: built dtops from {} in ", &c1[..12]),
+        format!(
+            "upgrade: installed dtops {} as /usr/local/bin/dtops (built from commit {}); the \
+             one it replaced is kept as /usr/local/bin/dtops.previous",
+            dtops_version(common::DTOPS),
+            &c1[..12]
+        ),
+        format!(
+            "upgrade: note: the hourly status job (/etc/cron.d/datatools-license-status) runs \
+             {}, not /usr/local/bin/dtops",
+            std::fs::canonicalize(common::DTOPS).unwrap().display()
+        ),
+    ] {
+        assert!(out.contains(&line), "{line:?} in:\n{out}");
+    }
+    let built_from = std::fs::read_to_string(
+        sandbox.path("/srv/datatools-license/.dtops/build/dtops/target/built-from"),
+    )
+    .unwrap();
+    assert!(built_from.starts_with(&format!("{c1} ")), "{built_from}");
+    assert_eq!(std::fs::read(&installed).unwrap(), this_dtops);
+    assert_eq!(std::fs::read(&previous).unwrap(), older_dtops);
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&installed).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o755);
+    assert_eq!(
+        dtops_version(installed.to_str().unwrap()),
+        dtops_version(common::DTOPS)
+    );
+    // The new api says which commit it is (the image's build arguments), and this dtops, from
+    // an older commit, says so once on stderr, doing its work all the same.
+    let version = Command::new("curl")
+        .args(["-sf", "-H"])
+        .arg(format!("Authorization: Bearer {}", sandbox.admin_token()))
+        .arg(format!(
+            "http://127.0.0.1:{}/internal/version",
+            sandbox.api_port()
+        ))
+        .output()
+        .unwrap();
+    let version: serde_json::Value = serde_json::from_str(&stdout(&version)).unwrap();
+    assert_eq!(version["commit"], c1.as_str(), "{version}");
+    let alerts = common::dtops()
+        .args(["alerts", "--admin-url"])
+        .arg(format!("http://127.0.0.1:{}", sandbox.api_port()))
+        .arg("--token-file")
+        .arg(sandbox.path(&format!("{ROOT}/secrets/admin_token")))
+        .output()
+        .unwrap();
+    assert!(alerts.status.success(), "{}", text(&alerts));
+    let warning = format!("the api runs {} (", &c1[..12]);
+    assert_eq!(
+        stderr(&alerts).matches(&warning).count(),
+        1,
+        "{}",
+        text(&alerts)
+    );
+    assert!(
+        stderr(&alerts).contains("install the new dtops with `sudo dtops upgrade` on the box"),
+        "{}",
+        text(&alerts)
+    );
     for line in [
         "upgrade: taking a verified backup",
         // Built by the first attempt, which was refused.
@@ -458,6 +537,7 @@ fn upgrades_on_the_real_engine() {
     // nothing lost.
     let c2 = stack.commit("a broken version");
     let backups = stack.backups();
+    std::fs::write(&installed, &older_dtops).unwrap();
     let out = stack.dtops_failed(&["upgrade"], &[("API_BIN_STAGE", BROKEN_BIN_IMAGE)]);
     eprintln!("compose_upgrade: a new image that fails its health check:\n{out}");
     for line in [
@@ -482,6 +562,12 @@ fn upgrades_on_the_real_engine() {
     assert_eq!(stack.health(), healthy());
     assert_eq!(stack.buyers(), buyers);
     assert_eq!(stack.backups(), backups + 1);
+    assert!(!out.contains("installed dtops"), "{out}");
+    assert_eq!(
+        std::fs::read(&installed).unwrap(),
+        older_dtops,
+        "a failed upgrade installed dtops"
+    );
     assert!(stack
         .env_file()
         .contains(&format!("DATATOOLS_API_IMAGE={}\n", tag(&c1))));
@@ -507,5 +593,13 @@ fn upgrades_on_the_real_engine() {
     assert_eq!(stack.api().0, "datatools-license-api:latest");
     assert_eq!(stack.git(&["rev-parse", "HEAD"]), c2);
     assert_eq!(stack.buyers(), buyers);
+    assert!(
+        out.contains(&format!(
+            "(built from commit {}); the one it replaced is kept",
+            &c0[..12]
+        )),
+        "{out}"
+    );
+    assert_eq!(std::fs::read(&previous).unwrap(), older_dtops);
     lap("--ref back to the first version");
 }

@@ -243,4 +243,95 @@ fn a_sync_gumroad_refuses_fails_with_exit_status_1() {
     );
     assert!(shown.contains("refused the access token"), "{shown}");
     assert!(!shown.contains("a-revoked-token"), "{shown}");
+
+    // The daily job provision installed runs that very sync; cron mails what it prints.
+    let (line, cron) = sync_job(&sandbox).expect("provision installed no sync job");
+    assert!(cron.contains("\nMAILTO=root\n"), "{cron}");
+    let words = cron_words(&line, "17 6 * * * root ");
+    let door = format!("http://127.0.0.1:{}", sandbox.door_port);
+    let token = format!("{SECRETS}/admin_token");
+    assert_eq!(
+        words[words.len() - 9..],
+        [
+            "gumroad",
+            "sync",
+            "--since",
+            "yesterday",
+            "--quiet",
+            "--admin-url",
+            door.as_str(),
+            "--token-file",
+            token.as_str()
+        ],
+        "{line}"
+    );
+    assert_eq!(words[1..3], ["--site", sandbox.site.to_str().unwrap()]);
+    // Run as cron would, but in the sandbox: its paths under --root, and the serving slot for
+    // the loopback door (the sandbox has no nginx in front).
+    let live = format!("http://127.0.0.1:{}", sandbox.api_port());
+    let token_file = sandbox.path(&token).display().to_string();
+    let out = std::process::Command::new(words[0])
+        .args(words[1..].iter().map(|w| match *w {
+            w if w == door => live.as_str(),
+            w if w == token => token_file.as_str(),
+            w => w,
+        }))
+        .arg("--root")
+        .arg(sandbox.root())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("the sync FAILED"), "{}", text(&out));
+
+    // Switched off: plan says the job goes, provision removes it, and a sync names the key.
+    let site = std::fs::read_to_string(&sandbox.site).unwrap();
+    std::fs::write(
+        &sandbox.site,
+        site.replace("gumroad_api_token = true", "gumroad_api_token = false"),
+    )
+    .unwrap();
+    let plan = stdout(&sandbox.dtops(&["plan"]));
+    assert!(
+        plan.contains(
+            "file /etc/cron.d/datatools-gumroad-sync: would remove it ([server] \
+             gumroad_api_token is off)"
+        ),
+        "{plan}"
+    );
+    sandbox.provision();
+    assert_eq!(sync_job(&sandbox), None);
+    let out = admin(&sandbox, &["gumroad", "sync", "--since", "yesterday"]);
+    let shown = text(&out);
+    assert!(!out.status.success(), "{shown}");
+    assert!(
+        shown.contains(
+            "`sudo dtops gumroad token --stdin`, then `gumroad_api_token = true` under [server]"
+        ),
+        "{shown}"
+    );
+    assert!(!shown.contains("[gumroad] api_token"), "{shown}");
+}
+
+/// The sync job's cron line and the whole file, if installed (root's, 0644: cron ignores a
+/// file others can write).
+fn sync_job(sandbox: &Sandbox) -> Option<(String, String)> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let path = sandbox.path("/etc/cron.d/datatools-gumroad-sync");
+    let cron = std::fs::read_to_string(&path).ok()?;
+    let meta = std::fs::metadata(&path).unwrap();
+    assert_eq!((meta.permissions().mode() & 0o777, meta.uid()), (0o644, 0));
+    let line = cron
+        .lines()
+        .find(|l| l.starts_with("17 6 * * * root "))
+        .unwrap_or_else(|| panic!("no daily line in {cron}"))
+        .to_string();
+    Some((line, cron))
+}
+
+/// The command's words of a cron line whose every word is single-quoted.
+fn cron_words<'a>(line: &'a str, schedule: &str) -> Vec<&'a str> {
+    line[schedule.len()..]
+        .split("' '")
+        .map(|w| w.trim_matches('\''))
+        .collect()
 }

@@ -233,6 +233,44 @@ fn plan_shows_diffs_with_secret_values_redacted_and_changes_nothing() {
     assert_eq!(std::fs::read_to_string(&compose).unwrap(), rendered);
 }
 
+/// Every failed preflight check is named, each with its fix, in one plan (not the first only),
+/// and plan exits non-zero.
+#[test]
+fn plan_lists_every_failed_preflight_check() {
+    let sandbox = Sandbox::new();
+    std::fs::remove_file(sandbox.path("/etc/os-release")).unwrap();
+    let squatters: Vec<_> = [sandbox.door_port, sandbox.pg_port, sandbox.green_port]
+        .into_iter()
+        .map(|port| std::net::TcpListener::bind(("127.0.0.1", port)).unwrap())
+        .collect();
+    let plan = sandbox.dtops(&["plan"]);
+    let text = stdout(&plan);
+    assert_eq!(plan.status.code(), Some(1), "{text}{}", stderr(&plan));
+    assert!(
+        text.contains("FAILED  preflight: 4 checks failed:"),
+        "{text}"
+    );
+    assert!(
+        text.contains("- /etc/os-release is missing: is this a Linux box?"),
+        "{text}"
+    );
+    for (port, key) in [
+        (sandbox.door_port, "ports.api"),
+        (sandbox.pg_port, "ports.postgres"),
+        (sandbox.green_port, "ports.api_green"),
+    ] {
+        assert!(
+            text.contains(&format!(
+                "- 127.0.0.1:{port} ({key}) is in use by another process; stop it or choose \
+                 another port in site.toml (`ss -ltnp 'sport = :{port}'` shows who)"
+            )),
+            "{key} in:\n{text}"
+        );
+    }
+    assert!(text.contains(", 1 failed"), "{text}");
+    drop(squatters);
+}
+
 #[test]
 fn a_second_run_while_one_holds_the_lock_is_refused_naming_the_holder() {
     let sandbox = Sandbox::new();

@@ -468,6 +468,22 @@ fn the_status_job_runs_this_dtops_with_this_site_toml_hourly() {
     insta::assert_snapshot!("status_job", text);
 }
 
+/// The daily Gumroad sync job: rendered only while the sync has its API token.
+#[test]
+fn the_gumroad_sync_job_runs_daily_only_with_the_api_token() {
+    let job = "etc/cron.d/datatools-gumroad-sync";
+    assert!(!Render::ok(SITE, false).out.join(job).exists());
+    let site = SITE.replace("gumroad_api_token = false", "gumroad_api_token = true");
+    let render = Render::ok(&site, false);
+    let site_file = std::fs::canonicalize(render.dir.path().join("site.toml")).unwrap();
+    let dtops = std::fs::canonicalize(common::DTOPS).unwrap();
+    let text = std::fs::read_to_string(render.out.join(job))
+        .unwrap()
+        .replace(&dtops.display().to_string(), "[DTOPS]")
+        .replace(&site_file.display().to_string(), "[SITE]");
+    insta::assert_snapshot!("gumroad_sync_job", text);
+}
+
 #[test]
 fn a_managed_database_means_no_postgres_service_and_a_verified_tls_url() {
     let site = SITE

@@ -3,6 +3,7 @@
 
 mod alerts;
 mod archive_facts;
+mod build;
 mod email_change;
 mod email_preview;
 mod error;
@@ -20,6 +21,7 @@ pub use alerts::{AckResponse, Alert, AlertList, Problem};
 pub use archive_facts::{
     ArchiveFacts, EscrowFacts, WalPoint, ESCROW_STALE_HOURS, OFFSITE_BEHIND_MINUTES,
 };
+pub use build::{BuildInfo, BUILD_HEADER};
 pub use email_change::{EmailChangeRequest, EmailChangeResponse};
 pub use email_preview::{EmailKind, EmailPreview};
 pub use error::ErrorBody;

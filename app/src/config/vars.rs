@@ -68,3 +68,9 @@ pub const ALERT_EMAIL: &str = "DATATOOLS_ALERT_EMAIL";
 pub const ALERT_RETRY_MINUTES: &str = "DATATOOLS_ALERT_RETRY_MINUTES";
 /// Seconds between the alert sentinel's passes (default 60; the tests make it short).
 pub const ALERT_CHECK_SECONDS: &str = "DATATOOLS_ALERT_CHECK_SECONDS";
+/// The commit this server was built from (full hex), set by its image (app/Dockerfile, from
+/// the build's `DATATOOLS_COMMIT` argument); unset, the commit cargo built it from, if known.
+/// It also tells a build without `.git` (the image's) which commit it compiles.
+pub const COMMIT: &str = "DATATOOLS_COMMIT";
+/// That commit's time (Unix seconds), beside `DATATOOLS_COMMIT`.
+pub const COMMIT_TIME: &str = "DATATOOLS_COMMIT_TIME";

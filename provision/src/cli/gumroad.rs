@@ -10,8 +10,9 @@ use super::admin::AdminArgs;
 pub enum GumroadCommand {
     /// Read Gumroad's sales list since a date and store every sale (and refund or dispute) the
     /// server never received, processed exactly like a Ping (a late Ping is a duplicate). Safe to
-    /// repeat; a daily cron line `dtops gumroad sync --since yesterday --quiet` mails output only
-    /// when Pings were missed. Exit 1 when the sync failed.
+    /// repeat; the daily job `dtops provision` installs while `[server] gumroad_api_token` is on
+    /// runs it with `--since yesterday --quiet`, so cron mails output only when Pings were
+    /// missed. Exit 1 when the sync failed.
     Sync(GumroadSyncArgs),
     /// Write the Gumroad API access token (view_sales) into secrets/gumroad_api_token, from
     /// standard input or a file (never a command-line value); then `[server] gumroad_api_token =

@@ -6,6 +6,7 @@ use super::archive;
 use super::artifact::{Artifact, ArtifactKind, RenderInputs};
 use super::backup::BackupContext;
 use super::context::Context;
+use super::gumroad_sync_job::GumroadSyncJobContext;
 use super::nginx;
 use super::nginx_facts::NginxFacts;
 use super::status_job::StatusJobContext;
@@ -62,6 +63,20 @@ pub fn render_all(renderer: &Renderer, inputs: &RenderInputs) -> anyhow::Result<
             kind: ArtifactKind::StatusJob,
         },
     ];
+    // cron.d, like the status job; only while the sync has its token (the step list removes
+    // it when the token is switched off).
+    if site.server.gumroad_api_token {
+        artifacts.push(Artifact {
+            content: renderer.render(
+                ArtifactKind::GumroadSyncJob.template(),
+                &GumroadSyncJobContext::new(inputs)?,
+            )?,
+            path: site.server.gumroad_sync_job.as_path().to_path_buf(),
+            mode: 0o644,
+            owner: Owner::Root,
+            kind: ArtifactKind::GumroadSyncJob,
+        });
+    }
     // Runs as root from cron.daily; holds no secret (it reads secrets/pg_password at run time).
     // A managed database's backups are its provider's: no job.
     if site.external_db().is_none() {

@@ -54,6 +54,8 @@ pub enum ArtifactKind {
     BackupJob,
     /// The hourly `dtops status --quiet` (cron.d): the host's facts reach the api's alerts.
     StatusJob,
+    /// The daily `dtops gumroad sync` (cron.d), while `[server] gumroad_api_token` is on.
+    GumroadSyncJob,
     /// Our nginx site before the certificate exists: HTTP only (runbook §5 bring-up).
     NginxPhase1,
     /// Our nginx site with the certificate: HTTPS (runbook §5).
@@ -78,6 +80,7 @@ impl ArtifactKind {
             ArtifactKind::ComposeEnv => "env.j2",
             ArtifactKind::BackupJob => "backup.sh.j2",
             ArtifactKind::StatusJob => "status-cron.sh.j2",
+            ArtifactKind::GumroadSyncJob => "gumroad-sync-cron.sh.j2",
             ArtifactKind::NginxPhase1 => "nginx-phase1.conf.j2",
             ArtifactKind::NginxPhase2 => "nginx-phase2.conf.j2",
             ArtifactKind::NginxHttp => "nginx-http.conf.j2",

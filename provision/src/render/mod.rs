@@ -13,6 +13,7 @@ mod archive;
 mod artifact;
 mod backup;
 mod context;
+mod gumroad_sync_job;
 mod nginx;
 mod nginx_escape;
 mod nginx_facts;

@@ -27,6 +27,10 @@ const BUILTIN: &[(&str, &str)] = &[
         include_str!("../../../templates/status-cron.sh.j2"),
     ),
     (
+        "gumroad-sync-cron.sh.j2",
+        include_str!("../../../templates/gumroad-sync-cron.sh.j2"),
+    ),
+    (
         "nginx-phase1.conf.j2",
         include_str!("../../../templates/nginx-phase1.conf.j2"),
     ),

@@ -7,6 +7,7 @@
 use std::path::Path;
 
 use anyhow::Context;
+use datatools_license::config::vars;
 
 use super::compose_op::{build_service, compose_build_op};
 use crate::env::Env;
@@ -66,6 +67,14 @@ pub fn resolve_commit(env: &Env, reference: &str) -> anyhow::Result<String> {
         );
     }
     Ok(commit.to_string())
+}
+
+/// The commit's time (Unix seconds, the committer's), as builds embed it beside the commit.
+pub fn commit_time(env: &Env, commit: &str) -> anyhow::Result<String> {
+    let out = env
+        .host
+        .run(&git(env).args(["show", "-s", "--format=%ct", commit]))?;
+    Ok(out.stdout.trim().to_string())
 }
 
 /// Whether tracked files in the checkout differ from its commit (they are not in any image).
@@ -146,6 +155,25 @@ pub fn build_commit(env: &Env, commit: &str, image: &str) -> anyhow::Result<()> 
     result
 }
 
+/// The files of `commit` into the (existing, empty) directory `into`, through `tarball`.
+pub fn export_commit(env: &Env, commit: &str, into: &Path, tarball: &Path) -> anyhow::Result<()> {
+    let host = env.host;
+    host.run(
+        &git(env)
+            .args(["archive", "--format=tar", "--output"])
+            .arg(host.path(tarball))
+            .arg(commit),
+    )
+    .with_context(|| format!("cannot take commit {commit} out of the checkout"))?;
+    host.run(
+        &CommandLine::new(["tar", "-x", "-f"])
+            .arg(host.path(tarball))
+            .arg("-C")
+            .arg(host.path(into)),
+    )?;
+    Ok(())
+}
+
 fn build_in(
     env: &Env,
     commit: &str,
@@ -161,19 +189,11 @@ fn build_in(
         host.create_dir(&work, ROOT_ONLY_DIR)?;
     }
     host.create_dir(context, ROOT_ONLY_DIR)?;
-    host.run(
-        &git(env)
-            .args(["archive", "--format=tar", "--output"])
-            .arg(host.path(tarball))
-            .arg(commit),
-    )
-    .with_context(|| format!("cannot take commit {commit} out of the checkout"))?;
-    host.run(
-        &CommandLine::new(["tar", "-x", "-f"])
-            .arg(host.path(tarball))
-            .arg("-C")
-            .arg(host.path(context)),
-    )?;
+    export_commit(env, commit, context, tarball)?;
+    // The server says which commit it runs (app/Dockerfile, app/build.rs).
+    let mut args = serde_json::Map::new();
+    args.insert(vars::COMMIT.into(), commit.into());
+    args.insert(vars::COMMIT_TIME.into(), commit_time(env, commit)?.into());
     let mut services = serde_json::Map::new();
     services.insert(
         build_service(),
@@ -182,6 +202,7 @@ fn build_in(
             "build": {
                 "context": host.path(context),
                 "labels": { REVISION_LABEL: commit },
+                "args": args,
             },
         }),
     );

@@ -28,8 +28,8 @@ pub use archive_wal::newest_wal;
 pub use compose_op::{compose_command, compose_op, ComposeOp};
 pub use console::{describe as describe_console, logs, psql, Console, Service};
 pub use git_build::{
-    build_commit, checkout_commit, checkout_is_modified, commits_between, image_info,
-    resolve_commit,
+    build_commit, checkout_commit, checkout_is_modified, commit_time, commits_between,
+    export_commit, image_info, resolve_commit,
 };
 pub use health::{health_url, probe_health, wait_slot_healthy};
 pub use kind::RuntimeKind;

@@ -267,6 +267,17 @@ pub struct Commands {
     pub certbot: Vec<String>,
     pub docker_compose: Vec<String>,
     pub psql: Vec<String>,
+    /// How `dtops upgrade` builds dtops from the commit it deploys: run in that commit's files
+    /// with CARGO_TARGET_DIR set, it leaves `$CARGO_TARGET_DIR/release/dtops`. Empty: upgrade
+    /// installs no dtops (the operator does).
+    #[serde(default = "default_build_dtops")]
+    pub build_dtops: Vec<String>,
+}
+
+fn default_build_dtops() -> Vec<String> {
+    ["cargo", "build", "--release", "--locked", "-p", "dtops"]
+        .map(String::from)
+        .to_vec()
 }
 
 fn yes() -> bool {

@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::misfit::Misfit;
-use super::values::{HttpUrl, SellerId};
+use super::values::{AbsPath, HttpUrl, SellerId};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -27,6 +27,10 @@ pub struct Server {
     /// with view_sales, written by `dtops gumroad token`) for `dtops gumroad sync`.
     #[serde(default)]
     pub gumroad_api_token: bool,
+    /// The cron file running `dtops gumroad sync` daily while `gumroad_api_token` is on
+    /// (`dtops provision` installs it, and removes it when the token is switched off).
+    #[serde(default = "default_gumroad_sync_job")]
+    pub gumroad_sync_job: AbsPath,
     /// GUMROAD_API_URL: Gumroad's API (default https://api.gumroad.com; tests point it at a
     /// local server).
     #[serde(default)]
@@ -45,6 +49,7 @@ impl Default for Server {
             gumroad_workers: default_workers(),
             gumroad_seller_id: None,
             gumroad_api_token: false,
+            gumroad_sync_job: default_gumroad_sync_job(),
             gumroad_api_url: None,
             portal_links_per_day: None,
         }
@@ -86,6 +91,11 @@ impl Server {
 
 fn default_pool_size() -> u32 {
     datatools_license::config::defaults::DB_POOL_SIZE
+}
+
+fn default_gumroad_sync_job() -> AbsPath {
+    AbsPath::try_from("/etc/cron.d/datatools-gumroad-sync".to_string())
+        .expect("a built-in absolute path")
 }
 
 fn default_workers() -> u32 {

@@ -15,6 +15,7 @@ use super::migrate::MigrateStep;
 use super::nginx::{HttpsProbe, NginxCheck, NginxSiteStep, ReloadNginxStep};
 use super::packages::PackagesStep;
 use super::preflight::Preflight;
+use super::retired::RetiredFileStep;
 use super::secrets::{SecretKind, SecretStep};
 use super::stack::{ApiStep, ComposeCheck, DatabaseStep, ImageStep};
 use super::user::UserStep;
@@ -30,8 +31,16 @@ pub fn provision_steps(
     tls: TlsOptions,
 ) -> anyhow::Result<Vec<Task>> {
     let dir = |path: &Path, owner, mode| Task::step(DirectoryStep::new(path.into(), owner, mode));
-    // The backup job is installed after the stack is up; the other files before it starts.
-    let (backup_job, files): (Vec<_>, Vec<_>) = ArtifactStep::for_each_file(site, templates)?
+    // The jobs are installed after the stack is up; the other files before it starts.
+    let (jobs, files): (Vec<_>, Vec<_>) = ArtifactStep::for_each_file(site, templates)?
+        .into_iter()
+        .partition(|file| {
+            matches!(
+                file.kind(),
+                ArtifactKind::BackupJob | ArtifactKind::GumroadSyncJob
+            )
+        });
+    let (backup_job, gumroad_job): (Vec<_>, Vec<_>) = jobs
         .into_iter()
         .partition(|file| file.kind() == ArtifactKind::BackupJob);
 
@@ -119,6 +128,15 @@ pub fn provision_steps(
     } else {
         tasks.extend(backup_job.into_iter().map(Task::step));
         tasks.push(Task::step(FirstBackupStep));
+    }
+    // The daily Gumroad sync needs the API token: installed with it, removed without it.
+    if site.server.gumroad_api_token {
+        tasks.extend(gumroad_job.into_iter().map(Task::step));
+    } else {
+        tasks.push(Task::step(RetiredFileStep {
+            path: site.server.gumroad_sync_job.as_path().to_path_buf(),
+            why: "[server] gumroad_api_token is off",
+        }));
     }
     // The secrets off the box, encrypted to the operator's recovery key: a managed database or
     // not, the signing key lives only here.

@@ -13,6 +13,7 @@ mod migrate;
 mod nginx;
 mod packages;
 mod preflight;
+mod retired;
 pub(crate) use preflight::is_root;
 mod secrets;
 mod stack;

@@ -17,25 +17,52 @@ impl Check for Preflight {
         "preflight".into()
     }
 
+    /// Every check runs, so one run names every problem (each with its fix), not the first.
     fn check(&self, ctx: &Ctx) -> anyhow::Result<Verdict> {
         let mut found = Vec::new();
-        if !is_root() {
-            anyhow::bail!(
+        let mut failed = Vec::new();
+        let mut note = |result: anyhow::Result<String>| match result {
+            Ok(fact) => found.push(fact),
+            Err(e) => failed.push(format!("{e:#}")),
+        };
+        note(if is_root() {
+            Ok("root".into())
+        } else {
+            Err(anyhow::anyhow!(
                 "dtops must run as root (it creates users and root-owned files): sudo dtops ..."
-            );
+            ))
+        });
+        note(os(ctx));
+        note(ctx.runtime.preflight(&ctx.env));
+        match ports(ctx) {
+            Ok((fact, busy)) => {
+                note(Ok(fact));
+                for port in busy {
+                    note(Err(anyhow::anyhow!(port)));
+                }
+            }
+            Err(e) => note(Err(e)),
         }
-        found.push("root".to_string());
-        found.push(os(ctx)?);
-        found.push(ctx.runtime.preflight(&ctx.env)?);
-        found.push(ports(ctx)?);
-        found.push(disk(ctx)?);
-        Ok(Verdict::Ok(found.join("; ")))
+        note(disk(ctx));
+        match failed.as_slice() {
+            [] => Ok(Verdict::Ok(found.join("; "))),
+            [one] => anyhow::bail!("{one}"),
+            many => anyhow::bail!(
+                "{} checks failed:\n{}",
+                many.len(),
+                many.iter()
+                    .map(|f| format!("- {f}"))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            ),
+        }
     }
 }
 
 /// Every port site.toml names is free or ours: the door (nginx's, or the api's from before
-/// slots), each slot (its api), Postgres (the database).
-fn ports(ctx: &Ctx) -> anyhow::Result<String> {
+/// slots), each slot (its api), Postgres (the database). The fact, and one failure per port in
+/// use by another process.
+fn ports(ctx: &Ctx) -> anyhow::Result<(String, Vec<String>)> {
     let (env, site) = (&ctx.env, ctx.env.site);
     let running = ctx.runtime.running(env)?;
     // nginx holds the door once our http include has it (`nginx -t` cannot see a port taken).
@@ -52,16 +79,18 @@ fn ports(ctx: &Ctx) -> anyhow::Result<String> {
     for slot in Slot::ALL {
         checked.push((slot.port_key(), site.slot_port(slot), running.slot(slot)));
     }
-    for (key, port, ours) in &checked {
-        if !ours && TcpListener::bind(("127.0.0.1", *port)).is_err() {
-            anyhow::bail!(
+    let busy = checked
+        .iter()
+        .filter(|(_, port, ours)| !ours && TcpListener::bind(("127.0.0.1", *port)).is_err())
+        .map(|(key, port, _)| {
+            format!(
                 "127.0.0.1:{port} ({key}) is in use by another process; stop it or choose \
                  another port in site.toml (`ss -ltnp 'sport = :{port}'` shows who)"
-            );
-        }
-    }
+            )
+        })
+        .collect();
     let list: Vec<String> = checked.iter().map(|(_, p, _)| p.to_string()).collect();
-    Ok(format!("ports {} free or ours", list.join(", ")))
+    Ok((format!("ports {} free or ours", list.join(", ")), busy))
 }
 
 /// Whether dtops runs as root (what the box's files need).

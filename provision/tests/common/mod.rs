@@ -110,10 +110,16 @@ impl DevServer {
 
     /// `dtops dev` with `extra` arguments.
     pub fn start_with(extra: &[&str]) -> Self {
+        Self::start_with_env(extra, &[])
+    }
+
+    /// `dtops dev` with `extra` arguments and `env` in its environment.
+    pub fn start_with_env(extra: &[&str], env: &[(&str, &str)]) -> Self {
         let port = free_port();
         let mut child = dtops()
             .args(["dev", "--port", &port.to_string()])
             .args(extra)
+            .envs(env.iter().copied())
             .env("DATATOOLS_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

@@ -127,6 +127,20 @@ impl Sandbox {
                 runtime.packages(),
             )
             .replace("docker_compose = [\"docker\", \"compose\"]", &compose_command)
+            // `dtops upgrade`'s dtops build: this test build's dtops, copied where cargo would
+            // leave it (a release build per upgrade would take minutes).
+            .replace(
+                "build_dtops = [\"cargo\", \"build\", \"--release\", \"--locked\", \"-p\", \"dtops\"]",
+                &format!(
+                    "build_dtops = [\"sh\", \"-c\", {:?}]",
+                    format!(
+                        "test -f provision/Cargo.toml && mkdir -p \"$CARGO_TARGET_DIR/release\" && \
+                         cp {} \"$CARGO_TARGET_DIR/release/dtops\" && \
+                         echo \"$DATATOOLS_COMMIT $DATATOOLS_COMMIT_TIME\" > \"$CARGO_TARGET_DIR/built-from\"",
+                        super::DTOPS
+                    )
+                ),
+            )
             .replace("api = 8090", &format!("api = {door_port}"))
             .replace("api_blue = 8091", &format!("api_blue = {blue_port}"))
             .replace("api_green = 8092", &format!("api_green = {green_port}"))

@@ -12,7 +12,8 @@
 //! - `reissue`: re-sign every active license with the current key (a background job);
 //! - `email_change`: move a license to another address (a buyer's request), recorded;
 //! - `gumroad_sync`: after an outage, store the sales Gumroad lists that never arrived;
-//! - `alerts`: the open problems, the host's facts from dtops, the Prometheus metrics.
+//! - `alerts`: the open problems, the host's facts from dtops, the Prometheus metrics;
+//! - `version`: the commit the server was built from (also a header on every answer).
 
 mod alerts;
 mod email_change;
@@ -25,6 +26,7 @@ mod licenses;
 mod reinstate;
 mod reissue;
 mod search;
+mod version;
 
 use axum::{middleware, Router};
 
@@ -42,6 +44,9 @@ pub(super) fn router(state: &AppState) -> Router<AppState> {
         .merge(email_change::router())
         .merge(gumroad_sync::router())
         .merge(alerts::router())
+        .merge(version::router())
+        // Inside the token check: only an admin's answers say which build serves.
+        .route_layer(middleware::from_fn(version::build_header))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             guard::require_admin_token,

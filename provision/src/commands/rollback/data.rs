@@ -91,7 +91,11 @@ pub fn files(env: &Env, runtime: &dyn Runtime, args: &RollbackArgs) -> anyhow::R
         keep.push(crate::keyring::keys_dir(site));
     }
     let mut remove = Vec::new();
-    for job in [site.backup.job.as_path(), site.alerts.status_job.as_path()] {
+    for job in [
+        site.backup.job.as_path(),
+        site.alerts.status_job.as_path(),
+        site.server.gumroad_sync_job.as_path(),
+    ] {
         if host.state(job)?.is_some() {
             remove.push(job.to_path_buf());
         }

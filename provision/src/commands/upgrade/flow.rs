@@ -3,8 +3,10 @@
 //! a verified backup; migrate with the new image (the old one still serving: expand/contract);
 //! then the blue/green change (`bluegreen::rollout`): the new image starts on the idle slot, is
 //! checked there (health, a signed license), nginx switches to it, the new version is recorded,
-//! the old slot drains and stops. Any stop before the switch leaves the old version serving as
-//! it was, untouched; the report says what the box is left in (report.rs).
+//! the old slot drains and stops; last, the dtops built from the same commit (beside the image,
+//! before anything changed) is installed (dtops_install.rs). Any stop before the switch leaves
+//! the old version serving as it was, untouched; the report says what the box is left in
+//! (report.rs).
 
 use std::process::ExitCode;
 use std::time::Instant;
@@ -12,6 +14,7 @@ use std::time::Instant;
 use anyhow::Context;
 
 use super::checks::{left_pending, ready, schema_for};
+use super::dtops_install;
 use super::report::Progress;
 use crate::backup_job::Job;
 use crate::bluegreen::{rollout, Done, Rollout, Serving};
@@ -58,7 +61,8 @@ pub fn run(global: &GlobalArgs, args: &UpgradeArgs) -> anyhow::Result<ExitCode> 
             short(&target),
             from.image
         );
-        return Ok(ExitCode::SUCCESS);
+        // A box upgraded before dtops came along: its dtops catches up.
+        return catch_up_dtops(&env, &target);
     }
     let image = image_for(&env, from, &target)?;
     println!(
@@ -87,6 +91,7 @@ pub fn run(global: &GlobalArgs, args: &UpgradeArgs) -> anyhow::Result<ExitCode> 
         image: &image,
         applied_before: None,
         backup: None,
+        dtops: None,
     };
     let started = Instant::now();
     match attempt(&mut progress, ready.job.as_ref()) {
@@ -105,7 +110,7 @@ pub fn run(global: &GlobalArgs, args: &UpgradeArgs) -> anyhow::Result<ExitCode> 
                 from.image,
                 short(&from.commit)
             );
-            Ok(ExitCode::SUCCESS)
+            Ok(install_dtops(&env, progress.dtops.as_ref(), &target))
         }
         Err(Stop::Refused(e)) => {
             let _ = deployed::write_last_upgrade(&env, &target, "refused", &format!("{e:#}"));
@@ -157,6 +162,25 @@ fn attempt(progress: &mut Progress, job: Option<&Job>) -> Result<Done, Stop> {
             build_commit(env, target, image).map_err(Stop::Refused)?;
             println!("upgrade: built in {:.1} s", step.elapsed().as_secs_f32());
         }
+    }
+
+    // dtops from the same commit, built now so a failing build changes nothing.
+    let step = Instant::now();
+    match dtops_install::build(env, target).map_err(Stop::Refused)? {
+        Some(built) => {
+            println!(
+                "upgrade: built dtops from {} in {:.1} s ({})",
+                short(target),
+                step.elapsed().as_secs_f32(),
+                built.version
+            );
+            progress.dtops = Some(built);
+        }
+        None => println!(
+            "upgrade: [commands] build_dtops is empty: no dtops is built or installed (install \
+             the one of commit {} yourself)",
+            short(target)
+        ),
     }
 
     let schema = schema_for(env, image).map_err(Stop::Refused)?;
@@ -246,4 +270,46 @@ fn attempt(progress: &mut Progress, job: Option<&Job>) -> Result<Done, Stop> {
     .map_err(Stop::Failed)?;
     println!("upgrade: {}", done.timings());
     Ok(done)
+}
+
+/// After the new version serves: installs the dtops built beside it, and says so (exit 1 when
+/// that failed: the api is new, dtops is not).
+fn install_dtops(env: &Env, built: Option<&dtops_install::Built>, target: &str) -> ExitCode {
+    let Some(built) = built else {
+        return ExitCode::SUCCESS;
+    };
+    match dtops_install::install(env, built, target) {
+        Ok(said) => {
+            println!("upgrade: {said}");
+            if let Some(note) = dtops_install::status_job_note(env) {
+                println!("upgrade: note: {note}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!(
+                "dtops: error: the api is upgraded to {}, but its dtops was NOT installed: {e:#}; \
+                 `sudo dtops upgrade` again installs it",
+                short(target)
+            );
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Nothing to deploy: installs the dtops of the deployed commit when the one installed is not.
+fn catch_up_dtops(env: &Env, target: &str) -> anyhow::Result<ExitCode> {
+    if dtops_install::installed_is_from(env, target)? {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let Some(built) = dtops_install::build(env, target)? else {
+        return Ok(ExitCode::SUCCESS);
+    };
+    println!(
+        "upgrade: {} is not from commit {}: built its dtops ({})",
+        dtops_install::INSTALLED,
+        short(target),
+        built.version
+    );
+    Ok(install_dtops(env, Some(&built), target))
 }

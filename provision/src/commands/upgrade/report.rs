@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 
+use super::dtops_install::Built;
 use crate::deployed::{short, Deployed};
 use crate::env::Env;
 use crate::runtime::{health_url, probe_health, Runtime};
@@ -22,6 +23,8 @@ pub struct Progress<'a> {
     /// Applied in the database before the upgrade (empty until the schema check ran).
     pub applied_before: Option<Vec<i64>>,
     pub backup: Option<PathBuf>,
+    /// The dtops built from the target commit, installed once it serves.
+    pub dtops: Option<Built>,
 }
 
 impl Progress<'_> {
