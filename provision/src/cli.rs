@@ -31,33 +31,25 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// The help heading of the flags tests and sandboxes use (an operator rarely needs them).
-const TESTING: &str = "Sandbox and testing (rarely needed on the box)";
-
-/// Options every host-facing command shares.
+/// Options every host-facing command shares. All but --site are for sandboxes and tests:
+/// `--help` hides them, `--help-all` shows them (help.rs).
 #[derive(Debug, Clone, Args)]
 pub struct GlobalArgs {
     /// The deployment description [default: /etc/dtops/site.toml, else ./site.toml].
     #[arg(long, global = true, env = "DTOPS_SITE", value_name = "FILE")]
     pub site: Option<PathBuf>,
     /// Relocate every host path under DIR (a sandbox; the same code path as a real run).
-    #[arg(long, global = true, value_name = "DIR", help_heading = TESTING)]
+    #[arg(long, global = true, value_name = "DIR")]
     pub root: Option<PathBuf>,
     /// Use templates from DIR instead of the built-in ones (files missing there fall back).
-    #[arg(long, global = true, value_name = "DIR", env = "DTOPS_TEMPLATES", help_heading = TESTING)]
+    #[arg(long, global = true, value_name = "DIR", env = "DTOPS_TEMPLATES")]
     pub templates: Option<PathBuf>,
     /// How to run the stack: docker compose (production), or native processes where no Docker
     /// engine exists (tests, CI).
-    #[arg(long, global = true, value_enum, default_value_t = RuntimeKind::Compose, env = "DTOPS_RUNTIME", help_heading = TESTING)]
+    #[arg(long, global = true, value_enum, default_value_t = RuntimeKind::Compose, env = "DTOPS_RUNTIME")]
     pub runtime: RuntimeKind,
     /// The `datatools-license` binary the native runtime starts (default: next to dtops).
-    #[arg(
-        long,
-        global = true,
-        value_name = "FILE",
-        env = "DTOPS_NATIVE_BIN",
-        help_heading = TESTING
-    )]
+    #[arg(long, global = true, value_name = "FILE", env = "DTOPS_NATIVE_BIN")]
     pub native_bin: Option<PathBuf>,
 }
 

@@ -63,7 +63,14 @@ pub fn command(all: bool) -> Command {
             .help("Print help with the sandbox and testing options too"),
     );
     for id in SANDBOX_FLAGS {
-        command = command.mut_arg(*id, |arg| arg.hide(!all));
+        // Shown, they join the options: the root's grouped template lists no other heading.
+        command = command.mut_arg(*id, |arg| {
+            if all {
+                arg.hide(false).help_heading(None)
+            } else {
+                arg.hide(true)
+            }
+        });
     }
     command
 }
