@@ -418,8 +418,8 @@ fn upgrades_on_the_real_engine() {
     for line in [
         format!("upgrade: built dtops from {} in ", &c1[..12]),
         format!(
-            "upgrade: installed dtops {} as /usr/local/bin/dtops (built from commit {}); the \
-             one it replaced is kept as /usr/local/bin/dtops.previous",
+            "upgrade: installed {} as /usr/local/bin/dtops (built from commit {}); the one it \
+             replaced is kept as /usr/local/bin/dtops.previous",
             dtops_version(common::DTOPS),
             &c1[..12]
         ),
@@ -431,6 +431,10 @@ fn upgrades_on_the_real_engine() {
     ] {
         assert!(out.contains(&line), "{line:?} in:\n{out}");
     }
+    assert!(
+        !out.contains("dtops: warning"),
+        "upgrade warned of itself:\n{out}"
+    );
     let built_from = std::fs::read_to_string(
         sandbox.path("/srv/datatools-license/.dtops/build/dtops/target/built-from"),
     )

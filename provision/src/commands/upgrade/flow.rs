@@ -49,6 +49,8 @@ pub fn run(global: &GlobalArgs, args: &UpgradeArgs) -> anyhow::Result<ExitCode> 
         );
     }
     let _lock = AppLock::acquire(env.host, env.site)?;
+    // It installs the dtops of the api it deploys: no warning that this one is older.
+    crate::api_build::silence();
     let target = resolve_commit(&env, &args.reference)?;
     let ready = ready(&env, deployment.runtime.as_ref()).map_err(|e| {
         let _ = deployed::write_last_upgrade(&env, &target, "refused", &format!("{e:#}"));
