@@ -12,11 +12,11 @@ mod desk;
 mod gumroad;
 
 pub use admin::{AdminArgs, AlertsArgs, EventArgs, EventsArgs, MintArgs, ResendArgs};
+pub use archive::{ArchiveCommand, EscrowCommand, RecoverArgs, SecretInput};
 pub use desk::{
     ChangeAddressArgs, EmailCommand, EmailPreviewArgs, KeysShowArgs, LicenseArgs, ListArgs,
     LogsArgs, PsqlArgs, ReinstateArgs, RevokeArgs, Service,
 };
-pub use archive::{ArchiveCommand, EscrowCommand, RecoverArgs, SecretInput};
 pub use gumroad::{GumroadCommand, GumroadSyncArgs, GumroadTokenArgs};
 
 /// dtops: provision and operate the DataTools license server.
