@@ -35,7 +35,7 @@ async fn mint_returns_a_verifiable_blob_and_inserts_the_row() {
     let year = decoded.expires_at().unwrap() - decoded.issued_at;
     assert!((365..=366).contains(&year.num_days()), "{year:?}");
 
-    // The runbook §8 query sees the row.
+    // The psql query of ADMIN.md's "Looking licenses up" sees the row.
     let row: (String, String, String, String, String) =
         sqlx::query_as("select license_key, email, tier, source, notes from licenses")
             .fetch_one(&server.state.db)

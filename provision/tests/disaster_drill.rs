@@ -93,11 +93,14 @@ fn a_lost_box_comes_back_from_the_offsite_copy_and_the_recovery_kit() {
     let postmark = Postmark::start();
     let gumroad = Gumroad::start(TOKEN, Vec::new());
     // The api reaches both at 127.0.0.1 inside its container, as it would a relay on its box.
-    let _relay = LoopbackRelay::start(
-        engine.env(),
-        "datatools-api",
-        vec![port_of(&postmark.url), port_of(&gumroad.url)],
-    );
+    // Both api slots (blue/green): a change on either box may start the other one.
+    let _relays = ["datatools-api-blue", "datatools-api-green"].map(|container| {
+        LoopbackRelay::start(
+            engine.env(),
+            container,
+            vec![port_of(&postmark.url), port_of(&gumroad.url)],
+        )
+    });
     let work = tempfile::tempdir().unwrap();
     let kit = work.path().join("recovery-kit.toml");
 
@@ -157,7 +160,8 @@ fn a_lost_box_comes_back_from_the_offsite_copy_and_the_recovery_kit() {
     // environment (docker inspect) or a log.
     let cipher =
         std::fs::read_to_string(a.path(&format!("{ROOT}/secrets/archive_cipher_pass"))).unwrap();
-    let inspect = engine.docker_ok(&["inspect", "datatools-postgres", "datatools-api"]);
+    let api_a = format!("datatools-api-{}", a.live_slot());
+    let inspect = engine.docker_ok(&["inspect", "datatools-postgres", &api_a]);
     let logs = compose(&engine, &a, &["logs", "--no-color"]);
     for (what, shown) in [("docker inspect", &inspect), ("the logs", &logs)] {
         for secret in [cipher.trim(), S3_SECRET] {
@@ -276,7 +280,7 @@ fn a_lost_box_comes_back_from_the_offsite_copy_and_the_recovery_kit() {
     // The loss: A's containers die, then its volumes, images and root go.
     let lost_at = Instant::now();
     let lost_at_utc = chrono::Utc::now();
-    engine.docker_ok(&["kill", "datatools-api", "datatools-postgres"]);
+    engine.docker_ok(&["kill", &api_a, "datatools-postgres"]);
     compose(&engine, &a, &["down", "--volumes"]);
     let images = engine.docker_ok(&["image", "ls", "--format", "{{.Repository}}:{{.Tag}}"]);
     for image in images

@@ -1,6 +1,8 @@
 //! The docs an operator follows stay true to themselves and to what dtops prints: ADMIN.md's
-//! table of contents lists every section, and every `ADMIN.md "Section"` or
-//! `SETUP-LICENSE-SERVER.md §N` a message or template points at exists.
+//! table of contents lists every section; every `ADMIN.md "Section"`,
+//! `SETUP-LICENSE-SERVER.md "Section"` or `SETUP-LICENSE-SERVER.md §N` a message or template
+//! points at exists; every link between the docs lands on a file and a heading that exist; and
+//! nothing cites a section of "the runbook" by number, a runbook the repository does not have.
 
 use std::path::{Path, PathBuf};
 
@@ -88,6 +90,10 @@ fn every_doc_section_a_message_names_exists() {
         .into_iter()
         .map(|(_, title)| title)
         .collect();
+    let setup_titles: Vec<String> = headings(&read("SETUP-LICENSE-SERVER.md"))
+        .into_iter()
+        .map(|(_, title)| title)
+        .collect();
     let setup_numbers: Vec<String> = headings(&read("SETUP-LICENSE-SERVER.md"))
         .into_iter()
         .filter_map(|(_, title)| Some(title.split_once(". ")?.0.to_string()))
@@ -121,6 +127,18 @@ fn every_doc_section_a_message_names_exists() {
                 checked += 1;
             }
         }
+        for (at, _) in text.match_indices("SETUP-LICENSE-SERVER.md") {
+            let rest = text[at + "SETUP-LICENSE-SERVER.md".len()..].trim_start_matches([',', ' ']);
+            if let Some(quoted) = rest.strip_prefix('"') {
+                let title = quoted.split('"').next().unwrap();
+                assert!(
+                    setup_titles.iter().any(|t| t == title),
+                    "{} points at SETUP-LICENSE-SERVER.md \"{title}\", which has no such section",
+                    file.display()
+                );
+                checked += 1;
+            }
+        }
         for (at, _) in text.match_indices("SETUP-LICENSE-SERVER.md §") {
             let rest = &text[at + "SETUP-LICENSE-SERVER.md §".len()..];
             let number: String = rest.chars().take_while(char::is_ascii_digit).collect();
@@ -137,4 +155,146 @@ fn every_doc_section_a_message_names_exists() {
         checked > 5,
         "only {checked} references found: is the scan broken?"
     );
+}
+
+/// The operator's docs: the top-level Markdown files and docs/.
+fn markdown_files() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = ["README.md", "ADMIN.md", "SETUP-LICENSE-SERVER.md"]
+        .iter()
+        .map(|name| repo().join(name))
+        .collect();
+    sources(&repo().join("docs"), &["md"], &mut files);
+    files
+}
+
+/// The anchors GitHub gives a file's headings (every level, outside code blocks); a repeated
+/// heading gets `-1`, `-2`, ...
+fn anchors(markdown: &str) -> Vec<String> {
+    let mut in_code = false;
+    let mut found: Vec<String> = Vec::new();
+    for line in markdown.lines() {
+        if line.starts_with("```") {
+            in_code = !in_code;
+            continue;
+        }
+        let level = line.chars().take_while(|c| *c == '#').count();
+        if in_code || !(1..=6).contains(&level) || !line[level..].starts_with(' ') {
+            continue;
+        }
+        let base = anchor(line[level + 1..].trim());
+        let repeats = found
+            .iter()
+            .filter(|a| {
+                **a == base
+                    || a.strip_prefix(&format!("{base}-"))
+                        .is_some_and(|n| n.parse::<u32>().is_ok())
+            })
+            .count();
+        found.push(if repeats == 0 {
+            base
+        } else {
+            format!("{base}-{repeats}")
+        });
+    }
+    found
+}
+
+/// Every `[text](target)` outside code blocks that points inside the repository:
+/// `(line number, path, anchor)`; the path is empty for a link within the file.
+fn local_links(markdown: &str) -> Vec<(usize, String, Option<String>)> {
+    let mut in_code = false;
+    let mut links = Vec::new();
+    for (number, line) in markdown.lines().enumerate() {
+        if line.starts_with("```") {
+            in_code = !in_code;
+            continue;
+        }
+        if in_code {
+            continue;
+        }
+        for (at, _) in line.match_indices("](") {
+            let target = &line[at + 2..];
+            let Some(end) = target.find(')') else {
+                continue;
+            };
+            let target = &target[..end];
+            if target.contains("://") || target.starts_with("mailto:") || target.contains(' ') {
+                continue;
+            }
+            let (path, fragment) = match target.split_once('#') {
+                Some((path, fragment)) => (path, Some(fragment.to_string())),
+                None => (target, None),
+            };
+            links.push((number + 1, path.to_string(), fragment));
+        }
+    }
+    links
+}
+
+#[test]
+fn every_link_between_the_docs_lands_on_a_file_and_heading_that_exist() {
+    let mut checked = 0;
+    for file in markdown_files() {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for (line, path, fragment) in local_links(&text) {
+            let target = if path.is_empty() {
+                file.clone()
+            } else {
+                file.parent().unwrap().join(&path)
+            };
+            assert!(
+                target.exists(),
+                "{}:{line} links to {path}, which does not exist",
+                file.display()
+            );
+            if let Some(fragment) = fragment {
+                let known = anchors(&std::fs::read_to_string(&target).unwrap_or_default());
+                assert!(
+                    known.contains(&fragment),
+                    "{}:{line} links to {path}#{fragment}, but {} has no such heading \
+                     (its anchors: {known:?})",
+                    file.display(),
+                    target.display()
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(
+        checked > 50,
+        "only {checked} links found: is the scan broken?"
+    );
+}
+
+#[test]
+fn nothing_cites_a_runbook_section_the_repository_does_not_have() {
+    let mut files = markdown_files();
+    for dir in [
+        "provision/src",
+        "app/src",
+        "templates",
+        "scripts",
+        "provision/tests",
+        "app/tests",
+    ] {
+        sources(
+            &repo().join(dir),
+            &["rs", "j2", "sh", "toml", "md", ""],
+            &mut files,
+        );
+    }
+    // Spelled apart so that this file does not cite one itself.
+    let citation = format!("runbook {}", '§');
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap_or_default();
+        for (number, line) in text.lines().enumerate() {
+            assert!(
+                !line.to_lowercase().contains(&citation),
+                "{}:{}: cites {citation:?}, a runbook this repository does not have; name the \
+                 section instead (e.g. SETUP-LICENSE-SERVER.md \"5–6. nginx and TLS\"): {line}",
+                file.display(),
+                number + 1
+            );
+        }
+    }
 }

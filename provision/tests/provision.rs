@@ -31,7 +31,8 @@ fn fresh_provision_converges_and_a_second_run_changes_nothing() {
     assert!(user.ends_with(":/nonexistent:/usr/sbin/nologin"), "{user}");
     let uid: u32 = user.split(':').nth(2).unwrap().parse().unwrap();
 
-    // Directories per runbook §2; backups/ is root's alone (the backup job writes there).
+    // Directories as SETUP-LICENSE-SERVER.md §4 lists them; backups/ is root's alone (the backup
+    // job writes there).
     for dir in ["", "/app", "/secrets"] {
         let path = sandbox.path(&format!("/srv/datatools-license{dir}"));
         assert_eq!(mode_owner(&path), (0o750, uid, uid), "{}", path.display());

@@ -55,8 +55,8 @@ fn problems(archiver: &Archiver, now: DateTime<Utc>) -> Vec<Problem> {
             waited.num_minutes(),
             oldest.format("%Y-%m-%d %H:%M:%S UTC"),
         ),
-        action: "`sudo dtops status` shows which repository is behind; `docker compose logs \
-                 postgres` (in the app directory) and the container's /var/log/pgbackrest say \
+        action: "`sudo dtops status` shows which repository is behind; `sudo dtops logs \
+                 postgres` and the container's /var/log/pgbackrest say \
                  why (ADMIN.md \"When the box is gone\")"
             .into(),
     }]

@@ -122,7 +122,7 @@ fn unknown_product(unknown: &event_problems::UnknownProduct) -> Problem {
         ),
         action: format!(
             "add the product to products.toml (ADMIN.md \"Adding a product to products.toml\"), \
-             rebuild and restart the api, then {} (look first: `dtops event {}`)",
+             deploy it with `sudo dtops upgrade`, then {} (look first: `dtops event {}`)",
             commands("dtops replay", ids),
             ids[0]
         ),

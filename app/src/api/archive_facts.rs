@@ -73,8 +73,8 @@ impl ArchiveFacts {
                 AlertKind::ArchiveOffsiteBehind,
                 "unreadable",
                 format!("dtops cannot read the WAL archive's repositories: {error}"),
-                "`sudo dtops status` shows the archive row; `docker compose logs postgres` and \
-                 the container's /var/log/pgbackrest say why (ADMIN.md \"When the box is gone\")"
+                "`sudo dtops status` shows the archive row; `sudo dtops logs postgres` and the \
+                 container's /var/log/pgbackrest say why (ADMIN.md \"When the box is gone\")"
                     .into(),
             ));
         } else if let Some(lag) = self.offsite_lag(now) {

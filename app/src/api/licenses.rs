@@ -3,8 +3,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-/// The runbook §8 body of `POST /internal/mint`. Unknown fields are refused so a typo such as
-/// `"yeras"` is an error instead of a silently ignored term.
+/// The body of `POST /internal/mint` (SETUP-LICENSE-SERVER.md "8. End-to-end mint"). Unknown
+/// fields are refused so a typo such as `"yeras"` is an error instead of a silently ignored term.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MintRequest {

@@ -2,7 +2,8 @@
 
 /// `DATATOOLS_LISTEN`'s default.
 pub const LISTEN: &str = "127.0.0.1:8000";
-/// The sender when `DATATOOLS_EMAIL_FROM` is not set (runbook §1b).
+/// The sender when `DATATOOLS_EMAIL_FROM` is not set (the Postmark sender of
+/// SETUP-LICENSE-SERVER.md §1, 1b).
 pub const EMAIL_FROM: &str = "licenses@datatools.unalogix.com";
 /// Postmark's API when `POSTMARK_API_URL` is not set.
 pub const POSTMARK_API_URL: &str = "https://api.postmarkapp.com";

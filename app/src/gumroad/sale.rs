@@ -93,7 +93,8 @@ fn unknown_product(event: &StoredEvent, ping: &Ping) -> String {
     let product_name = event.product_name.as_deref().unwrap_or("(no name)");
     format!(
         "{UNKNOWN_PRODUCT}{product_id:?} ({product_name}){}: add it to products.toml, \
-         rebuild and restart the api (ADMIN.md), then `dtops replay {}`",
+         deploy it with `sudo dtops upgrade` (ADMIN.md \"Adding a product to products.toml\"), \
+         then `dtops replay {}`",
         match ping.variants().as_slice() {
             [] => String::new(),
             variants => format!(", variants {variants:?}"),

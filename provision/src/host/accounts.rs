@@ -43,7 +43,8 @@ impl Host {
         }))
     }
 
-    /// A system user and its group: no login shell, no home directory (runbook §2).
+    /// A system user and its group: no login shell, no home directory (SETUP-LICENSE-SERVER.md
+    /// §4).
     pub fn create_system_user(&self, name: &str) -> Result<(), ProcessError> {
         let mut command = CommandLine::new(["useradd"]);
         if let Some(root) = self.sandbox() {

@@ -38,7 +38,7 @@ pub fn render_all(renderer: &Renderer, inputs: &RenderInputs) -> anyhow::Result<
         })
     };
     let mut artifacts = vec![
-        // Runbook §3: both 0640 datatools-api; neither holds a secret (secrets are files).
+        // Both 0640 datatools-api; neither holds a secret (secrets are files).
         artifact(
             ArtifactKind::Compose,
             site.compose_file(),

@@ -50,15 +50,16 @@ pub enum ArtifactKind {
     Compose,
     /// `.env` next to compose.yml: compose interpolates it, so a change also means `compose up`.
     ComposeEnv,
-    /// The daily backup job (runbook §9), also run by `dtops backup`.
+    /// The daily backup job (ADMIN.md "Backups"), also run by `dtops backup`.
     BackupJob,
     /// The hourly `dtops status --quiet` (cron.d): the host's facts reach the api's alerts.
     StatusJob,
     /// The daily `dtops gumroad sync` (cron.d), while `[server] gumroad_api_token` is on.
     GumroadSyncJob,
-    /// Our nginx site before the certificate exists: HTTP only (runbook §5 bring-up).
+    /// Our nginx site before the certificate exists: HTTP only (SETUP-LICENSE-SERVER.md §5–6,
+    /// phase 1).
     NginxPhase1,
-    /// Our nginx site with the certificate: HTTPS (runbook §5).
+    /// Our nginx site with the certificate: HTTPS (SETUP-LICENSE-SERVER.md §5–6, phase 2).
     NginxPhase2,
     /// The http-context include with our rate-limit zone.
     NginxHttp,

@@ -232,7 +232,7 @@ fn default_status_job() -> AbsPath {
 #[serde(deny_unknown_fields)]
 pub struct Backup {
     pub retention_days: u32,
-    /// The daily backup job dtops installs (runbook §9: a cron.daily script).
+    /// The daily backup job dtops installs (a cron.daily script: ADMIN.md "Backups").
     #[serde(default = "default_backup_job")]
     pub job: AbsPath,
     #[serde(default)]

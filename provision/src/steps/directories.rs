@@ -1,5 +1,5 @@
 //! A directory with its owner and mode exactly as specified: the app's directories under /srv
-//! (runbook §2), dtops' state, nginx's webroot and site root.
+//! (SETUP-LICENSE-SERVER.md §4), dtops' state, nginx's webroot and site root.
 
 use std::path::PathBuf;
 

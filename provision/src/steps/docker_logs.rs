@@ -1,4 +1,4 @@
-//! Docker's container log caps (runbook §9): `log-driver` and `log-opts` merged into
+//! Docker's container log caps (ADMIN.md "Backups"): `log-driver` and `log-opts` merged into
 //! /etc/docker/daemon.json, keeping every other key there (the box has other tenants). Docker
 //! reads the file only when it starts, and restarting it restarts every container on the box, so
 //! dtops never does that on its own: it leaves a marker, shows it in `dtops status`, and restarts

@@ -49,9 +49,9 @@ pub fn provision_steps(
         Task::check(Preflight),
         Task::step(PackagesStep),
         Task::step(UserStep),
-        // Runbook §2: root, app, secrets 0750 for the site user. backups/ is root's alone
-        // (0700): the backup job (root) writes there, and nobody else may plant a file or a
-        // symlink in it. dtops' own state 0700 root.
+        // SETUP-LICENSE-SERVER.md §4: root, app, secrets 0750 for the site user. backups/ is
+        // root's alone (0700): the backup job (root) writes there, and nobody else may plant a
+        // file or a symlink in it. dtops' own state 0700 root.
         dir(site.root(), Owner::SiteUser, 0o750),
         dir(&site.app_dir(), Owner::SiteUser, 0o750),
         dir(&site.secrets_dir(), Owner::SiteUser, 0o750),
@@ -121,7 +121,7 @@ pub fn provision_steps(
         Task::step(StanzaStep),
         Task::step(FullBackupStep),
     ]);
-    // Backups and Docker's log caps (runbook §9), once the database answers. A managed
+    // Backups and Docker's log caps (ADMIN.md "Backups"), once the database answers. A managed
     // database's backups and point-in-time recovery are its provider's.
     if external {
         tasks.push(Task::step(ManagedBackups));
@@ -142,7 +142,8 @@ pub fn provision_steps(
     // not, the signing key lives only here.
     tasks.push(Task::step(EscrowStep));
     tasks.push(Task::step(DaemonJsonStep));
-    // nginx and the certificate (runbook §5-6), once the api answers behind them.
+    // nginx and the certificate (SETUP-LICENSE-SERVER.md §5–6), once the api answers behind
+    // them.
     if site.nginx.managed {
         tasks.extend([
             Task::check(NginxCheck),

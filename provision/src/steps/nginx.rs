@@ -1,6 +1,7 @@
-//! The nginx steps (runbook §5): nginx itself is sound before we touch it, our site in the phase
-//! the host's facts call for (swapped in, tested, restored on failure), the reload handler, and
-//! the HTTPS probe after phase 2 is live. The web directories are plain `DirectoryStep`s.
+//! The nginx steps (SETUP-LICENSE-SERVER.md §5–6): nginx itself is sound before we touch it, our
+//! site in the phase the host's facts call for (swapped in, tested, restored on failure), the
+//! reload handler, and the HTTPS probe after phase 2 is live. The web directories are plain
+//! `DirectoryStep`s.
 
 use std::time::Duration;
 

@@ -1,6 +1,6 @@
-//! Secret files under secrets/ (runbook §3): created only when absent, from the OS RNG, with
-//! mode 0400 and the container's uid set before the first byte is written; never regenerated,
-//! never printed.
+//! Secret files under secrets/ (SETUP-LICENSE-SERVER.md §4): created only when absent, from the
+//! OS RNG, with mode 0400 and the container's uid set before the first byte is written; never
+//! regenerated, never printed.
 
 use std::path::PathBuf;
 

@@ -1,4 +1,5 @@
-//! The system user that owns the app's files (runbook §2): no login shell, no home.
+//! The system user that owns the app's files (SETUP-LICENSE-SERVER.md §4): no login shell, no
+//! home.
 
 use crate::engine::{Change, Ctx, Plan, Step};
 

@@ -235,9 +235,10 @@ impl Sandbox {
         text
     }
 
-    /// The repository checkout the box builds its image from (runbook §4: a clone in
-    /// /srv/<app>/app): this working tree's files as they are now (uncommitted edits included,
-    /// so a changed Dockerfile is what gets built), committed into a fresh repository there.
+    /// The repository checkout the box builds its image from (SETUP-LICENSE-SERVER.md §1, 1e: a
+    /// clone in /srv/<app>/app): this working tree's files as they are now (uncommitted edits
+    /// included, so a changed Dockerfile is what gets built), committed into a fresh repository
+    /// there.
     pub fn checkout_app(&self) {
         let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
         let app = self.path("/srv/datatools-license/app");

@@ -114,8 +114,10 @@ pub fn run(global: &GlobalArgs, args: &RecoverArgs) -> anyhow::Result<ExitCode> 
         "secret pg_password",
         Task::step(EscrowFilesStep(bundle.clone())),
     )?;
-    insert_before(&mut tasks, "containers", Task::step(ArchiveRestoreStep))?;
-    insert_after(&mut tasks, "containers", Task::check(PromotedCheck))?;
+    // The database volume restored before Postgres first starts on it, and replayed before the
+    // migrations and the api's slot touch it.
+    insert_before(&mut tasks, "database", Task::step(ArchiveRestoreStep))?;
+    insert_after(&mut tasks, "database", Task::check(PromotedCheck))?;
     let mut report = Report::stdout();
     report.note(&format!(
         "recovering {} into {} with {}:",

@@ -206,8 +206,8 @@ impl Check for PromotedCheck {
                 "Postgres replayed the archive and promoted".into(),
             )),
             Err(last) => bail!(
-                "Postgres did not finish recovery within {} s (last: {last}); `docker compose \
-                 logs postgres` says why",
+                "Postgres did not finish recovery within {} s (last: {last}); `sudo dtops logs \
+                 postgres` says why",
                 PROMOTE_WAIT.as_secs()
             ),
         }

@@ -1,5 +1,5 @@
-//! `dtops cutover pr1|pr2|pr3`: switch the Gumroad webhook and Postmark email on (runbook §10,
-//! §1d), the buyer portal and revocation feed on top (pr3), or back off.
+//! `dtops cutover pr1|pr2|pr3`: switch the Gumroad webhook and Postmark email on
+//! (SETUP-LICENSE-SERVER.md §10, and §1, 1d), the buyer portal and revocation feed on top (pr3), or back off.
 //!
 //! pr2: the Postmark token must be there (from a file or stdin, never a command-line value), the
 //! Gumroad URL secret is generated when absent (0400, the container's uid), site.toml's stage

@@ -111,8 +111,8 @@ pub(super) fn test_ping(public: &str, secret: &str, admin: &AdminClient) -> anyh
     );
     if product_id == "dtops-cutover-check" {
         line.push_str(
-            "\n(products.toml has no Gumroad products yet: add them, rebuild and \
-             restart the api before real sales arrive)",
+            "\n(products.toml has no Gumroad products yet: add them and deploy them with \
+             `sudo dtops upgrade` before real sales arrive)",
         );
     }
     Ok(line)
@@ -121,9 +121,11 @@ pub(super) fn test_ping(public: &str, secret: &str, admin: &AdminClient) -> anyh
 pub(super) fn print_ping_url(url: &str) {
     println!(
         "\nPaste this Ping URL into Gumroad (Settings > Advanced > Ping), then \"Send test ping\":\n  {url}\n\
-         \nThe Ping URL receives sales only. Refunds and disputes reach only resource subscriptions;\n\
-         add them with a Gumroad OAuth token (view_sales), pointing at the same URL:\n  \
-         for r in refund dispute dispute_won; do\n    \
+         \nThe Ping URL receives sales only. Refunds, disputes and memberships' changes reach\n\
+         only resource subscriptions; add them with a Gumroad OAuth token (view_sales), pointing\n\
+         at the same URL:\n  \
+         for r in refund dispute dispute_won cancellation \
+         subscription_ended subscription_restarted subscription_updated; do\n    \
          curl -s -X PUT https://api.gumroad.com/v2/resource_subscriptions -d access_token=\"$GUMROAD_ACCESS_TOKEN\" \\\n      \
          -d resource_name=$r --data-urlencode 'post_url={url}'\n  \
          done\n\

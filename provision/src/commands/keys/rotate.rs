@@ -1,4 +1,4 @@
-//! `dtops keys rotate [--window-days N] [--reissue]` (runbook §9, key rotation).
+//! `dtops keys rotate [--window-days N] [--reissue]` (ADMIN.md "Key rotation").
 //!
 //! In this order, so an interruption at any point leaves a box that still verifies every blob
 //! it issued: the old public key is recorded as trusted until the window's end, the old private

@@ -1,6 +1,6 @@
-//! `dtops rollback nginx` and `dtops rollback tls` (runbook §11). Both go through the same
-//! swap-test-restore transaction as provisioning, under the host-wide nginx lock, and touch
-//! only our own files.
+//! `dtops rollback nginx` and `dtops rollback tls` (SETUP-LICENSE-SERVER.md §11). Both go through
+//! the same swap-test-restore transaction as provisioning, under the host-wide nginx lock, and
+//! touch only our own files.
 
 use crate::certbot;
 use crate::engine::{Ctx, Handler};
