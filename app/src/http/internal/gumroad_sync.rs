@@ -33,11 +33,13 @@ async fn start(
 ) -> Result<Json<GumroadSync>> {
     let Some(api) = state.gumroad_api.clone() else {
         return Err(ApiError::BadRequest(
-            "no Gumroad API access token is configured (GUMROAD_ACCESS_TOKEN_FILE): on the \
-             box, `sudo dtops gumroad token --stdin`, then `gumroad_api_token = true` under \
-             [server] in site.toml and `sudo dtops provision` (SETUP-LICENSE-SERVER.md, \"PR 2: \
-             the Gumroad API token\")"
-                .into(),
+            concat!(
+                "no Gumroad API access token is configured (GUMROAD_ACCESS_TOKEN_FILE): on the ",
+                "box, `sudo dtops gumroad token --stdin`, then `gumroad_api_token = true` under ",
+                "[server] in site.toml and `sudo dtops provision` (SETUP-LICENSE-SERVER.md ",
+                "\"PR 2: the Gumroad API token (for `dtops gumroad sync`)\")"
+            )
+            .into(),
         ));
     };
     if request.since > Utc::now().date_naive() {
