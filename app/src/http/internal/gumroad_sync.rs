@@ -36,8 +36,8 @@ async fn start(
             concat!(
                 "no Gumroad API access token is configured (GUMROAD_ACCESS_TOKEN_FILE): on the ",
                 "box, `sudo dtops gumroad token --stdin`, then `gumroad_api_token = true` under ",
-                "[server] in site.toml and `sudo dtops provision` (SETUP-LICENSE-SERVER.md ",
-                "\"PR 2: the Gumroad API token (for `dtops gumroad sync`)\")"
+                "[server] in site.toml and `sudo dtops provision` ",
+                "(SETUP-LICENSE-SERVER.md \"PR 2: the Gumroad API token (for `dtops gumroad sync`)\")"
             )
             .into(),
         ));
