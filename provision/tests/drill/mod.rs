@@ -164,7 +164,10 @@ pub fn row_hashes(sandbox: &Sandbox) -> Vec<(String, String, String)> {
 pub fn feed_seq(sandbox: &Sandbox) -> u64 {
     let out = curl()
         .args(["-sS", "-D", "-", "-o", "/dev/null"])
-        .arg(format!("http://127.0.0.1:{}/revocations", sandbox.api_port()))
+        .arg(format!(
+            "http://127.0.0.1:{}/revocations",
+            sandbox.api_port()
+        ))
         .output()
         .unwrap();
     let headers = stdout(&out);

@@ -8,7 +8,6 @@ use chrono::{DateTime, NaiveDate, Utc};
 use datatools_license::api::{GumroadSyncRequest, JobState};
 
 use crate::admin_client::AdminClient;
-use crate::cli::AdminArgs;
 use crate::env::Env;
 
 /// What the sync did, as a line for the recovery's report.
@@ -21,10 +20,10 @@ pub fn sync_since(env: &Env, point: Option<DateTime<Utc>>, margin_hours: u32) ->
     let from = point.unwrap_or_else(Utc::now) - chrono::Duration::hours(i64::from(margin_hours));
     let since: NaiveDate = from.date_naive();
     let run = || -> anyhow::Result<String> {
-        let client = AdminClient::new(&AdminArgs {
-            admin_url: format!("http://127.0.0.1:{}", env.site.ports.api),
-            token_file: Some(env.host.path(&env.site.secret_file("admin_token"))),
-        })?;
+        let client = AdminClient::at(
+            &format!("http://127.0.0.1:{}", env.site.ports.api),
+            &env.host.path(&env.site.secret_file("admin_token")),
+        )?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
