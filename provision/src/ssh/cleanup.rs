@@ -26,36 +26,39 @@ fn lock() -> std::sync::MutexGuard<'static, Vec<Arc<duct::Handle>>> {
 }
 
 fn start_watcher() {
-    // Signal handlers are installed before this returns: no window where a signal is missed.
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(_) => return,
-    };
-    use tokio::signal::unix::{signal, SignalKind};
-    let signals = runtime.block_on(async {
-        Ok::<_, std::io::Error>((
-            signal(SignalKind::interrupt())?,
-            signal(SignalKind::terminate())?,
-            signal(SignalKind::hangup())?,
-        ))
-    });
-    let Ok((mut interrupt, mut terminate, mut hangup)) = signals else {
-        return;
-    };
+    // Its own thread and runtime (the caller may be inside one). The handlers are installed
+    // before this returns: no window where a signal would end dtops without the cleanup.
+    let (ready, installed) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
+        use tokio::signal::unix::{signal, SignalKind};
+        let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            let _ = ready.send(());
+            return;
+        };
         let code = runtime.block_on(async {
+            let signals = (
+                signal(SignalKind::interrupt()),
+                signal(SignalKind::terminate()),
+                signal(SignalKind::hangup()),
+            );
+            let _ = ready.send(());
+            let (Ok(mut interrupt), Ok(mut terminate), Ok(mut hangup)) = signals else {
+                return None;
+            };
             tokio::select! {
-                _ = interrupt.recv() => 130,
-                _ = terminate.recv() => 143,
-                _ = hangup.recv() => 129,
+                _ = interrupt.recv() => Some(130),
+                _ = terminate.recv() => Some(143),
+                _ = hangup.recv() => Some(129),
             }
         });
+        let Some(code) = code else { return };
         for handle in lock().drain(..) {
             let _ = handle.kill();
         }
         std::process::exit(code);
     });
+    let _ = installed.recv();
 }

@@ -47,7 +47,7 @@ fn explain(host: &SshDestination, stderr: &str, doing: Doing<'_>) -> String {
     }
     if has("Permission denied (") {
         return format!(
-            "{host} refused your SSH key (Permission denied): `ssh {host}` must log in \
+            "{host} refused your SSH key (publickey authentication failed): `ssh {host}` must log in \
              without a password prompt (your key loaded in ssh-agent or named by IdentityFile \
              in ~/.ssh/config, its public half in the box's ~/.ssh/authorized_keys)"
         );
