@@ -188,6 +188,26 @@ fn admin_commands_logs_psql_and_status_reach_the_box_over_ssh() {
         &token,
     );
     assert_eq!(count.trim(), "1");
+    // On a terminal (`script` gives dtops one): `ssh -t` and a sudo that may ask there.
+    let line = format!(
+        "{} --site {} --ssh root@box psql -- -P pager=off -At -c 'select 40 + 2'",
+        common::DTOPS,
+        site.display()
+    );
+    let on_terminal = std::process::Command::new(common::require_package("script", "bsdutils"))
+        .args(["-qec", &line, "/dev/null"])
+        .env("DTOPS_SSH_CONFIG", &config)
+        .stdin(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    let text = stdout(&on_terminal);
+    assert!(
+        on_terminal.status.success(),
+        "{text}{}",
+        stderr(&on_terminal)
+    );
+    assert!(text.contains("42"), "{text}");
+    assert!(processes_mentioning(&config).is_empty());
 
     // status: the box's own report and exit code, whichever way it is asked.
     let on_box = sandbox.dtops(&["status"]);
