@@ -17,9 +17,10 @@ use common::{dtops, stderr, stdout, DevServer};
 /// The committed site.toml's paths.root, which a laptop site.toml points at the box's.
 const ROOT_LINE: &str = "root = \"/srv/datatools-license\"";
 
-/// The laptop's site.toml for `sandbox`, written to `file`: the box's paths (the sandbox's, as the box's own dtops
-/// sees them through `--root`), ports.api at `door` (the api's door on the box), and `extra`.
-fn laptop_site(file: &Path, sandbox: &Sandbox, root: &Path, door: u16, extra: &str) -> PathBuf {
+/// The laptop's site.toml for `sandbox`, written to `file`: the box's paths under `root` (the
+/// sandbox's, as the box's own dtops sees them through `--root`), ports.api at `door` (the api's
+/// door on the box), and `admin`'s lines in its [admin] table.
+fn laptop_site(file: &Path, sandbox: &Sandbox, root: &Path, door: u16, admin: &str) -> PathBuf {
     let text = std::fs::read_to_string(&sandbox.site).unwrap();
     assert!(text.contains(ROOT_LINE), "{text}");
     let text = text
@@ -34,7 +35,12 @@ fn laptop_site(file: &Path, sandbox: &Sandbox, root: &Path, door: u16, extra: &s
             &format!("api = {}", sandbox.door_port),
             &format!("api = {door}"),
         );
-    std::fs::write(file, format!("{text}\n{extra}")).unwrap();
+    assert!(
+        text.contains("\n[admin]\n"),
+        "site.toml has an [admin] table"
+    );
+    let text = text.replacen("\n[admin]\n", &format!("\n[admin]\n{admin}"), 1);
+    std::fs::write(file, text).unwrap();
     file.to_path_buf()
 }
 
@@ -111,7 +117,7 @@ fn admin_commands_logs_psql_and_status_reach_the_box_over_ssh() {
         &sandbox,
         sandbox.root(),
         front.port,
-        &format!("[admin]\ndtops = \"{}\"\n", box_dtops.display()),
+        &format!("dtops = \"{}\"\n", box_dtops.display()),
     );
     let ssh = |args: &[&str]| {
         let mut all = vec!["--ssh", "root@box"];
@@ -158,7 +164,7 @@ fn admin_commands_logs_psql_and_status_reach_the_box_over_ssh() {
         &sandbox,
         &elsewhere,
         front.port,
-        "[admin]\nssh = \"root@box\"\n",
+        "ssh = \"root@box\"\n",
     );
     let token_copy = scratch.path().join("admin_token");
     std::fs::write(&token_copy, &token).unwrap();
