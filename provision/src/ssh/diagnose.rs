@@ -3,6 +3,10 @@
 
 use crate::site::SshDestination;
 
+/// Seconds ssh waits for the box's SSH port (`ConnectTimeout`): an unreachable host fails within
+/// this, and the timeout's message names it.
+pub const CONNECT_TIMEOUT_SECONDS: u32 = 10;
+
 /// What dtops was doing over SSH when it failed (the advice depends on it).
 #[derive(Debug, Clone, Copy)]
 pub enum Doing<'a> {
@@ -68,7 +72,7 @@ fn explain(host: &SshDestination, stderr: &str, doing: Doing<'_>) -> String {
         return format!(
             "{host} did not answer on its SSH port within {} seconds (connection timed out): is \
              the box up, the address right, and the port open in its firewall?",
-            super::CONNECT_TIMEOUT_SECONDS
+            CONNECT_TIMEOUT_SECONDS
         );
     }
     if has("Connection closed by") || has("Connection reset") || has("kex_exchange_identification")

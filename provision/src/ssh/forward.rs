@@ -11,8 +11,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
-use super::diagnose::{self, Doing};
-use super::{cleanup, Ssh, CONNECT_TIMEOUT_SECONDS};
+use super::cleanup;
+use super::client::Ssh;
+use super::diagnose::{self, Doing, CONNECT_TIMEOUT_SECONDS};
 
 /// A port forward that is up; dropping it closes it.
 #[derive(Debug)]
