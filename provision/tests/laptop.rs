@@ -215,6 +215,20 @@ fn admin_commands_logs_psql_and_status_reach_the_box_over_ssh() {
     assert!(text.contains("42"), "{text}");
     assert!(processes_mentioning(&config).is_empty());
 
+    // SIGTERM while a command waits on the terminal with its forward open: the forward goes too.
+    let listed: serde_json::Value = serde_json::from_str(&ok(
+        &ssh(&["licenses", "laptop@example.com", "--json"]),
+        &config,
+        &token,
+    ))
+    .unwrap();
+    let key = listed[0]["license_key"].as_str().unwrap().to_string();
+    terminated_while_asking(&site, &config, &key);
+    assert!(
+        ok(&ssh(&["license", &key]), &config, &token).contains("laptop@example.com"),
+        "not revoked"
+    );
+
     // status: the box's own report and exit code, whichever way it is asked.
     let on_box = sandbox.dtops(&["status"]);
     let remote = ssh(&["status"]);
@@ -268,6 +282,62 @@ fn admin_commands_logs_psql_and_status_reach_the_box_over_ssh() {
         stdout(&remote)
     );
     assert_eq!(sandbox.dtops(&["status", "--quiet"]).status.code(), Some(1));
+}
+
+/// `dtops revoke KEY` through ssh on a terminal, sent SIGTERM while it asks: it ends, and takes
+/// its ssh with it.
+fn terminated_while_asking(site: &Path, config: &Path, key: &str) {
+    use std::io::Read;
+    let line = format!(
+        "{} --site {} --ssh root@box revoke {key} --reason 'a test'",
+        common::DTOPS,
+        site.display()
+    );
+    let mut script = std::process::Command::new(common::require_package("script", "bsdutils"))
+        .args(["-qec", &line, "/dev/null"])
+        .env("DTOPS_SSH_CONFIG", config)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = script.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = out.read(&mut buf) {
+            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                return;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    while !String::from_utf8_lossy(&seen).contains("Type yes") {
+        match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(chunk) => seen.extend(chunk),
+            Err(_) => panic!("no question: {}", String::from_utf8_lossy(&seen)),
+        }
+    }
+    let forwards = processes_mentioning(config);
+    assert_eq!(
+        forwards.len(),
+        1,
+        "the forward is open while it asks: {forwards:?}"
+    );
+    let dtops_pid = std::fs::read_to_string(format!("/proc/{}/task/{0}/children", script.id()))
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &dtops_pid])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = script.wait().unwrap();
+    assert_eq!(status.code(), Some(143), "ended by SIGTERM");
+    let left = processes_mentioning(config);
+    assert!(left.is_empty(), "ssh left running after SIGTERM: {left:?}");
 }
 
 #[test]
