@@ -156,6 +156,19 @@ fn admin_commands_logs_psql_and_status_reach_the_box_over_ssh() {
         .unwrap();
     assert!(ok(&out, &config, &token).contains("laptop@example.com"));
 
+    // On the box itself no flag is needed: its serving api and its token.
+    let here = sandbox.dtops(&["licenses", "laptop@example.com"]);
+    assert!(here.status.success(), "{}", stderr(&here));
+    assert!(stdout(&here).contains("laptop@example.com"));
+    // Two ways at once is refused, naming both.
+    let both = ssh(&["licenses", "--admin-url", &front.url()]);
+    assert!(!both.status.success());
+    assert!(
+        stderr(&both).contains("both --admin-url"),
+        "{}",
+        stderr(&both)
+    );
+
     // site.toml's [admin] ssh on a laptop (the box's paths are not here), with a token file
     // kept on the laptop instead of sudo.
     let elsewhere = scratch.path().join("not-here");
@@ -444,6 +457,16 @@ fn each_failure_is_one_line_naming_the_host_and_what_to_do() {
 #[test]
 fn status_against_dtops_dev_shows_the_api_view_and_says_the_host_was_not_looked_at() {
     let mut server = DevServer::start();
+    // The banner prints the command.
+    let printed = server.banner_block("What the api says of itself");
+    assert!(
+        printed.contains(&format!(
+            "status --admin-url {} --token-file {}",
+            server.url,
+            server.token_file.display()
+        )),
+        "{printed}"
+    );
     // A copy: the server deletes its own when it stops.
     let scratch = tempfile::tempdir().unwrap();
     let token_file = scratch.path().join("admin_token");
