@@ -1,10 +1,12 @@
 //! Where the box is, for a command that needs it from wherever dtops runs: this machine (its
-//! site directory is here), over SSH (`--ssh`, `DTOPS_SSH`, or site.toml's `[admin] ssh` when
+//! site directory or /etc/dtops/site.toml is here), over SSH (`--ssh`, `DTOPS_SSH`, or site.toml's `[admin] ssh` when
 //! this is not the box), or neither (an admin URL the operator tunnels to by hand).
+
+use std::path::Path;
 
 use crate::cli::GlobalArgs;
 use crate::host::Host;
-use crate::site::{Site, SshDestination};
+use crate::site::{Site, SshDestination, SYSTEM_SITE};
 use crate::ssh::Ssh;
 
 /// The committed site.toml's values, for `--ssh` without any site.toml at hand.
@@ -45,9 +47,12 @@ impl Reach {
             Ok(path) => Some(Box::new(Site::load(&path)?)),
             Err(_) => None,
         };
-        let here = site
-            .as_ref()
-            .is_some_and(|site| Host::new(global.root.clone()).path(site.root()).exists());
+        // The box: its site directory is here, or its site.toml is where the box keeps it (a
+        // box before its first `dtops provision`, whose [admin] ssh must not send it to itself).
+        let here = site.as_ref().is_some_and(|site| {
+            Host::new(global.root.clone()).path(site.root()).exists()
+                || site.file.as_deref() == Some(Path::new(SYSTEM_SITE))
+        });
         let destination = match (&global.ssh, &site) {
             (Some(given), _) => Some(given.clone()),
             (None, Some(site)) if !here => site.admin.ssh.clone(),

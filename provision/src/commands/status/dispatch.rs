@@ -12,7 +12,6 @@ use anyhow::bail;
 use super::{api_view, overview};
 use crate::cli::{AdminArgs, GlobalArgs};
 use crate::reach::Reach;
-use crate::site::SYSTEM_SITE;
 
 /// `dtops status`; a failure of status itself is "cannot tell" (2), never "all well".
 pub fn run(global: &GlobalArgs, admin: &AdminArgs, quiet: bool) -> anyhow::Result<ExitCode> {
@@ -43,14 +42,8 @@ fn status(global: &GlobalArgs, admin: &AdminArgs, quiet: bool) -> anyhow::Result
             remote.ssh.run_attached(&words, tty)
         }
         Reach::Here(_) => overview::on_the_box(global, quiet),
-        // A sandbox, or the box before its first `dtops provision`: today's look says what is
-        // missing.
-        Reach::Elsewhere(Some(site))
-            if global.root.is_some()
-                || site.file.as_deref() == Some(std::path::Path::new(SYSTEM_SITE)) =>
-        {
-            overview::on_the_box(global, quiet)
-        }
+        // A sandbox not provisioned yet: the look says what is missing.
+        Reach::Elsewhere(Some(_)) if global.root.is_some() => overview::on_the_box(global, quiet),
         Reach::Elsewhere(Some(site)) => bail!(
             "this machine is not the box: {} (paths.root in {}) is not here, so there is no \
              host to look at. From your laptop, `dtops status --ssh user@host` (or [admin] ssh \
