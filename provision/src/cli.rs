@@ -57,6 +57,14 @@ pub struct GlobalArgs {
         hide = true
     )]
     pub native_bin: Option<PathBuf>,
+    /// Reach the box over SSH (user@host, or a Host alias of ~/.ssh/config): admin commands
+    /// through a port forward of their own, `logs`, `psql` and `status` run there with sudo.
+    /// Wins over site.toml's [admin] ssh.
+    #[arg(long, global = true, env = "DTOPS_SSH", value_name = "USER@HOST")]
+    pub ssh: Option<crate::site::SshDestination>,
+    /// The ssh client configuration file to use instead of ~/.ssh/config (`ssh -F`).
+    #[arg(long, global = true, env = "DTOPS_SSH_CONFIG", value_name = "FILE", help_heading = TESTING)]
+    pub ssh_config: Option<PathBuf>,
 }
 
 impl GlobalArgs {
@@ -152,11 +160,17 @@ pub enum Command {
     ///
     /// Exit codes: 0 nothing needs you; 1 something does (listed under "attention");
     /// 2 cannot tell (the api or the database is down or unreachable, or status failed).
+    ///
+    /// From elsewhere: with --ssh (or [admin] ssh) it runs `sudo dtops status` on the box and
+    /// passes on its report and exit code; with --admin-url it shows what the api alone can
+    /// say (its health, problems, queue, feed), and says the host was not looked at.
     Status {
         /// Print only what needs attention, and nothing when all is well (for cron: the
         /// hourly status job runs `dtops status --quiet`).
         #[arg(long)]
         quiet: bool,
+        #[command(flatten)]
+        admin: AdminArgs,
     },
     /// Undo one component, keeping data unless told otherwise. Each prints what it will remove
     /// before it does, and running it twice is safe.
