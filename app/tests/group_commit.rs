@@ -21,19 +21,30 @@ async fn mints_arriving_together_share_a_statement_and_a_refused_row_fails_only_
         .execute(&server.state.db)
         .await
         .unwrap();
-    let tasks: Vec<_> = (0..40)
-        .map(|n| {
-            let mut body = common::mint_body();
-            body["name"] = if n == 17 { "Evil Buyer" } else { "Good Buyer" }.into();
-            body["email"] = format!("buyer{n}@example.com").into();
-            let request = server.admin(Method::POST, "/internal/mint").json(&body);
-            tokio::spawn(async move {
-                let response = request.send().await.unwrap();
-                let status = response.status().as_u16();
-                (n, status, response.json::<Value>().await.unwrap())
-            })
+    let mint = |n: usize| {
+        let mut body = common::mint_body();
+        body["name"] = if n == 17 { "Evil Buyer" } else { "Good Buyer" }.into();
+        body["email"] = format!("buyer{n}@example.com").into();
+        let request = server.admin(Method::POST, "/internal/mint").json(&body);
+        tokio::spawn(async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            (n, status, response.json::<Value>().await.unwrap())
         })
-        .collect();
+    };
+    // The first half arrives while the writers are busy (their INSERTs wait for this lock), so
+    // most of it queues behind them and shares a statement whatever the machine's speed, as
+    // under load; the second half, with the refused row, is a plain burst.
+    let mut lock = server.state.db.begin().await.unwrap();
+    sqlx::query("lock table licenses in exclusive mode")
+        .execute(&mut *lock)
+        .await
+        .unwrap();
+    let mut tasks: Vec<_> = (0..17).map(mint).collect();
+    wait_for_inserts_blocked_on_licenses(&server.state.db).await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    lock.commit().await.unwrap();
+    tasks.extend((17..40).map(mint));
     let mut answers = BTreeMap::new();
     for task in tasks {
         let (n, status, body) = task.await.unwrap();
@@ -130,4 +141,21 @@ async fn a_sale_delivered_three_times_at_once_is_stored_once() {
     let mails = postmark.requests().len();
     assert_eq!(mails, 12);
     server.stop().await;
+}
+
+/// Until some statement waits for the lock on `licenses` (a writer's INSERT).
+async fn wait_for_inserts_blocked_on_licenses(db: &sqlx::PgPool) {
+    for _ in 0..200 {
+        let waiting: i64 = sqlx::query_scalar(
+            "select count(*) from pg_locks where not granted and relation = 'licenses'::regclass",
+        )
+        .fetch_one(db)
+        .await
+        .unwrap();
+        if waiting > 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("no INSERT waited for the lock on licenses within 5 s");
 }

@@ -3,7 +3,9 @@
 //! (`datatools_license::api`), so both sides agree on every field by construction. The support
 //! endpoints (search, history, reinstate, address change, keys, email previews) are in `desk`.
 
+mod connect;
 mod desk;
+mod view;
 
 use std::path::Path;
 use std::time::Duration;
@@ -20,7 +22,6 @@ use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::cli::AdminArgs;
 use crate::env::Env;
 use crate::strip_query;
 
@@ -34,6 +35,15 @@ pub struct AdminClient {
     base: String,
     token: Secret,
     http: reqwest::Client,
+    /// The SSH forward the requests go through (closed when the client is dropped).
+    via: Option<Via>,
+}
+
+/// The SSH forward an [`AdminClient`]'s requests go through; closed when dropped.
+#[derive(Debug)]
+struct Via {
+    host: crate::site::SshDestination,
+    _forward: crate::ssh::Forward,
 }
 
 /// The `GET /internal/events` filters.
@@ -58,32 +68,18 @@ enum NotFound {
 }
 
 impl AdminClient {
-    /// The admin API at `--admin-url`, with the token from `--token-file` or DATATOOLS_ADMIN_TOKEN.
-    pub fn new(args: &AdminArgs) -> anyhow::Result<Self> {
-        let token = match &args.token_file {
-            Some(path) => read_token(path)?,
-            None => std::env::var(TOKEN_VAR)
-                .ok()
-                .map(|t| t.trim().to_string())
-                .filter(|t| !t.is_empty())
-                .map(Secret::new)
-                .with_context(|| {
-                    format!(
-                        "no admin token: pass --token-file FILE or set {TOKEN_VAR} \
-                         (on the box it is in /srv/datatools-license/secrets/admin_token)"
-                    )
-                })?,
-        };
-        Self::with_token(&args.admin_url, token, TIMEOUT)
+    /// The admin API at `url` with the token in `token_file` (dtops' own calls on the box).
+    pub fn at(url: &str, token_file: &Path) -> anyhow::Result<Self> {
+        Self::with_token(url, read_token(token_file)?, TIMEOUT)
     }
 
     /// The api of this box: the slot that serves (blue/green), directly on 127.0.0.1, and the
     /// token in secrets/admin_token.
     pub fn for_site(env: &Env) -> anyhow::Result<Self> {
-        Self::new(&AdminArgs {
-            admin_url: env.site.slot_url(crate::live_slot::read_or_blue(env)?),
-            token_file: Some(env.host.path(&env.site.secret_file("admin_token"))),
-        })
+        Self::at(
+            &env.site.slot_url(crate::live_slot::read_or_blue(env)?),
+            &env.host.path(&env.site.secret_file("admin_token")),
+        )
     }
 
     fn with_token(base: &str, token: Secret, timeout: Duration) -> anyhow::Result<Self> {
@@ -92,6 +88,7 @@ impl AdminClient {
             base: base.trim_end_matches('/').to_string(),
             token,
             http,
+            via: None,
         })
     }
 
@@ -267,13 +264,7 @@ impl AdminClient {
             .send()
             .await
             .map_err(strip_query::from_error)
-            .with_context(|| {
-                format!(
-                    "cannot reach the admin API at {}; is the server running and the SSH \
-                     tunnel open (ssh -L 8090:127.0.0.1:8090 <box> -N)?",
-                    strip_query::from_text(&self.base)
-                )
-            })?;
+            .with_context(|| self.unreachable())?;
         crate::api_build::note(response.headers());
         let status = response.status();
         let text = response
@@ -302,9 +293,10 @@ impl AdminClient {
             _ => text.chars().take(300).collect(),
         };
         match (status, not_found) {
-            (StatusCode::UNAUTHORIZED, _) => {
-                bail!("the admin API refused the token (401); check --token-file / {TOKEN_VAR}")
-            }
+            (StatusCode::UNAUTHORIZED, _) => bail!(
+                "the admin API refused the token (401); check --token-file / {TOKEN_VAR} (the \
+                 box's is its secrets/admin_token)"
+            ),
             (StatusCode::NOT_FOUND, NotFound::License) => {
                 let key = path
                     .trim_start_matches("/internal/licenses/")
@@ -325,12 +317,12 @@ impl AdminClient {
             (StatusCode::NOT_FOUND, NotFound::NewRoute) => bail!(
                 "404 from {}{path}: this server does not have it (a version older than this \
                  dtops? `sudo dtops upgrade` on the box), or the request went through the \
-                 public proxy instead of the SSH tunnel to 127.0.0.1:8090",
+                 public proxy instead of the box's 127.0.0.1 (`--ssh user@host`)",
                 strip_query::from_text(&self.base)
             ),
             (StatusCode::NOT_FOUND, NotFound::Route) => bail!(
                 "404 from {}{path}: the admin API is not there (a request through the public \
-                 proxy is refused; use the SSH tunnel to 127.0.0.1:8090)",
+                 proxy is refused; reach the box's 127.0.0.1 with `--ssh user@host`)",
                 strip_query::from_text(&self.base)
             ),
             _ => bail!("{status}: {detail}"),

@@ -31,7 +31,8 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Options every host-facing command shares. All but --site are for sandboxes and tests:
+/// Options every host-facing command shares. --root, --templates, --runtime and --native-bin are
+/// for sandboxes and tests:
 /// `--help` hides them, `--help-all` shows them (help.rs).
 #[derive(Debug, Clone, Args)]
 pub struct GlobalArgs {
@@ -51,6 +52,14 @@ pub struct GlobalArgs {
     /// The `datatools-license` binary the native runtime starts (default: next to dtops).
     #[arg(long, global = true, value_name = "FILE", env = "DTOPS_NATIVE_BIN")]
     pub native_bin: Option<PathBuf>,
+    /// Reach the box over SSH (user@host, or a Host alias of ~/.ssh/config): admin commands
+    /// through a port forward of their own, `logs`, `psql` and `status` run there with sudo.
+    /// Wins over site.toml's [admin] ssh.
+    #[arg(long, global = true, env = "DTOPS_SSH", value_name = "USER@HOST")]
+    pub ssh: Option<crate::site::SshDestination>,
+    /// The ssh client configuration file to use instead of ~/.ssh/config (`ssh -F`).
+    #[arg(long, global = true, env = "DTOPS_SSH_CONFIG", value_name = "FILE")]
+    pub ssh_config: Option<PathBuf>,
 }
 
 impl GlobalArgs {
@@ -175,11 +184,17 @@ pub enum Command {
     ///
     /// Exit codes: 0 nothing needs you; 1 something does (listed under "attention");
     /// 2 cannot tell (the api or the database is down or unreachable, or status failed).
+    ///
+    /// From elsewhere: with --ssh (or [admin] ssh) it runs `sudo dtops status` on the box and
+    /// passes on its report and exit code; with --admin-url it shows what the api alone can
+    /// say (its health, problems, queue, feed), and says the host was not looked at.
     Status {
         /// Print only what needs attention, and nothing when all is well (for cron: the
         /// hourly status job runs `dtops status --quiet`).
         #[arg(long)]
         quiet: bool,
+        #[command(flatten)]
+        admin: AdminArgs,
     },
     /// Undo one component, keeping data unless told otherwise.
     ///

@@ -53,6 +53,8 @@ mod process;
 /// Live progress: the running step, its elapsed time, a long command's output (a spinner on a
 /// terminal, plain lines in a pipe).
 mod progress;
+/// Where the box is for a command run anywhere: here, over SSH, or a URL tunnelled by hand.
+mod reach;
 /// site.toml -> the files dtops manages (compose.yml, .env, ...), with their host path, owner,
 /// mode; pure (nothing here touches the host).
 mod render;
@@ -64,6 +66,8 @@ mod schema;
 mod secure_file;
 /// `site.toml`: the declarative description of the deployment.
 mod site;
+/// The system ssh: port forwards to the box's api, commands run there, failures in one line.
+mod ssh;
 /// The steps and checks of `dtops provision`, in their one ordered list.
 mod steps;
 /// URLs in errors and log lines without their query string (secrets, addresses).

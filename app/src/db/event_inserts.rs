@@ -113,7 +113,10 @@ const VALUES: &str =
 /// Stores a delivery. The first one of a (sale_id, resource_name) is the event to process; a
 /// repeat is stored with `duplicate_of` pointing at it and status `duplicate`. The unique index
 /// decides which is first, so concurrent deliveries (two instances, one database) agree.
-pub(crate) async fn insert(db: &sqlx::PgPool, new: &NewEvent<'_>) -> sqlx::Result<Stored> {
+pub(crate) async fn insert(
+    db: &mut sqlx::PgConnection,
+    new: &NewEvent<'_>,
+) -> sqlx::Result<Stored> {
     let (status, error) = status_of(new);
     let first: Option<i64> = bind_new(
         sqlx::query_scalar(&format!(
@@ -125,7 +128,7 @@ pub(crate) async fn insert(db: &sqlx::PgPool, new: &NewEvent<'_>) -> sqlx::Resul
     .bind(status)
     .bind(error)
     .bind(None::<i64>)
-    .fetch_optional(db)
+    .fetch_optional(&mut *db)
     .await?;
     if let Some(id) = first {
         return Ok(Stored {
@@ -140,7 +143,7 @@ pub(crate) async fn insert(db: &sqlx::PgPool, new: &NewEvent<'_>) -> sqlx::Resul
     )
     .bind(new.sale_id)
     .bind(&new.resource_name)
-    .fetch_one(db)
+    .fetch_one(&mut *db)
     .await?;
     let id: i64 = bind_new(
         sqlx::query_scalar(&format!("{INSERT_INTO} {VALUES} returning id")),
@@ -182,7 +185,7 @@ pub(super) fn bind_new<'q, O>(
 /// position in `rows` first); a repeat, of a stored sale or of an earlier row, is then stored
 /// as its duplicate one by one, as [`insert`] does (repeats are rare: Gumroad's retries).
 pub(crate) async fn insert_all(
-    db: &sqlx::PgPool,
+    db: &mut sqlx::PgConnection,
     rows: &[NewEventRow],
 ) -> sqlx::Result<Vec<Stored>> {
     fn column<'a, T: 'a>(rows: &'a [NewEventRow], f: impl Fn(&'a NewEventRow) -> T) -> Vec<T> {
@@ -224,7 +227,7 @@ pub(crate) async fn insert_all(
     .bind(column(rows, |r| r.gifter_key.as_deref()))
     .bind(column(rows, |r| status_of(&r.borrowed()).0.as_str()))
     .bind(column(rows, |r| r.failed.as_deref()))
-    .fetch_all(db)
+    .fetch_all(&mut *db)
     .await?;
     let mut out = Vec::with_capacity(rows.len());
     for (row, (id, stored)) in rows.iter().zip(answers) {
@@ -234,7 +237,7 @@ pub(crate) async fn insert_all(
                 duplicate_of: None,
             }
         } else {
-            insert(db, &row.borrowed()).await?
+            insert(&mut *db, &row.borrowed()).await?
         });
     }
     Ok(out)

@@ -2,7 +2,7 @@
 //! delivery (the webhook's one INSERT). Under load, the requests arriving together share one
 //! statement and one transaction; alone, a request is written at once.
 
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 
 use super::batch::{BatchWrite, Batcher};
 use super::event_inserts::{self as gumroad_events, NewEventRow, Stored};
@@ -16,10 +16,14 @@ impl BatchWrite for LicenseInserts {
     type Row = NewLicense;
     type Out = Option<LicenseRecord>;
 
-    async fn write_all(&self, rows: &[NewLicense]) -> sqlx::Result<Vec<Option<LicenseRecord>>> {
+    async fn write_all(
+        &self,
+        conn: &mut PgConnection,
+        rows: &[NewLicense],
+    ) -> sqlx::Result<Vec<Option<LicenseRecord>>> {
         match rows {
-            [one] => Ok(vec![licenses::insert(&self.0, one).await?]),
-            _ => licenses::insert_all(&self.0, rows).await,
+            [one] => Ok(vec![licenses::insert(conn, one).await?]),
+            _ => licenses::insert_all(conn, rows).await,
         }
     }
 
@@ -35,17 +39,20 @@ impl BatchWrite for EventInserts {
     type Row = NewEventRow;
     type Out = Stored;
 
-    async fn write_all(&self, rows: &[NewEventRow]) -> sqlx::Result<Vec<Stored>> {
+    async fn write_all(
+        &self,
+        conn: &mut PgConnection,
+        rows: &[NewEventRow],
+    ) -> sqlx::Result<Vec<Stored>> {
         match rows {
-            [one] => Ok(vec![
-                gumroad_events::insert(&self.0, &one.borrowed()).await?,
-            ]),
-            _ => gumroad_events::insert_all(&self.0, rows).await,
+            [one] => Ok(vec![gumroad_events::insert(conn, &one.borrowed()).await?]),
+            _ => gumroad_events::insert_all(conn, rows).await,
         }
     }
 
     async fn write_one(&self, row: &NewEventRow) -> sqlx::Result<Stored> {
-        gumroad_events::insert(&self.0, &row.borrowed()).await
+        let mut conn = self.0.acquire().await?;
+        gumroad_events::insert(&mut conn, &row.borrowed()).await
     }
 }
 
@@ -58,8 +65,8 @@ pub(crate) struct Writers {
 impl Writers {
     pub(crate) fn new(db: &PgPool) -> Writers {
         Writers {
-            licenses: Batcher::new(LicenseInserts(db.clone())),
-            events: Batcher::new(EventInserts(db.clone())),
+            licenses: Batcher::new(LicenseInserts(db.clone()), db),
+            events: Batcher::new(EventInserts(db.clone()), db),
         }
     }
 }

@@ -76,7 +76,7 @@ impl MigrationSource<'static> for Migrations {
 /// database is down).
 const ACQUIRE_TIMEOUT: Duration = Duration::from_millis(1500);
 /// A connection idle this long is pinged before use.
-const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(1);
+pub(crate) const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(1);
 /// Every statement the server runs is cancelled after this (a hung database or a lock held
 /// forever must not hold a request, or a Gumroad delivery, past its deadline).
 const STATEMENT_TIMEOUT: &str = "5s";
@@ -132,6 +132,15 @@ async fn still_usable(
         }
     }
     Ok(true)
+}
+
+/// Whether a query found its connection gone after `at` (a connection taken before then is not
+/// to be used again).
+pub(crate) fn lost_since(at: Instant) -> bool {
+    CONNECTIONS_LOST_AT
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .is_some_and(|lost| lost > at)
 }
 
 fn mark_lost() {

@@ -13,7 +13,6 @@ use datatools_license::license::{self, LicenseKey, TrustedKeys};
 use datatools_license::products::Catalogue;
 
 use crate::admin_client::AdminClient;
-use crate::cli::AdminArgs;
 use crate::deployed::short;
 use crate::desired;
 use crate::env::Env;
@@ -31,10 +30,10 @@ pub fn smoke_test(env: &Env, slot: Slot, commit: Option<&str>) -> anyhow::Result
         .context("secrets/license_privkey is missing: there is no key to verify against")?;
     let mut trusted = TrustedKeys::new();
     trusted.add_hex(&public).map_err(anyhow::Error::msg)?;
-    let client = AdminClient::new(&AdminArgs {
-        admin_url: site.slot_url(slot),
-        token_file: Some(env.host.path(&site.secret_file("admin_token"))),
-    })?;
+    let client = AdminClient::at(
+        &site.slot_url(slot),
+        &env.host.path(&site.secret_file("admin_token")),
+    )?;
     // A tier the catalogue built into this dtops has (every version so far has had "core").
     let catalogue = Catalogue::embedded();
     let tier = if catalogue.tier("core").is_some() {

@@ -6,14 +6,17 @@ use clap::Args;
 
 /// How to reach the admin API. The token is never a command-line value (it would show in `ps`
 /// and shell history): it comes from a file or the environment.
+///
+/// Without --admin-url: through SSH with --ssh or site.toml's [admin] ssh (the token read on
+/// the box with `sudo -n cat`, unless given here); on the box itself, its api and token;
+/// else http://127.0.0.1:<ports.api> (a tunnel opened by hand).
 #[derive(Debug, Args)]
 pub struct AdminArgs {
-    /// Admin API base URL: the server's 127.0.0.1:8090 through an SSH tunnel
-    /// (`ssh -L 8090:127.0.0.1:8090 box -N`).
-    #[arg(long, env = "DTOPS_ADMIN_URL", default_value = "http://127.0.0.1:8090")]
-    pub admin_url: String,
-    /// File holding the admin Bearer token (otherwise DATATOOLS_ADMIN_TOKEN is used).
-    #[arg(long)]
+    /// Admin API base URL, used as given (e.g. `dtops dev`'s).
+    #[arg(long, env = "DTOPS_ADMIN_URL", value_name = "URL")]
+    pub admin_url: Option<String>,
+    /// File holding the admin Bearer token (otherwise DATATOOLS_ADMIN_TOKEN, else the box's).
+    #[arg(long, visible_alias = "admin-token-file", value_name = "FILE")]
     pub token_file: Option<PathBuf>,
 }
 

@@ -158,6 +158,16 @@ pub enum Service {
     Postgres,
 }
 
+impl Service {
+    /// Its word on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Service::Api => "api",
+            Service::Postgres => "postgres",
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct LogsArgs {
     /// Whose log.

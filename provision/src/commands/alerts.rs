@@ -6,10 +6,10 @@ use std::process::ExitCode;
 use datatools_license::api::{Alert, AlertList};
 
 use crate::admin_client::AdminClient;
-use crate::cli::AlertsArgs;
+use crate::cli::{AlertsArgs, GlobalArgs};
 
-pub async fn run(args: AlertsArgs) -> anyhow::Result<ExitCode> {
-    let client = AdminClient::new(&args.admin)?;
+pub async fn run(global: &GlobalArgs, args: AlertsArgs) -> anyhow::Result<ExitCode> {
+    let client = AdminClient::connect(global, &args.admin)?;
     for id in &args.ack {
         let alert: Alert = client.acknowledge_alert(*id).await.map_err(|e| {
             anyhow::anyhow!("alert {id}: {e:#} (`dtops alerts` lists the open ones)")

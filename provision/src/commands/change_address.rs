@@ -10,10 +10,10 @@ use datatools_license::api::EmailChangeRequest;
 
 use super::api_text::license_key;
 use crate::admin_client::AdminClient;
-use crate::cli::ChangeAddressArgs;
+use crate::cli::{ChangeAddressArgs, GlobalArgs};
 
-pub async fn run(args: ChangeAddressArgs) -> anyhow::Result<ExitCode> {
-    let client = AdminClient::new(&args.admin)?;
+pub async fn run(global: &GlobalArgs, args: ChangeAddressArgs) -> anyhow::Result<ExitCode> {
+    let client = AdminClient::connect(global, &args.admin)?;
     let key = license_key(&args.license_key)?;
     if args.reason.trim().is_empty() {
         bail!(

@@ -1,6 +1,7 @@
 //! `dtops logs [api|postgres] [-f]` and `dtops psql [-- ARGS]` on the box: the command the
 //! runtime needs (`docker compose logs|exec`, or the native stack's files and psql), run with
-//! this terminal; dtops exits with its exit code.
+//! this terminal; dtops exits with its exit code. From a laptop (`--ssh`, `[admin] ssh`) the same
+//! command runs on the box as `sudo dtops ...` over ssh (`-t` when this is a terminal).
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -9,9 +10,18 @@ use anyhow::Context;
 
 use super::deployment::Deployment;
 use crate::cli::{GlobalArgs, LogsArgs, PsqlArgs, Service};
+use crate::reach::{Reach, Remote};
 use crate::runtime::{self, describe_console, Console};
 
 pub fn logs(global: &GlobalArgs, args: &LogsArgs) -> anyhow::Result<ExitCode> {
+    if let Reach::Remote(remote) = Reach::resolve(global)? {
+        let lines = args.lines.to_string();
+        let mut words = vec!["logs", args.service.name(), "-n", &lines];
+        if args.follow {
+            words.push("-f");
+        }
+        return on_the_box(&remote, &words);
+    }
     let deployment = Deployment::open(global)?;
     let service = match args.service {
         Service::Api => runtime::Service::Api,
@@ -28,6 +38,14 @@ pub fn logs(global: &GlobalArgs, args: &LogsArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub fn psql(global: &GlobalArgs, args: &PsqlArgs) -> anyhow::Result<ExitCode> {
+    if let Reach::Remote(remote) = Reach::resolve(global)? {
+        let mut words = vec!["psql"];
+        if !args.args.is_empty() {
+            words.push("--");
+            words.extend(args.args.iter().map(String::as_str));
+        }
+        return on_the_box(&remote, &words);
+    }
     let deployment = Deployment::open(global)?;
     let console = runtime::psql(
         &deployment.env(),
@@ -36,6 +54,19 @@ pub fn psql(global: &GlobalArgs, args: &PsqlArgs) -> anyhow::Result<ExitCode> {
         std::io::stdin().is_terminal(),
     )?;
     run(&console)
+}
+
+/// `sudo dtops WORDS` on the box, with this terminal (sudo may ask for a password there) or
+/// without one (`sudo -n`).
+fn on_the_box(remote: &Remote, words: &[&str]) -> anyhow::Result<ExitCode> {
+    let tty = std::io::stdin().is_terminal();
+    let mut line = vec!["sudo"];
+    if !tty {
+        line.push("-n");
+    }
+    line.push(&remote.dtops);
+    line.extend_from_slice(words);
+    remote.ssh.run_attached(&line, tty)
 }
 
 fn run(console: &Console) -> anyhow::Result<ExitCode> {

@@ -108,6 +108,8 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
          \n  ls {outbox}\
          \n\nThe buyer portal (sign in as buyer@example.com after the sale above; the sign-in mail \
          is in the outbox):\n  {url}/portal/\
+         \n\nWhat the api says of itself (its problems, queue, feed):\n  {dtops} status --admin-url {url} \
+         --token-file {token}\
          \n\nHealth:  curl -s {url}/health\
          \n\nCtrl-C stops the server and deletes the database.",
         cluster_dir = cluster.dir().display(),

@@ -9,9 +9,9 @@ use datatools_license::api::{EmailKind, EmailPreview};
 
 use super::api_text::{print_json, terminal_safe};
 use crate::admin_client::AdminClient;
-use crate::cli::EmailPreviewArgs;
+use crate::cli::{EmailPreviewArgs, GlobalArgs};
 
-pub async fn preview(args: EmailPreviewArgs) -> anyhow::Result<ExitCode> {
+pub async fn preview(global: &GlobalArgs, args: EmailPreviewArgs) -> anyhow::Result<ExitCode> {
     let kinds = match &args.kind {
         None => EmailKind::ALL.to_vec(),
         Some(text) => match EmailKind::parse(text.trim()) {
@@ -22,7 +22,7 @@ pub async fn preview(args: EmailPreviewArgs) -> anyhow::Result<ExitCode> {
             ),
         },
     };
-    let client = AdminClient::new(&args.admin)?;
+    let client = AdminClient::connect(global, &args.admin)?;
     let mut previews = Vec::new();
     for kind in kinds {
         previews.push(client.email_preview(kind).await?);

@@ -7,13 +7,13 @@ use super::api_text::{
     license_key, print_json, print_table, terminal_safe, timestamp, to_the_second,
 };
 use crate::admin_client::{AdminClient, EventFilter};
-use crate::cli::{EventArgs, EventsArgs, ResendArgs};
+use crate::cli::{EventArgs, EventsArgs, GlobalArgs, ResendArgs};
 use datatools_license::api::{
     Event, EventDetail, EventStatus, HistoryEntry, HistoryStep, ResendRequest,
 };
 
-pub async fn list(args: EventsArgs) -> anyhow::Result<ExitCode> {
-    let client = AdminClient::new(&args.admin)?;
+pub async fn list(global: &GlobalArgs, args: EventsArgs) -> anyhow::Result<ExitCode> {
+    let client = AdminClient::connect(global, &args.admin)?;
     let events = client
         .events(&EventFilter {
             limit: Some(args.limit),
@@ -78,15 +78,15 @@ fn detail(event: &Event) -> String {
     text.chars().take(160).collect()
 }
 
-pub async fn show(args: EventArgs) -> anyhow::Result<ExitCode> {
-    let client = AdminClient::new(&args.admin)?;
+pub async fn show(global: &GlobalArgs, args: EventArgs) -> anyhow::Result<ExitCode> {
+    let client = AdminClient::connect(global, &args.admin)?;
     let event = client.event(args.id).await?;
     print_event(&event, args.json)?;
     Ok(ExitCode::SUCCESS)
 }
 
-pub async fn replay(args: EventArgs) -> anyhow::Result<ExitCode> {
-    let client = AdminClient::new(&args.admin)?;
+pub async fn replay(global: &GlobalArgs, args: EventArgs) -> anyhow::Result<ExitCode> {
+    let client = AdminClient::connect(global, &args.admin)?;
     let event = client.replay(args.id).await?;
     print_event(&event, args.json)?;
     Ok(match event.event.status {
@@ -210,8 +210,8 @@ fn print_history(history: &[HistoryEntry]) {
     }
 }
 
-pub async fn resend(args: ResendArgs) -> anyhow::Result<ExitCode> {
-    let client = AdminClient::new(&args.admin)?;
+pub async fn resend(global: &GlobalArgs, args: ResendArgs) -> anyhow::Result<ExitCode> {
+    let client = AdminClient::connect(global, &args.admin)?;
     let key = license_key(&args.license_key)?;
     let sent = client
         .resend(

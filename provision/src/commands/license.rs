@@ -7,10 +7,10 @@ use datatools_license::api::{ChangeAction, LicenseHistory};
 
 use super::api_text::{license_key, print_json, status_word, terminal_safe, to_the_second};
 use crate::admin_client::AdminClient;
-use crate::cli::LicenseArgs;
+use crate::cli::{GlobalArgs, LicenseArgs};
 
-pub async fn show(args: LicenseArgs) -> anyhow::Result<ExitCode> {
-    let client = AdminClient::new(&args.admin)?;
+pub async fn show(global: &GlobalArgs, args: LicenseArgs) -> anyhow::Result<ExitCode> {
+    let client = AdminClient::connect(global, &args.admin)?;
     let key = license_key(&args.license_key)?;
     let found = client.license_history(&key).await?;
     if args.json {

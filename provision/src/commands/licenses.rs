@@ -11,7 +11,7 @@ use datatools_license::api::{LicenseMatch, LicenseSearch, MAX_PAGE};
 use super::api_text::{print_table, status_word, to_the_second};
 use super::csv_export::LicenseCsv;
 use crate::admin_client::AdminClient;
-use crate::cli::ListArgs;
+use crate::cli::{GlobalArgs, ListArgs};
 
 /// How the licenses are written.
 enum Sink {
@@ -20,8 +20,8 @@ enum Sink {
     Csv(Box<LicenseCsv<std::io::Stdout>>),
 }
 
-pub async fn list(args: ListArgs) -> anyhow::Result<ExitCode> {
-    let client = AdminClient::new(&args.admin)?;
+pub async fn list(global: &GlobalArgs, args: ListArgs) -> anyhow::Result<ExitCode> {
+    let client = AdminClient::connect(global, &args.admin)?;
     let wanted = if args.all { u64::MAX } else { args.limit };
     let mut search = LicenseSearch {
         q: args.query.clone(),

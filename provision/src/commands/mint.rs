@@ -9,10 +9,10 @@ use datatools_license::license::LicenseKey;
 
 use super::api_text::{print_json, timestamp};
 use crate::admin_client::AdminClient;
-use crate::cli::MintArgs;
+use crate::cli::{GlobalArgs, MintArgs};
 
-pub async fn run(args: MintArgs) -> anyhow::Result<ExitCode> {
-    let client = AdminClient::new(&args.admin)?;
+pub async fn run(global: &GlobalArgs, args: MintArgs) -> anyhow::Result<ExitCode> {
+    let client = AdminClient::connect(global, &args.admin)?;
     let request = MintRequest {
         name: args.name,
         email: args.email,

@@ -10,10 +10,10 @@ use datatools_license::api::{ReinstateRequest, RevokeRequest};
 use super::api_text::{license_key, terminal_safe, timestamp};
 use super::license::print_license;
 use crate::admin_client::AdminClient;
-use crate::cli::{ReinstateArgs, RevokeArgs};
+use crate::cli::{GlobalArgs, ReinstateArgs, RevokeArgs};
 
-pub async fn revoke(args: RevokeArgs) -> anyhow::Result<ExitCode> {
-    let client = AdminClient::new(&args.admin)?;
+pub async fn revoke(global: &GlobalArgs, args: RevokeArgs) -> anyhow::Result<ExitCode> {
+    let client = AdminClient::connect(global, &args.admin)?;
     let key = license_key(&args.license_key)?;
     let reason = non_empty_reason(&args.reason)?;
     // Revoking twice keeps the first time and reason: say so rather than look like it worked.
@@ -65,8 +65,8 @@ pub async fn revoke(args: RevokeArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub async fn reinstate(args: ReinstateArgs) -> anyhow::Result<ExitCode> {
-    let client = AdminClient::new(&args.admin)?;
+pub async fn reinstate(global: &GlobalArgs, args: ReinstateArgs) -> anyhow::Result<ExitCode> {
+    let client = AdminClient::connect(global, &args.admin)?;
     let key = license_key(&args.license_key)?;
     let reason = non_empty_reason(&args.reason)?;
     let before = client.license_history(&key).await?;

@@ -1,6 +1,7 @@
 //! `site.toml`: the declarative description of the deployment, parsed and checked up front so
 //! nothing touches the host with a bad value.
 
+mod admin;
 mod archive;
 mod brand;
 mod door;
@@ -16,9 +17,10 @@ mod server;
 mod slot;
 mod values;
 
+pub use admin::SshDestination;
 pub use archive::{Archive, ArchiveOffsite, UriStyle, CIPHER_PASS, S3_KEY_ID, S3_SECRET};
 pub use door::Behind;
-pub use find::{site_file, tracked_by_git};
+pub use find::{site_file, tracked_by_git, SYSTEM_SITE};
 pub use model::{OffsiteTool, Site};
 pub use slot::Slot;
 pub use values::{nginx_word, AbsPath, Listen, Stage};

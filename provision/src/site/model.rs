@@ -39,6 +39,9 @@ pub struct Site {
     /// The product's name, link and logo as buyers see them (all optional).
     #[serde(default)]
     pub brand: super::brand::Brand,
+    /// How dtops elsewhere (the operator's laptop) reaches the box (all optional).
+    #[serde(default)]
+    pub admin: super::admin::Admin,
     pub commands: Commands,
     /// The file this was read from (absolute), when it was read from one: the hourly status
     /// job runs dtops with it.

@@ -12,6 +12,7 @@ pub mod load;
 pub mod loopback_relay;
 pub mod s3;
 pub mod sandbox;
+pub mod sshd;
 pub mod web;
 
 use std::io::{BufRead, BufReader};

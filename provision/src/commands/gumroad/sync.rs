@@ -11,16 +11,16 @@ use chrono::{NaiveDate, Utc};
 use datatools_license::api::{GumroadSync, GumroadSyncRequest, JobState};
 
 use crate::admin_client::AdminClient;
-use crate::cli::GumroadSyncArgs;
+use crate::cli::{GlobalArgs, GumroadSyncArgs};
 use crate::commands::api_text::terminal_safe;
 
 const POLL: Duration = Duration::from_millis(500);
 /// How long the api may be unreachable (restarting) before following gives up.
 const UNREACHABLE: Duration = Duration::from_secs(120);
 
-pub async fn run(args: GumroadSyncArgs) -> anyhow::Result<ExitCode> {
+pub async fn run(global: &GlobalArgs, args: GumroadSyncArgs) -> anyhow::Result<ExitCode> {
     let since = parse_since(&args.since)?;
-    let client = AdminClient::new(&args.admin)?;
+    let client = AdminClient::connect(global, &args.admin)?;
     let mut sync = client.gumroad_sync(&GumroadSyncRequest { since }).await?;
     let mut reached = Instant::now();
     while sync.state == JobState::Running {

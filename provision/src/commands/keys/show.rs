@@ -5,10 +5,10 @@ use std::process::ExitCode;
 
 use super::super::api_text::{print_json, print_table};
 use crate::admin_client::AdminClient;
-use crate::cli::KeysShowArgs;
+use crate::cli::{GlobalArgs, KeysShowArgs};
 
-pub async fn show(args: KeysShowArgs) -> anyhow::Result<ExitCode> {
-    let client = AdminClient::new(&args.admin)?;
+pub async fn show(global: &GlobalArgs, args: KeysShowArgs) -> anyhow::Result<ExitCode> {
+    let client = AdminClient::connect(global, &args.admin)?;
     let keys = client.keys().await?;
     if args.json {
         print_json(&keys)?;

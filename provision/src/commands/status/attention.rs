@@ -39,8 +39,9 @@ struct Item {
 }
 
 pub struct Attention {
-    /// The host's facts, as sent to the server (the status rows reuse them).
-    pub report: HostReport,
+    /// The host's facts, as sent to the server (the status rows reuse them); none in the api's
+    /// view from elsewhere (`api_view`).
+    pub report: Option<HostReport>,
     items: Vec<Item>,
     /// What the server says about mailing, when it could be asked.
     mailing: Option<String>,
@@ -68,7 +69,7 @@ impl Attention {
                 .map(Item::problem)
                 .collect(),
             mailing: None,
-            report,
+            report: Some(report.clone()),
         };
         if !live.db_running {
             attention.unknown(
@@ -92,11 +93,35 @@ impl Attention {
             );
             return attention;
         }
-        match ask_server(env, &attention.report) {
-            Ok(list) => attention.add_server(list),
+        match ask_server(env, &report) {
+            Ok(list) => attention.add_server(list, false),
             Err(e) => attention.unknown(
                 &format!("cannot ask the api for its alerts: {e:#}"),
                 "`sudo dtops status` again; `sudo dtops logs api`",
+            ),
+        }
+        attention
+    }
+
+    /// The api's view alone (`dtops status --admin-url`): every problem it has open, the host's
+    /// as the box last reported them; `health` and `alerts` as asked.
+    pub fn from_api(health: Result<(), String>, alerts: anyhow::Result<AlertList>) -> Attention {
+        let mut attention = Attention {
+            report: None,
+            items: Vec::new(),
+            mailing: None,
+        };
+        if let Err(why) = health {
+            attention.unknown(
+                &format!("the api is not healthy ({why})"),
+                "`sudo dtops status` on the box (or `dtops status --ssh user@host`) says why",
+            );
+        }
+        match alerts {
+            Ok(list) => attention.add_server(list, true),
+            Err(e) => attention.unknown(
+                &format!("cannot ask the api for its alerts: {e:#}"),
+                "check --admin-url and the token; `dtops alerts` asks the same",
             ),
         }
         attention
@@ -112,9 +137,11 @@ impl Attention {
         });
     }
 
-    fn add_server(&mut self, list: AlertList) {
+    /// The server's open alerts; the host's kinds only with `host_kinds` (on the box, this run's
+    /// own look at the host replaces them).
+    fn add_server(&mut self, list: AlertList, host_kinds: bool) {
         for alert in list.open {
-            if HOST_KINDS.contains(&alert.kind) {
+            if HOST_KINDS.contains(&alert.kind) && !host_kinds {
                 continue;
             }
             let mut text = alert.summary;

@@ -1,12 +1,15 @@
-//! `dtops status`: what is deployed on the host, next to what site.toml asks for and what this
-//! build of the code can do (the deployed-vs-queued matrix), and what needs attention (open
-//! problems, with the exit code a monitor reads). `overview` prints it; `attention` gathers the
-//! problems (`host_facts` reads the host's side, `archive` continuous archiving's); the other files
-//! each compute one row.
+//! `dtops status`. Where it runs decides what it can see (`dispatch`): on the box, everything
+//! (`overview`: what is deployed next to what site.toml asks for and this build can do, and what
+//! needs attention, with the exit code a monitor reads; `attention` gathers the problems,
+//! `host_facts` the host's side, `archive` continuous archiving's, the other files one row
+//! each); from a laptop over SSH, the box's own report; against a URL, the api's view alone
+//! (`api_view`).
 
+mod api_view;
 mod archive;
 mod attention;
 mod backup;
+mod dispatch;
 mod docker_logs;
 mod host_facts;
 mod keys;
@@ -15,4 +18,4 @@ mod slots;
 mod version;
 mod web;
 
-pub use overview::run;
+pub use dispatch::run;

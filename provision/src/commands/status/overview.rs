@@ -24,19 +24,9 @@ use crate::steps::{MigrateStep, SmokeTest};
 /// The stages whose code is in this build of dtops and the server.
 const BUILT_STAGES: &[Stage] = &[Stage::Pr1, Stage::Pr2, Stage::Pr3];
 
-/// `dtops status [--quiet]`; its exit code says whether anything needs attention (see
-/// `attention`). A failure of status itself is "cannot tell" (2), never "all well".
-pub fn run(global: &GlobalArgs, quiet: bool) -> anyhow::Result<ExitCode> {
-    match status(global, quiet) {
-        Ok(code) => Ok(code),
-        Err(e) => {
-            eprintln!("dtops: error: {e:#}");
-            Ok(ExitCode::from(2))
-        }
-    }
-}
-
-fn status(global: &GlobalArgs, quiet: bool) -> anyhow::Result<ExitCode> {
+/// `dtops status [--quiet]` on the box; its exit code says whether anything needs attention
+/// (see `attention`).
+pub fn on_the_box(global: &GlobalArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     let deployment = Deployment::open(global)?;
     let (site, host, runtime) = (&deployment.site, &deployment.host, &deployment.runtime);
     let ctx = deployment.ctx(true);
@@ -70,6 +60,10 @@ fn status(global: &GlobalArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     attention.print(false);
     println!();
     let health = match smoke {
+        // What answers is not this host's api (none runs): never call that healthy.
+        Ok(Verdict::Ok(_)) if !running.api() => "yet something answers /health at the api's \
+            address (another program on its port, or an SSH tunnel to another box?)"
+            .to_string(),
         Ok(Verdict::Ok(_)) => "healthy (/health: status ok, db ok)".to_string(),
         Ok(_) => "not answering".to_string(),
         Err(e) => format!("unhealthy: {e}"),
@@ -119,11 +113,9 @@ fn status(global: &GlobalArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     row("nginx", &nginx_line(&ctx));
     row("certificate", &certificate_line(&ctx.env));
     row("backups", &backup_line(&ctx.env, runtime.kind()));
-    if site.archive.is_some() || attention.report.archive.is_some() {
-        row(
-            "archive",
-            &archive_line(&ctx.env, attention.report.archive.as_ref()),
-        );
+    let archive = attention.report.as_ref().and_then(|r| r.archive.as_ref());
+    if site.archive.is_some() || archive.is_some() {
+        row("archive", &archive_line(&ctx.env, archive));
     }
     row("key window", &key_window_line(&ctx.env));
     row("docker logs", &docker_logs_line(&ctx));

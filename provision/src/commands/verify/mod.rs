@@ -12,10 +12,10 @@ use chrono::{DateTime, Utc};
 use datatools_license::license::{self, TrustedKeys, VerifyError};
 
 use crate::admin_client::AdminClient;
-use crate::cli::VerifyArgs;
+use crate::cli::{GlobalArgs, VerifyArgs};
 
-pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
-    let trusted = trusted_keys(&args)?;
+pub fn run(global: &GlobalArgs, args: VerifyArgs) -> anyhow::Result<ExitCode> {
+    let trusted = trusted_keys(global, &args)?;
     let now: DateTime<Utc> = match &args.at {
         Some(at) => DateTime::parse_from_rfc3339(at)
             .with_context(|| {
@@ -80,7 +80,7 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// `--pubkey`s, else the keys the box trusts (through the admin API).
-fn trusted_keys(args: &VerifyArgs) -> anyhow::Result<TrustedKeys> {
+fn trusted_keys(global: &GlobalArgs, args: &VerifyArgs) -> anyhow::Result<TrustedKeys> {
     let mut trusted = TrustedKeys::new();
     if !args.pubkeys.is_empty() {
         for key in &args.pubkeys {
@@ -89,11 +89,11 @@ fn trusted_keys(args: &VerifyArgs) -> anyhow::Result<TrustedKeys> {
         return Ok(trusted);
     }
     let keys = tokio::runtime::Runtime::new()?
-        .block_on(async { AdminClient::new(&args.admin)?.keys().await })
+        .block_on(async { AdminClient::connect(global, &args.admin)?.keys().await })
         .context(
             "no --pubkey given, and the box's keys could not be asked of the admin API; pass \
              --pubkey HEX (repeat it for each key a desktop build trusts), or make the admin API \
-             reachable",
+             reachable (--ssh user@host from your laptop)",
         )?;
     for key in &keys.keys {
         trusted
