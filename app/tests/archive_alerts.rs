@@ -76,6 +76,20 @@ async fn wal_waiting_to_be_archived_for_minutes_is_mailed_and_resolves_when_arch
         assert!(Instant::now() < deadline, "no segment waits for archiving");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    // The archiver has tried and failed once (pg_stat_archiver records it), so the alert can
+    // say when; otherwise the mail may go out between the segment and the first attempt.
+    while sqlx::query_scalar::<_, i64>("select failed_count from pg_stat_archiver")
+        .fetch_one(&server.state.db)
+        .await
+        .unwrap()
+        == 0
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the archive command was never tried"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     for file in ready_files(&server) {
         let out = Command::new("touch")
             .args(["-d", "10 minutes ago"])

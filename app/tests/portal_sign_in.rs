@@ -32,9 +32,10 @@ async fn known_and_unknown_addresses_get_the_same_answer_in_the_same_time() {
     })
     .await;
     const PAIRS: usize = 40;
-    for i in 0..PAIRS {
-        mint_for(&server, &format!("known{i}@example.com")).await;
-    }
+    // A database write on one side only (the leak this guards against) shows in every round; a
+    // noisy machine (CI runs tests side by side) rarely disturbs three rounds in a row. Each
+    // round uses fresh addresses: a second link for the same address would meet its limit.
+    const ROUNDS: usize = 3;
     let mut browser = Browser::new(&server);
     browser.get("/portal/").await;
     // Warm the pool and the code paths with addresses that are not measured.
@@ -43,59 +44,75 @@ async fn known_and_unknown_addresses_get_the_same_answer_in_the_same_time() {
     }
     drain(&server).await;
 
-    let (mut known, mut unknown) = (Vec::new(), Vec::new());
     let mut answers = BTreeSet::new();
-    for i in 0..PAIRS {
-        let pair = [
-            (true, format!("known{i}@example.com")),
-            (false, format!("nobody{i}@example.com")),
-        ];
-        // Alternate which goes first, so drift over the run hits both alike.
-        let order: Vec<_> = if i % 2 == 0 {
-            pair.iter().collect()
-        } else {
-            pair.iter().rev().collect()
-        };
-        for (is_known, email) in order {
-            let started = Instant::now();
-            let page = browser.post("/portal/sign-in", &[("email", email)]).await;
-            let took = started.elapsed();
-            assert_eq!(page.status, 303, "{}", page.body);
-            assert_eq!(page.location(), "/portal/sent");
-            answers.insert(page.fingerprint());
-            if *is_known { &mut known } else { &mut unknown }.push(took);
-            // The look-up and the mail happen after the answer; let them finish so they do
-            // not land in the next measurement.
-            drain(&server).await;
+    let mut rounds = 0;
+    loop {
+        let round = rounds;
+        rounds += 1;
+        for i in 0..PAIRS {
+            mint_for(&server, &format!("known{round}-{i}@example.com")).await;
         }
+        drain(&server).await;
+        let (mut known, mut unknown) = (Vec::new(), Vec::new());
+        for i in 0..PAIRS {
+            let pair = [
+                (true, format!("known{round}-{i}@example.com")),
+                (false, format!("nobody{round}-{i}@example.com")),
+            ];
+            // Alternate which goes first, so drift over the run hits both alike.
+            let order: Vec<_> = if i % 2 == 0 {
+                pair.iter().collect()
+            } else {
+                pair.iter().rev().collect()
+            };
+            for (is_known, email) in order {
+                let started = Instant::now();
+                let page = browser.post("/portal/sign-in", &[("email", email)]).await;
+                let took = started.elapsed();
+                assert_eq!(page.status, 303, "{}", page.body);
+                assert_eq!(page.location(), "/portal/sent");
+                answers.insert(page.fingerprint());
+                if *is_known { &mut known } else { &mut unknown }.push(took);
+                // The look-up and the mail happen after the answer; let them finish so they
+                // do not land in the next measurement.
+                drain(&server).await;
+            }
+        }
+        let (k, u) = (median(known), median(unknown));
+        let difference = k.abs_diff(u);
+        eprintln!(
+            "round {rounds}: median answer: known {k:?}, unknown {u:?}, difference {difference:?}"
+        );
+        if difference < Duration::from_millis(2) || difference < k.min(u) / 5 {
+            break;
+        }
+        assert!(
+            rounds < ROUNDS,
+            "known {k:?} vs unknown {u:?} in {rounds} rounds"
+        );
     }
     assert_eq!(
         answers.len(),
         1,
         "answers differ between addresses: {answers:#?}"
     );
-    let (k, u) = (median(known), median(unknown));
-    let difference = k.abs_diff(u);
-    eprintln!("median answer: known {k:?}, unknown {u:?}, difference {difference:?}");
-    assert!(
-        difference < Duration::from_millis(2) || difference < k.min(u) / 5,
-        "known {k:?} vs unknown {u:?}"
-    );
 
     // Afterwards: every known address got its link, no unknown one got mail, and every request
     // was recorded (so limits count both alike).
-    for i in 0..PAIRS {
-        assert_eq!(
-            sign_in_mails(&postmark, &format!("known{i}@example.com")).len(),
-            1
-        );
-        assert!(sign_in_mails(&postmark, &format!("nobody{i}@example.com")).is_empty());
+    for round in 0..rounds {
+        for i in 0..PAIRS {
+            assert_eq!(
+                sign_in_mails(&postmark, &format!("known{round}-{i}@example.com")).len(),
+                1
+            );
+            assert!(sign_in_mails(&postmark, &format!("nobody{round}-{i}@example.com")).is_empty());
+        }
     }
     assert_eq!(
         server
             .count("select count(*) from portal_link_requests where status = 'no_licenses'")
             .await,
-        PAIRS as i64 + 5
+        (rounds * PAIRS) as i64 + 5
     );
     server.stop().await;
 }
