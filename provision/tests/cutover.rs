@@ -4,12 +4,11 @@
 
 mod common;
 
-use std::io::Write;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use common::sandbox::Sandbox;
-use common::{dtops, stderr, stdout};
+use common::{dtops, stderr, stdout, with_stdin};
 
 /// `dtops cutover` with its test ping sent through a stand-in for nginx (the cutover moves the
 /// api to the other slot while it runs).
@@ -20,25 +19,18 @@ fn cutover(sandbox: &Sandbox, args: &[&str], stdin: Option<&str>) -> Output {
 
 /// `dtops cutover` with its test ping sent to `public`.
 fn cutover_via(sandbox: &Sandbox, public: &str, args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = dtops()
-        .arg("--site")
-        .arg(&sandbox.site)
-        .arg("--root")
-        .arg(sandbox.root())
-        .args(["--runtime", "native", "cutover"])
-        .args(args)
-        .args(["--public-url", public])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    if let Some(text) = stdin {
-        input.write_all(text.as_bytes()).unwrap();
-    }
-    drop(input);
-    child.wait_with_output().unwrap()
+    with_stdin(
+        dtops()
+            .arg("--site")
+            .arg(&sandbox.site)
+            .arg("--root")
+            .arg(sandbox.root())
+            .args(["--runtime", "native", "cutover"])
+            .args(args)
+            .args(["--public-url", public]),
+        // No input: an empty pipe, closed at once (not a terminal).
+        stdin.unwrap_or(""),
+    )
 }
 
 fn text(output: &Output) -> String {

@@ -20,12 +20,12 @@ mod drill;
 use std::time::{Duration, Instant};
 
 use common::docker::{DockerEngine, POSTGRES_IMAGE};
-use common::dtops;
 use common::fake_gumroad::{sale, Gumroad};
 use common::fake_http::Postmark;
 use common::loopback_relay::LoopbackRelay;
 use common::s3::{BRIDGE_HOST, BUCKET, REGION, S3};
 use common::sandbox::{Runtime, Sandbox};
+use common::{dtops, with_stdin};
 use drill::*;
 
 const TOKEN: &str = "gumroad-api-token-drill-0123456789";
@@ -122,7 +122,7 @@ fn a_lost_box_comes_back_from_the_offsite_copy_and_the_recovery_kit() {
     std::fs::create_dir_all(ca.parent().unwrap()).unwrap();
     std::fs::copy(&s3.ca, &ca).unwrap();
     let out = with_stdin(
-        a.command(&["archive", "credentials", "--stdin"]),
+        &mut a.command(&["archive", "credentials", "--stdin"]),
         &format!("{S3_KEY_ID}\n{S3_SECRET}\n"),
     );
     assert!(out.status.success(), "{}", text(&out));
@@ -203,7 +203,10 @@ fn a_lost_box_comes_back_from_the_offsite_copy_and_the_recovery_kit() {
 
     // The quarterly drill on the live box: the kit opens the escrow, which matches the box,
     // and the off-site copy alone restores (into scratch) with every license.
-    let out = with_stdin(a.command(&["recover", "--kit", "-", "--check"]), &kit_text);
+    let out = with_stdin(
+        &mut a.command(&["recover", "--kit", "-", "--check"]),
+        &kit_text,
+    );
     let checked = text(&out);
     assert!(
         out.status.success(),
@@ -312,7 +315,7 @@ fn a_lost_box_comes_back_from_the_offsite_copy_and_the_recovery_kit() {
     // A wrong kit: a clear error, nothing written.
     let wrong = kit_text.replace(&identity, &age_other_identity());
     let before = b.snapshot();
-    let out = with_stdin(b.command(&["recover", "--kit", "-"]), &wrong);
+    let out = with_stdin(&mut b.command(&["recover", "--kit", "-"]), &wrong);
     assert!(!out.status.success());
     assert!(
         text(&out).contains("does not open this escrow"),
@@ -325,7 +328,7 @@ fn a_lost_box_comes_back_from_the_offsite_copy_and_the_recovery_kit() {
     );
 
     let recover_started = Instant::now();
-    let out = with_stdin(b.command(&["recover", "--kit", "-"]), &kit_text);
+    let out = with_stdin(&mut b.command(&["recover", "--kit", "-"]), &kit_text);
     let shown = text(&out);
     assert!(out.status.success(), "recover:\n{shown}");
     let rto = recover_started.elapsed();

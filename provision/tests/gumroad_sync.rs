@@ -8,13 +8,12 @@
 
 mod common;
 
-use std::io::Write;
-use std::process::{Output, Stdio};
+use std::process::Output;
 
 use common::fake_gumroad::{sale, Gumroad};
 use common::fake_http::Postmark;
 use common::sandbox::Sandbox;
-use common::{dtops, stderr, stdout};
+use common::{dtops, stderr, stdout, with_stdin};
 
 const SECRETS: &str = "/srv/datatools-license/secrets";
 const TOKEN: &str = "gumroad-api-token-0123456789abcdef";
@@ -34,28 +33,6 @@ fn admin(sandbox: &Sandbox, args: &[&str]) -> Output {
         .arg(sandbox.path(&format!("{SECRETS}/admin_token")))
         .output()
         .unwrap()
-}
-
-fn with_stdin(sandbox: &Sandbox, args: &[&str], input: &str) -> Output {
-    let mut child = dtops()
-        .arg("--site")
-        .arg(&sandbox.site)
-        .arg("--root")
-        .arg(sandbox.root())
-        .args(["--runtime", "native"])
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
 }
 
 #[test]
@@ -112,8 +89,7 @@ fn gumroad_sync_stores_the_missed_sales_and_a_quiet_rerun_prints_nothing() {
         "{shown}"
     );
     let written = with_stdin(
-        &sandbox,
-        &["gumroad", "token", "--stdin"],
+        &mut sandbox.command(&["gumroad", "token", "--stdin"]),
         &format!("{TOKEN}\n"),
     );
     let shown = text(&written);
@@ -127,7 +103,10 @@ fn gumroad_sync_stores_the_missed_sales_and_a_quiet_rerun_prints_nothing() {
         (meta.permissions().mode() & 0o777, meta.uid()),
         (0o400, 10001)
     );
-    let other = with_stdin(&sandbox, &["gumroad", "token", "--stdin"], "another-token");
+    let other = with_stdin(
+        &mut sandbox.command(&["gumroad", "token", "--stdin"]),
+        "another-token",
+    );
     assert!(!other.status.success());
     assert!(
         text(&other).contains("never replaces a secret"),

@@ -5,11 +5,10 @@
 
 mod common;
 
-use std::io::Write;
-use std::process::{Output, Stdio};
+use std::process::Output;
 
 use common::sandbox::Sandbox;
-use common::{stderr, stdout};
+use common::{stderr, stdout, with_stdin};
 
 fn text(out: &Output) -> String {
     format!("{}{}", stdout(out), stderr(out))
@@ -17,20 +16,7 @@ fn text(out: &Output) -> String {
 
 /// `dtops recover --kit -` in `sandbox` with `kit` on standard input.
 fn recover(sandbox: &Sandbox, kit: &str) -> Output {
-    let mut child = sandbox
-        .command(&["recover", "--kit", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(kit.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    with_stdin(&mut sandbox.command(&["recover", "--kit", "-"]), kit)
 }
 
 /// A sandbox whose off-site archive is a directory (a mounted file system).

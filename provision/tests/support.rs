@@ -5,30 +5,20 @@
 
 mod common;
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
-use common::{stderr, stdout, DevServer};
+use common::{stderr, stdout, with_stdin, DevServer};
 use datatools_license::license::{self, LicenseKey, TrustedKeys};
 
 /// `dtops <args>` against `server` with `input` on standard input (a pipe: not a terminal).
 fn with_input(server: &DevServer, args: &[&str], input: &str) -> Output {
-    let mut child = common::dtops()
-        .args(args)
-        .args(["--admin-url", &server.url, "--token-file"])
-        .arg(&server.token_file)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    with_stdin(
+        common::dtops()
+            .args(args)
+            .args(["--admin-url", &server.url, "--token-file"])
+            .arg(&server.token_file),
+        input,
+    )
 }
 
 fn ok(output: Output) -> String {
@@ -295,21 +285,12 @@ fn revoke_asks_first_and_reinstate_undoes_it() {
             server.url,
             server.token_file.display()
         );
-        let mut child = Command::new(common::require_package("script", "bsdutils"))
-            .args(["-qec", &line, "/dev/null"])
-            .env_remove("DATATOOLS_ADMIN_TOKEN")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(answer.as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap()
+        with_stdin(
+            Command::new(common::require_package("script", "bsdutils"))
+                .args(["-qec", &line, "/dev/null"])
+                .env_remove("DATATOOLS_ADMIN_TOKEN"),
+            answer,
+        )
     };
     let declined = on_terminal("no\n");
     let text = stdout(&declined);

@@ -84,6 +84,25 @@ pub fn require_package(name: &str, packages: &str) -> PathBuf {
     })
 }
 
+/// Runs `command` with `input` on its standard input (a pipe, closed after it: not a terminal)
+/// and its output captured.
+pub fn with_stdin(command: &mut Command, input: &str) -> Output {
+    use std::io::Write;
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
 pub fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }

@@ -3,7 +3,6 @@
 //! image with a Gumroad product in its catalogue.
 #![allow(dead_code)]
 
-use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -21,22 +20,6 @@ pub const WEBHOOK_SECRET: &str = "drill-webhook-secret-0123456789abcdef";
 
 pub fn text(out: &std::process::Output) -> String {
     format!("{}{}", stdout(out), stderr(out))
-}
-
-pub fn with_stdin(mut command: Command, input: &str) -> std::process::Output {
-    let mut child = command
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
 }
 
 pub fn ok(sandbox: &Sandbox, args: &[&str]) -> String {
