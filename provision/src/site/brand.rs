@@ -2,9 +2,9 @@
 //! where its name links, and its logo (ADMIN.md "The buyer portal"). All optional: the server
 //! says "DataTools" without them.
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
+
+use super::values::checked_string;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -21,38 +21,7 @@ pub struct Brand {
     pub logo_url: Option<WebUrl>,
 }
 
-/// A checked string type (the brand's; `values::checked_string` is private to its file).
-macro_rules! checked {
-    ($(#[$doc:meta])* $name:ident, $check:expr) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-        #[serde(try_from = "String", into = "String")]
-        pub struct $name(String);
-
-        impl TryFrom<String> for $name {
-            type Error = String;
-            fn try_from(value: String) -> Result<Self, String> {
-                let check: fn(&str) -> Result<(), String> = $check;
-                check(&value)?;
-                Ok($name(value))
-            }
-        }
-
-        impl From<$name> for String {
-            fn from(value: $name) -> String {
-                value.0
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
-            }
-        }
-    };
-}
-
-checked!(
+checked_string!(
     /// A name shown to buyers: 1-60 characters, no control or direction-changing characters.
     BrandName,
     |v| {
@@ -71,7 +40,7 @@ checked!(
     }
 );
 
-checked!(
+checked_string!(
     /// An https URL a buyer's browser is sent to.
     WebUrl,
     |v| {
