@@ -230,27 +230,7 @@ fn changes_on_the_real_engine_under_load_through_nginx_lose_nothing() {
     assert!(web.provision(&[]).contains(" 0 changed, 0 failed"));
 
     // Nothing lost over the whole run.
-    std::thread::sleep(std::time::Duration::from_secs(1));
-    let requests = load.stop();
-    let all = load::window(&requests, requests[0].at, Instant::now());
-    eprintln!(
-        "compose_bluegreen: in all {} requests, {} not 2xx, {} without an answer",
-        all.requests,
-        all.not_2xx.len(),
-        all.failed.len()
-    );
-    assert!(all.not_2xx.is_empty() && all.failed.is_empty());
-    let acknowledged = load::acknowledged(&requests);
-    assert!(acknowledged.len() > 100, "{}", acknowledged.len());
-    let stored: Vec<String> = sandbox
-        .sql(
-            "datatools_licenses",
-            "select sale_id from gumroad_events where sale_id like 'CBG-%' order by sale_id",
-        )
-        .into_iter()
-        .map(|row| row[0].clone())
-        .collect();
-    assert_eq!(stored, acknowledged);
+    load::assert_nothing_lost(load, sandbox, "compose_bluegreen", "CBG-");
     web.assert_tenant_answered_throughout();
     eprintln!("compose_bluegreen: done at {:.0?}", started.elapsed());
 }

@@ -237,6 +237,42 @@ pub fn acknowledged(requests: &[Request]) -> Vec<String> {
     sales
 }
 
+/// Stops `load` and asserts what the whole run promises: every answer 2xx, none missing, and
+/// every acknowledged delivery (sale ids starting `sale_prefix`) stored exactly once in the
+/// sandbox's database. `test` names the run in what it prints.
+pub fn assert_nothing_lost(
+    load: Load,
+    sandbox: &super::sandbox::Sandbox,
+    test: &str,
+    sale_prefix: &str,
+) {
+    // The last requests' answers arrive.
+    std::thread::sleep(Duration::from_secs(1));
+    let requests = load.stop();
+    let all = window(&requests, requests[0].at, Instant::now());
+    eprintln!(
+        "{test}: in all {} requests, {} not 2xx, {} without an answer",
+        all.requests,
+        all.not_2xx.len(),
+        all.failed.len()
+    );
+    assert!(all.not_2xx.is_empty() && all.failed.is_empty());
+    let acknowledged = acknowledged(&requests);
+    assert!(acknowledged.len() > 100, "{}", acknowledged.len());
+    let stored: Vec<String> = sandbox
+        .sql(
+            "datatools_licenses",
+            &format!(
+                "select sale_id from gumroad_events where sale_id like '{sale_prefix}%' \
+                 order by sale_id"
+            ),
+        )
+        .into_iter()
+        .map(|row| row[0].clone())
+        .collect();
+    assert_eq!(stored, acknowledged);
+}
+
 /// The root certificate file's bytes.
 pub fn pem(path: &Path) -> Vec<u8> {
     std::fs::read(path).unwrap()
